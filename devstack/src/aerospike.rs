@@ -1,0 +1,1 @@
+//! Stand-in single-node Aerospike server.

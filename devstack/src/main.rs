@@ -1,0 +1,2 @@
+//! `x-msrv-devstack`: serves the stand-in NSQ and Aerospike servers on loopback.
+fn main() {}

@@ -1,0 +1,1 @@
+//! x-msrv: moves at most N JSON messages from NSQ into Aerospike per run.

@@ -1,0 +1,2 @@
+//! The `x-msrv` binary.
+fn main() {}
