@@ -1,0 +1,59 @@
+# x-msrv — top-level tasks. `make demo` and `make test` are the two entry points the
+# README promises work on a fresh machine; everything else is a building block.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+CARGO ?= cargo
+
+.PHONY: all build deps demo test lint unit standin-check packages deb rpm package-check \
+        systemd-test up down clean help
+
+all: build
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
+
+build: ## Build x-msrv and the dev stack (release)
+	$(CARGO) build --release --workspace --bins --locked
+
+deps: ## Install what the tests need (apt, pip); idempotent, quick when present
+	scripts/install-deps
+
+demo: build ## Start the stand-ins, send test messages, run one batch, show what was stored
+	test/demo
+
+test: deps ## Every test: lint, unit + integration, third-party clients, packages, systemd
+	scripts/test-all
+
+lint: ## rustfmt + clippy, as CI runs them
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+unit: ## Rust unit + integration tests (stand-ins over real sockets)
+	$(CARGO) test --workspace --locked
+
+standin-check: build ## The stand-ins checked with Python clients (pynsq, aerospike) and curl
+	test/standin-check
+
+deb: ## Build dist/x-msrv_<version>_<arch>.deb natively
+	deb-build/build
+
+rpm: ## Build dist/x-msrv-<version>-1.<arch>.rpm natively
+	rpm-build/build
+
+packages: deb rpm
+
+package-check: packages ## lintian, rpmlint, man page, systemd-analyze security, compose file
+	test/packaging/check
+
+systemd-test: deb build ## Boot Debian in systemd-nspawn, install the .deb, drive the timer
+	test/systemd/run
+
+up: ## docker compose up (needs a Docker engine; not available on the dev machines)
+	docker compose up -d --build
+
+down: ## docker compose down
+	docker compose down
+
+clean:
+	$(CARGO) clean
+	rm -rf dist
