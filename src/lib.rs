@@ -1,1 +1,5 @@
 //! x-msrv: moves at most N JSON messages from NSQ into Aerospike per run.
+
+pub mod cli;
+pub mod exit;
+pub mod logging;

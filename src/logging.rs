@@ -1,0 +1,60 @@
+//! Log output: the systemd journal when systemd started us, stderr otherwise.
+//!
+//! Under systemd, stderr already reaches the journal, but only as plain text; writing to
+//! journald directly keeps the fields (`msg_id`, `stored`, …) as journal fields that
+//! `journalctl -u x-msrv -o verbose` shows and `journalctl FIELD=value` filters on.
+
+use tracing_subscriber::{EnvFilter, Layer, layer::SubscriberExt, util::SubscriberInitExt};
+
+/// Installs the global subscriber. `verbose` is the count of `-v` flags; `RUST_LOG`, when
+/// set, wins over it.
+pub fn init(verbose: u8) {
+    let default_level = match verbose {
+        0 => "info",
+        1 => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(format!("x_msrv={default_level},warn")));
+
+    let journald = if stderr_is_journal() {
+        // Falls back to stderr when the journal socket is missing (a container without
+        // journald, say): a log that goes nowhere is worse than a plain one.
+        tracing_journald::layer().ok()
+    } else {
+        None
+    };
+    let registry = tracing_subscriber::registry();
+    match journald {
+        Some(layer) => registry
+            .with(layer.with_syslog_identifier("x-msrv".into()).with_filter(filter))
+            .init(),
+        None => registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(std::io::stderr)
+                    .with_target(false)
+                    .with_filter(filter),
+            )
+            .init(),
+    }
+}
+
+/// True when systemd connected our stderr to the journal: it sets `JOURNAL_STREAM` to
+/// `device:inode` of that stream (systemd.exec(5)). Comparing the pair (not just checking
+/// the variable exists) avoids logging to the journal when a child of a service was
+/// started with stderr redirected elsewhere.
+fn stderr_is_journal() -> bool {
+    use std::os::unix::fs::MetadataExt;
+
+    let Ok(value) = std::env::var("JOURNAL_STREAM") else {
+        return false;
+    };
+    let Some((dev, ino)) = value.split_once(':') else {
+        return false;
+    };
+    let Ok(meta) = std::fs::metadata("/proc/self/fd/2") else {
+        return false;
+    };
+    dev.parse() == Ok(meta.dev()) && ino.parse() == Ok(meta.ino())
+}
