@@ -15,7 +15,13 @@ use clap::{Args, Parser, Subcommand};
 pub struct Cli {
     /// Configuration file (.toml, .yaml, .yml or .json) [default: the first of
     /// /etc/x-msrv/x-msrv.{toml,yaml,yml,json}]
-    #[arg(short = 'c', long = "config", alias = "cfg", value_name = "PATH", global = true)]
+    #[arg(
+        short = 'c',
+        long = "config",
+        alias = "cfg",
+        value_name = "PATH",
+        global = true
+    )]
     pub config: Option<PathBuf>,
 
     /// More log output (-v debug, -vv trace); RUST_LOG overrides
@@ -78,7 +84,10 @@ mod tests {
     #[test]
     fn cfg_is_an_alias_of_config() {
         let cli = Cli::try_parse_from(["x-msrv", "--cfg", "/tmp/a.toml", "check"]).unwrap();
-        assert_eq!(cli.config.as_deref(), Some(std::path::Path::new("/tmp/a.toml")));
+        assert_eq!(
+            cli.config.as_deref(),
+            Some(std::path::Path::new("/tmp/a.toml"))
+        );
         assert!(matches!(cli.command, Some(Command::Check)));
     }
 

@@ -27,7 +27,11 @@ pub fn init(verbose: u8) {
     let registry = tracing_subscriber::registry();
     match journald {
         Some(layer) => registry
-            .with(layer.with_syslog_identifier("x-msrv".into()).with_filter(filter))
+            .with(
+                layer
+                    .with_syslog_identifier("x-msrv".into())
+                    .with_filter(filter),
+            )
             .init(),
         None => registry
             .with(
