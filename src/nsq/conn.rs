@@ -1,0 +1,457 @@
+//! One connection to one nsqd: the handshake, the reader task and every write.
+//!
+//! Writes go through one async lock per connection, and the new `RDY` is computed while
+//! that lock is held, so what nsqd reads on this connection is always in the order the
+//! accounting decided it (see the module doc of `nsq` for why the order matters).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use bytes::BytesMut;
+use serde::Deserialize;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::{Mutex, mpsc, watch};
+
+use super::consumer::{Admission, Shared};
+use super::frame::{self, Frame};
+use super::{ConsumerOptions, Message, MessageId, NsqError, Settle};
+
+/// Read buffer per connection: nsqd's own output buffer is 16 KiB, so this holds several
+/// of its flushes.
+const READ_BUFFER: usize = 64 * 1024;
+/// A write that does not finish in this time means nsqd stopped reading: give up on it.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Slack on top of two heartbeat intervals before a silent nsqd counts as gone.
+const HEARTBEAT_SLACK: Duration = Duration::from_secs(5);
+
+/// What nsqd answers to IDENTIFY with `feature_negotiation` (only the fields used).
+#[derive(Debug, Deserialize)]
+struct IdentifyReply {
+    max_rdy_count: Option<i64>,
+    #[serde(default)]
+    tls_v1: bool,
+    #[serde(default)]
+    snappy: bool,
+    #[serde(default)]
+    deflate: bool,
+    #[serde(default)]
+    auth_required: bool,
+}
+
+/// nsqd's default `--max-rdy-count`, used when it does not say.
+const DEFAULT_MAX_RDY_COUNT: u64 = 2500;
+
+pub(crate) struct Writer {
+    half: OwnedWriteHalf,
+    buf: BytesMut,
+}
+
+pub(crate) struct Conn {
+    /// Index into the consumer's accounting table.
+    pub idx: usize,
+    pub addr: String,
+    /// The largest `RDY` this nsqd allows (`--max-rdy-count`); more is a fatal `E_INVALID`.
+    pub max_rdy_count: u64,
+    writer: Mutex<Writer>,
+    shared: Arc<Shared>,
+    closed: AtomicBool,
+    /// Set once nsqd answered `CLS` with `CLOSE_WAIT`, or the reader ended.
+    close_wait: watch::Sender<bool>,
+}
+
+impl Conn {
+    /// Connects, sends IDENTIFY and SUB, and starts the reader task; `RDY` stays 0 until
+    /// the consumer opens the window.
+    pub async fn open(
+        idx: usize,
+        addr: &str,
+        opts: &ConsumerOptions,
+        shared: Arc<Shared>,
+        tx: mpsc::UnboundedSender<Message>,
+    ) -> Result<Arc<Conn>, NsqError> {
+        let handshake = async {
+            let stream = TcpStream::connect(addr)
+                .await
+                .map_err(|source| NsqError::Connect {
+                    addr: addr.to_owned(),
+                    source,
+                })?;
+            // Settlements are small writes that must leave now, not after Nagle's delay.
+            stream
+                .set_nodelay(true)
+                .map_err(|source| io_err(addr, source))?;
+            let (mut rd, mut wr) = stream.into_split();
+            let mut rbuf = BytesMut::with_capacity(READ_BUFFER);
+            let mut out = BytesMut::with_capacity(512);
+            out.extend_from_slice(frame::MAGIC_V2);
+            frame::identify(&mut out, &identify_body(opts));
+            wr.write_all(&out)
+                .await
+                .map_err(|source| io_err(addr, source))?;
+            let reply = read_response(addr, &mut rd, &mut wr, &mut rbuf, "IDENTIFY").await?;
+            let max_rdy_count = parse_identify(addr, &reply)?;
+            out.clear();
+            frame::sub(&mut out, &opts.topic, &opts.channel);
+            wr.write_all(&out)
+                .await
+                .map_err(|source| io_err(addr, source))?;
+            let reply = read_response(addr, &mut rd, &mut wr, &mut rbuf, "SUB").await?;
+            if reply != b"OK"[..] {
+                return Err(NsqError::Protocol(format!(
+                    "nsqd {addr} answered SUB with {:?}",
+                    String::from_utf8_lossy(&reply)
+                )));
+            }
+            Ok((rd, wr, rbuf, max_rdy_count))
+        };
+        let (rd, wr, rbuf, max_rdy_count) = tokio::time::timeout(opts.connect_timeout, handshake)
+            .await
+            .map_err(|_| NsqError::ConnectTimeout {
+                addr: addr.to_owned(),
+                after: opts.connect_timeout,
+            })??;
+        let (close_wait, _) = watch::channel(false);
+        let conn = Arc::new(Conn {
+            idx,
+            addr: addr.to_owned(),
+            max_rdy_count,
+            writer: Mutex::new(Writer {
+                half: wr,
+                buf: BytesMut::with_capacity(4096),
+            }),
+            shared,
+            closed: AtomicBool::new(false),
+            close_wait,
+        });
+        let silence = opts.heartbeat_interval * 2 + HEARTBEAT_SLACK;
+        tokio::spawn(Arc::clone(&conn).read_loop(rd, rbuf, tx, silence));
+        Ok(conn)
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Writes the `RDY` the accounting wants now, if it differs from the last one sent.
+    pub async fn update_rdy(&self) -> Result<(), NsqError> {
+        self.write_with(|shared, idx, out| {
+            if let Some(rdy) = shared.rdy_change(idx, 0) {
+                frame::rdy(out, rdy);
+            }
+        })
+        .await
+    }
+
+    /// Settles messages of this connection: one write with the lowered `RDY` first, then
+    /// the FINs and REQs.
+    pub async fn settle(&self, items: &[(MessageId, Settle)]) -> Result<(), NsqError> {
+        let result = self
+            .write_with(|shared, idx, out| {
+                if let Some(rdy) = shared.rdy_change(idx, items.len() as u64) {
+                    frame::rdy(out, rdy);
+                }
+                for (id, how) in items {
+                    match how {
+                        Settle::Finish => frame::fin(out, id),
+                        Settle::Requeue(delay) => {
+                            frame::req(out, id, (*delay).min(super::MAX_REQ_DELAY))
+                        }
+                    }
+                }
+            })
+            .await;
+        if result.is_ok() {
+            self.shared.count_settled(items);
+        }
+        self.shared.notify_settled();
+        result
+    }
+
+    /// `TOUCH <id>`: resets the message's timeout on nsqd.
+    pub async fn touch(&self, id: &MessageId) -> Result<(), NsqError> {
+        self.write_with(|_, _, out| frame::touch(out, id)).await
+    }
+
+    /// `CLS`, then waits (bounded) for `CLOSE_WAIT` or the end of the connection.
+    pub async fn close(&self, wait: Duration) {
+        if self.write_with(|_, _, out| frame::cls(out)).await.is_err() {
+            return;
+        }
+        let mut rx = self.close_wait.subscribe();
+        if tokio::time::timeout(wait, rx.wait_for(|done| *done))
+            .await
+            .is_err()
+        {
+            tracing::warn!(nsqd = %self.addr, "no CLOSE_WAIT from nsqd in time; closing anyway");
+        }
+    }
+
+    /// Closes the socket for writing; nsqd then closes its side and the reader ends.
+    pub async fn shutdown(&self) {
+        let mut w = self.writer.lock().await;
+        let _ = w.half.shutdown().await;
+        self.mark_closed();
+    }
+
+    /// Runs `fill` under the writer lock (and, inside it, the accounting lock via
+    /// `Shared`), then writes what it produced. A closed connection writes nothing, but
+    /// `fill` still runs so the accounting stays whole.
+    async fn write_with(
+        &self,
+        fill: impl FnOnce(&Shared, usize, &mut BytesMut),
+    ) -> Result<(), NsqError> {
+        let mut w = self.writer.lock().await;
+        let Writer { half, buf } = &mut *w;
+        buf.clear();
+        fill(&self.shared, self.idx, buf);
+        if self.is_closed() {
+            return Err(NsqError::Closed {
+                addr: self.addr.clone(),
+            });
+        }
+        if buf.is_empty() {
+            return Ok(());
+        }
+        match tokio::time::timeout(WRITE_TIMEOUT, half.write_all(buf)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(source)) => {
+                self.mark_closed();
+                Err(io_err(&self.addr, source))
+            }
+            Err(_) => {
+                self.mark_closed();
+                Err(NsqError::Io {
+                    addr: self.addr.clone(),
+                    source: std::io::Error::new(std::io::ErrorKind::TimedOut, "write timed out"),
+                })
+            }
+        }
+    }
+
+    fn mark_closed(&self) {
+        if !self.closed.swap(true, Ordering::AcqRel) {
+            self.shared.connection_lost(self.idx);
+        }
+        self.close_wait.send_replace(true);
+    }
+
+    async fn read_loop(
+        self: Arc<Self>,
+        mut rd: OwnedReadHalf,
+        mut buf: BytesMut,
+        tx: mpsc::UnboundedSender<Message>,
+        silence: Duration,
+    ) {
+        let why = self.read_frames(&mut rd, &mut buf, &tx, silence).await;
+        match &why {
+            Ok(()) => tracing::debug!(nsqd = %self.addr, "nsqd closed the connection"),
+            Err(e) => tracing::warn!(nsqd = %self.addr, error = %e, "nsqd connection ended"),
+        }
+        self.mark_closed();
+        // Dropping `tx` here is what lets `Consumer::next` end once every reader is gone.
+    }
+
+    async fn read_frames(
+        self: &Arc<Self>,
+        rd: &mut OwnedReadHalf,
+        buf: &mut BytesMut,
+        tx: &mpsc::UnboundedSender<Message>,
+        silence: Duration,
+    ) -> Result<(), NsqError> {
+        loop {
+            while let Some(f) = frame::decode(buf)? {
+                self.handle(f, tx).await?;
+            }
+            if buf.capacity() - buf.len() < READ_BUFFER / 4 {
+                buf.reserve(READ_BUFFER);
+            }
+            let n = match tokio::time::timeout(silence, rd.read_buf(buf)).await {
+                Ok(r) => r.map_err(|source| io_err(&self.addr, source))?,
+                Err(_) => {
+                    return Err(NsqError::Protocol(format!(
+                        "no heartbeat from nsqd for {silence:?}"
+                    )));
+                }
+            };
+            if n == 0 {
+                return if buf.is_empty() {
+                    Ok(())
+                } else {
+                    Err(NsqError::Protocol(
+                        "connection closed in the middle of a frame".into(),
+                    ))
+                };
+            }
+        }
+    }
+
+    async fn handle(
+        self: &Arc<Self>,
+        f: Frame,
+        tx: &mpsc::UnboundedSender<Message>,
+    ) -> Result<(), NsqError> {
+        match f {
+            Frame::Message(raw) => match self.shared.admit(self.idx) {
+                Admission::Admitted { limit_reached } => {
+                    let msg = Message {
+                        id: raw.id,
+                        attempts: raw.attempts,
+                        timestamp: raw.timestamp,
+                        body: raw.body,
+                        conn: Arc::clone(self),
+                        settled: false,
+                    };
+                    if let Err(mpsc::error::SendError(mut msg)) = tx.send(msg) {
+                        // The consumer is gone: give the message straight back.
+                        msg.settled = true;
+                        self.settle(&[(msg.id, Settle::Requeue(Duration::ZERO))])
+                            .await?;
+                    }
+                    if limit_reached {
+                        self.shared.limit_reached();
+                    }
+                }
+                Admission::OverLimit => {
+                    tracing::debug!(nsqd = %self.addr, msg_id = %raw.id, "message past the limit; requeueing it unprocessed");
+                    self.write_with(|_, _, out| frame::req(out, &raw.id, Duration::ZERO))
+                        .await?;
+                }
+            },
+            Frame::Response(data) if data == frame::HEARTBEAT => {
+                self.write_with(|_, _, out| frame::nop(out)).await?;
+            }
+            Frame::Response(data) if data == frame::CLOSE_WAIT => {
+                self.close_wait.send_replace(true);
+            }
+            Frame::Response(_) => {}
+            Frame::Error(e) if !e.is_fatal() => {
+                // A late FIN/REQ/TOUCH of a message nsqd already timed out: it has been or
+                // will be redelivered, and storing it again is idempotent.
+                tracing::warn!(nsqd = %self.addr, error = %e, "nsqd rejected a settlement");
+            }
+            Frame::Error(e) => {
+                return Err(NsqError::Refused {
+                    addr: self.addr.clone(),
+                    command: "a command",
+                    error: e,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+fn io_err(addr: &str, source: std::io::Error) -> NsqError {
+    NsqError::Io {
+        addr: addr.to_owned(),
+        source,
+    }
+}
+
+fn identify_body(opts: &ConsumerOptions) -> Vec<u8> {
+    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "localhost".to_owned());
+    let mut body = serde_json::json!({
+        "client_id": opts.client_id,
+        "hostname": hostname,
+        "user_agent": opts.user_agent,
+        "feature_negotiation": true,
+        "heartbeat_interval": opts.heartbeat_interval.as_millis() as u64,
+        "output_buffer_timeout": opts.output_buffer_timeout.as_millis() as u64,
+    });
+    if let Some(t) = opts.msg_timeout {
+        body["msg_timeout"] = serde_json::json!(t.as_millis() as u64);
+    }
+    serde_json::to_vec(&body).expect("a JSON value always serialises")
+}
+
+fn parse_identify(addr: &str, reply: &[u8]) -> Result<u64, NsqError> {
+    // An nsqd that does not negotiate answers a plain OK.
+    if reply == b"OK" {
+        return Ok(DEFAULT_MAX_RDY_COUNT);
+    }
+    let r: IdentifyReply = serde_json::from_slice(reply)
+        .map_err(|e| NsqError::Protocol(format!("nsqd {addr}: unreadable IDENTIFY reply: {e}")))?;
+    if r.tls_v1 || r.snappy || r.deflate || r.auth_required {
+        return Err(NsqError::Protocol(format!(
+            "nsqd {addr} requires TLS, compression or AUTH, which x-msrv does not implement"
+        )));
+    }
+    Ok(r.max_rdy_count
+        .map_or(DEFAULT_MAX_RDY_COUNT, |n| n.max(0) as u64))
+}
+
+/// Reads frames until a response, answering heartbeats; an error frame is a refusal.
+async fn read_response(
+    addr: &str,
+    rd: &mut OwnedReadHalf,
+    wr: &mut OwnedWriteHalf,
+    buf: &mut BytesMut,
+    command: &'static str,
+) -> Result<bytes::Bytes, NsqError> {
+    loop {
+        match frame::decode(buf)? {
+            Some(Frame::Response(data)) if data == frame::HEARTBEAT => {
+                let mut out = BytesMut::new();
+                frame::nop(&mut out);
+                wr.write_all(&out)
+                    .await
+                    .map_err(|source| io_err(addr, source))?;
+            }
+            Some(Frame::Response(data)) => return Ok(data),
+            Some(Frame::Error(error)) => {
+                return Err(NsqError::Refused {
+                    addr: addr.to_owned(),
+                    command,
+                    error,
+                });
+            }
+            Some(Frame::Message(_)) => {
+                return Err(NsqError::Protocol(format!(
+                    "nsqd {addr} sent a message before {command} completed"
+                )));
+            }
+            None => {
+                if rd
+                    .read_buf(buf)
+                    .await
+                    .map_err(|source| io_err(addr, source))?
+                    == 0
+                {
+                    return Err(NsqError::Closed {
+                        addr: addr.to_owned(),
+                    });
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identify_reply_gives_max_rdy_count() {
+        let reply = br#"{"max_rdy_count":300,"version":"1.3.0","max_msg_timeout":900000,"msg_timeout":60000,"tls_v1":false,"deflate":false,"deflate_level":6,"max_deflate_level":6,"snappy":false,"sample_rate":0,"auth_required":false,"output_buffer_size":16384,"output_buffer_timeout":250}"#;
+        assert_eq!(parse_identify("n", reply).unwrap(), 300);
+        assert_eq!(parse_identify("n", b"OK").unwrap(), DEFAULT_MAX_RDY_COUNT);
+        assert!(parse_identify("n", br#"{"max_rdy_count":1,"auth_required":true}"#).is_err());
+        assert!(parse_identify("n", b"{").is_err());
+    }
+
+    #[test]
+    fn identify_asks_for_negotiation_and_timeouts() {
+        let mut opts = ConsumerOptions::new(super::super::NsqAddresses::Nsqd(vec![]), "t", "c", 1);
+        opts.msg_timeout = Some(Duration::from_secs(90));
+        let v: serde_json::Value = serde_json::from_slice(&identify_body(&opts)).unwrap();
+        assert_eq!(v["feature_negotiation"], true);
+        assert_eq!(v["msg_timeout"], 90_000);
+        assert_eq!(v["heartbeat_interval"], 30_000);
+        assert_eq!(v["output_buffer_timeout"], 25);
+    }
+}

@@ -1,0 +1,265 @@
+//! A small NSQ consumer built for x-msrv's one rule: take **at most N** messages a run.
+//!
+//! # Why not an existing crate
+//! The exact-N guarantee needs full control of `RDY`, and no maintained crate gives it:
+//! - `nsq-client` 0.1.12 (2019) is dead: actix 0.7 on tokio 0.1, never sends `CLS`, and its
+//!   `REQ` is unusable.
+//! - `tokio-nsq` 0.14 (2023) has no way to set `RDY` (its rebalancer reopens the window on
+//!   its own), treats a late `E_FIN_FAILED ...` as fatal because it compares the whole
+//!   frame, never requeues a dropped message (the send is not awaited) and can panic in
+//!   `finish()`.
+//!
+//! So this module speaks TCP protocol V2 itself (IDENTIFY, SUB, RDY, FIN, REQ, TOUCH, NOP,
+//! CLS) plus the nsqlookupd HTTP `/lookup`. TLS, snappy, deflate and AUTH are not
+//! implemented; x-msrv runs beside its nsqd.
+//!
+//! # How "at most N" holds
+//! nsqd's `RDY` is a *window*: it sends while the client's in-flight count is below `RDY`
+//! (`client_v2.go`, `IsReadyForMessages`), and every FIN or REQ reopens a slot. So per
+//! connection this client keeps `RDY ≤ in-flight + share`, where the shares of all
+//! connections add up to at most the messages still wanted, and writes a lowered `RDY`
+//! in the same write, *ahead of* the FINs that would reopen the window (nsqd handles a
+//! connection's commands in order). With one nsqd, nsqd can then never send more than N.
+//! An atomic counter still checks every arrival: a message past N (over-delivery, or one
+//! already on the wire when a share moved between connections) is `REQ <id> 0` at once,
+//! never handed out and never lost. Messages handed out and never settled are requeued
+//! when dropped.
+//!
+//! # Layout
+//! - [`frame`]: the wire format.
+//! - `conn`: one nsqd connection (handshake, reader task, writes).
+//! - `consumer`: [`Consumer`], the accounting of shares and `RDY`, and [`Settler`].
+//! - `lookupd`: producer discovery over nsqlookupd's HTTP API.
+
+pub mod frame;
+
+mod conn;
+mod consumer;
+mod lookupd;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+pub use consumer::{Consumer, ConsumerStats, Settler};
+pub use frame::ServerError;
+pub use lookupd::lookup_producers;
+
+/// nsqd clamps a `REQ` delay to `--max-req-timeout`, 1 h by default; asking for more gets
+/// `E_INVALID` and a closed connection, so the client clamps first.
+pub const MAX_REQ_DELAY: Duration = Duration::from_secs(60 * 60);
+
+/// Longest topic or channel name nsqd accepts (`protocol.IsValidTopicName`).
+const MAX_NAME_LEN: usize = 64;
+/// Suffix marking a topic or channel that nsqd keeps in memory only.
+const EPHEMERAL_SUFFIX: &str = "#ephemeral";
+
+/// Whether nsqd accepts `name` as a topic or channel (`^[.a-zA-Z0-9_-]+(#ephemeral)?$`,
+/// 1 to 64 characters). Checked up front so a typo is a config error, not `E_BAD_TOPIC`.
+pub fn is_valid_name(name: &str) -> bool {
+    if name.is_empty() || name.len() > MAX_NAME_LEN {
+        return false;
+    }
+    let base = name.strip_suffix(EPHEMERAL_SUFFIX).unwrap_or(name);
+    !base.is_empty()
+        && base
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+}
+
+/// The 16-byte ASCII id nsqd gives every message.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MessageId(pub [u8; 16]);
+
+impl MessageId {
+    /// The id as text (nsqd ids are hex digits; anything else is shown lossily).
+    pub fn as_str(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.0)
+    }
+}
+
+impl fmt::Display for MessageId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.as_str())
+    }
+}
+
+impl fmt::Debug for MessageId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "MessageId({self})")
+    }
+}
+
+/// Where to find nsqd: its TCP addresses, or nsqlookupd HTTP addresses to ask.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NsqAddresses {
+    /// `host:port` of each nsqd's TCP listener (4150 by default).
+    Nsqd(Vec<String>),
+    /// nsqlookupd HTTP addresses (`http://host:4161` or `host:4161`).
+    Lookupd(Vec<String>),
+}
+
+/// Everything [`Consumer::connect`] needs.
+#[derive(Debug, Clone)]
+pub struct ConsumerOptions {
+    pub addresses: NsqAddresses,
+    pub topic: String,
+    pub channel: String,
+    /// Most messages in flight over all connections at once (the sum of their `RDY`).
+    pub max_in_flight: u32,
+    /// N: most messages handed out in this consumer's life.
+    pub max_messages: u64,
+    /// Asked of nsqd in IDENTIFY; `None` keeps nsqd's own `--msg-timeout`.
+    pub msg_timeout: Option<Duration>,
+    /// Bound on resolving, connecting and the handshake, per nsqd or nsqlookupd.
+    pub connect_timeout: Duration,
+    /// How often nsqd sends heartbeats (it disconnects a client that misses two answers).
+    pub heartbeat_interval: Duration,
+    /// How long nsqd may hold messages in its per-client buffer. Its default, 250 ms,
+    /// would delay the last messages of a run; a short run wants them sooner.
+    pub output_buffer_timeout: Duration,
+    pub client_id: String,
+    pub user_agent: String,
+}
+
+impl ConsumerOptions {
+    /// Options with x-msrv's defaults for everything not named.
+    pub fn new(addresses: NsqAddresses, topic: &str, channel: &str, max_messages: u64) -> Self {
+        ConsumerOptions {
+            addresses,
+            topic: topic.to_owned(),
+            channel: channel.to_owned(),
+            max_in_flight: 1000,
+            max_messages,
+            msg_timeout: None,
+            connect_timeout: Duration::from_secs(5),
+            heartbeat_interval: Duration::from_secs(30),
+            output_buffer_timeout: Duration::from_millis(25),
+            client_id: "x-msrv".to_owned(),
+            user_agent: concat!("x-msrv/", env!("CARGO_PKG_VERSION")).to_owned(),
+        }
+    }
+}
+
+/// What went wrong talking to NSQ.
+#[derive(Debug, thiserror::Error)]
+pub enum NsqError {
+    #[error("cannot connect to nsqd {addr}: {source}")]
+    Connect {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("nsqd {addr} did not complete the handshake within {after:?}")]
+    ConnectTimeout { addr: String, after: Duration },
+    #[error("nsqd {addr} refused {command}: {error}")]
+    Refused {
+        addr: String,
+        command: &'static str,
+        error: ServerError,
+    },
+    #[error("nsqd {addr} closed the connection")]
+    Closed { addr: String },
+    #[error("nsqd {addr}: {source}")]
+    Io {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("protocol error: {0}")]
+    Protocol(String),
+    #[error("nsqlookupd {addr}: {reason}")]
+    Lookupd { addr: String, reason: String },
+    #[error("invalid consumer options: {0}")]
+    Options(String),
+}
+
+/// How to settle a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settle {
+    /// `FIN`: done with it, nsqd forgets it.
+    Finish,
+    /// `REQ`: give it back, to be redelivered after the delay (clamped to [`MAX_REQ_DELAY`]).
+    Requeue(Duration),
+}
+
+/// A message handed out by [`Consumer::next`]. Settle it with [`Settler::settle`]; one
+/// dropped unsettled goes back to nsqd (`REQ <id> 0`) so nothing waits for msg_timeout.
+pub struct Message {
+    pub id: MessageId,
+    /// Deliveries so far, this one included (nsqd counts every delivery).
+    pub attempts: u16,
+    /// When nsqd accepted the message, in ns since the Unix epoch.
+    pub timestamp: i64,
+    pub body: Bytes,
+    conn: Arc<conn::Conn>,
+    settled: bool,
+}
+
+impl fmt::Debug for Message {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Message")
+            .field("id", &self.id)
+            .field("attempts", &self.attempts)
+            .field("timestamp", &self.timestamp)
+            .field("body_len", &self.body.len())
+            .field("nsqd", &self.conn.addr)
+            .finish()
+    }
+}
+
+impl Message {
+    /// The nsqd this message came from.
+    pub fn nsqd(&self) -> &str {
+        &self.conn.addr
+    }
+}
+
+impl Drop for Message {
+    fn drop(&mut self) {
+        if self.settled {
+            return;
+        }
+        tracing::debug!(msg_id = %self.id, "unsettled message dropped; requeueing it");
+        let conn = Arc::clone(&self.conn);
+        let id = self.id;
+        // The REQ needs the connection's writer, an async lock: hand it to the runtime.
+        // Without one (the runtime is gone) nsqd still redelivers after msg_timeout.
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                if let Err(e) = conn.settle(&[(id, Settle::Requeue(Duration::ZERO))]).await {
+                    tracing::debug!(msg_id = %id, error = %e, "requeue of a dropped message failed");
+                }
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_nsqd_rules() {
+        for ok in [
+            "t",
+            "x-msrv",
+            "a.b_c-d",
+            "events#ephemeral",
+            &"a".repeat(64),
+        ] {
+            assert!(is_valid_name(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "has space",
+            "a/b",
+            "#ephemeral",
+            "a#other",
+            &"a".repeat(65),
+            "ü",
+        ] {
+            assert!(!is_valid_name(bad), "{bad}");
+        }
+    }
+}
