@@ -344,6 +344,37 @@ impl Conn {
     }
 }
 
+/// Connects and sends IDENTIFY only (no SUB, so no channel is created), for `check`.
+/// Returns nsqd's `max_rdy_count`.
+pub(crate) async fn probe(addr: &str, opts: &ConsumerOptions) -> Result<u64, NsqError> {
+    let handshake = async {
+        let stream = TcpStream::connect(addr)
+            .await
+            .map_err(|source| NsqError::Connect {
+                addr: addr.to_owned(),
+                source,
+            })?;
+        let (mut rd, mut wr) = stream.into_split();
+        let mut out = BytesMut::new();
+        out.extend_from_slice(frame::MAGIC_V2);
+        frame::identify(&mut out, &identify_body(opts));
+        wr.write_all(&out)
+            .await
+            .map_err(|source| io_err(addr, source))?;
+        let mut rbuf = BytesMut::with_capacity(4096);
+        let reply = read_response(addr, &mut rd, &mut wr, &mut rbuf, "IDENTIFY").await?;
+        let max_rdy_count = parse_identify(addr, &reply)?;
+        let _ = wr.shutdown().await;
+        Ok(max_rdy_count)
+    };
+    tokio::time::timeout(opts.connect_timeout, handshake)
+        .await
+        .map_err(|_| NsqError::ConnectTimeout {
+            addr: addr.to_owned(),
+            after: opts.connect_timeout,
+        })?
+}
+
 fn io_err(addr: &str, source: std::io::Error) -> NsqError {
     NsqError::Io {
         addr: addr.to_owned(),

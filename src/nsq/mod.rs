@@ -47,6 +47,27 @@ pub use consumer::{Consumer, ConsumerStats, Settler};
 pub use frame::ServerError;
 pub use lookupd::lookup_producers;
 
+/// Checks, without subscribing, that every nsqd the options name (or nsqlookupd lists)
+/// accepts a connection and IDENTIFY. One line per nsqd, for `x-msrv check`.
+pub async fn probe(opts: &ConsumerOptions) -> Result<Vec<String>, NsqError> {
+    let (addrs, via) = match &opts.addresses {
+        NsqAddresses::Nsqd(a) => (a.clone(), String::new()),
+        NsqAddresses::Lookupd(l) => (
+            lookup_producers(l, &opts.topic, opts.connect_timeout).await?,
+            format!(" (via nsqlookupd {})", l.join(", ")),
+        ),
+    };
+    if addrs.is_empty() {
+        return Ok(vec![format!("no nsqd has topic {:?} yet{via}", opts.topic)]);
+    }
+    let mut lines = Vec::with_capacity(addrs.len());
+    for addr in &addrs {
+        let max_rdy = conn::probe(addr, opts).await?;
+        lines.push(format!("nsqd {addr} ok (max_rdy_count {max_rdy}){via}"));
+    }
+    Ok(lines)
+}
+
 /// nsqd clamps a `REQ` delay to `--max-req-timeout`, 1 h by default; asking for more gets
 /// `E_INVALID` and a closed connection, so the client clamps first.
 pub const MAX_REQ_DELAY: Duration = Duration::from_secs(60 * 60);
