@@ -1,6 +1,9 @@
 //! x-msrv: moves at most N JSON messages from NSQ into Aerospike per run.
 
 pub mod cli;
+pub mod config;
 pub mod exit;
 pub mod logging;
 pub mod nsq;
+pub mod store;
+pub mod validate;

@@ -1,0 +1,507 @@
+//! The Aerospike sink: batch writes with one outcome per record, the rejected set, listing.
+//!
+//! Built on the official `aerospike` crate (3.0, async on tokio). Three things it does
+//! not do for us, done here:
+//! - **Bound every call.** A call can hang when the server stalls (the crate's issue
+//!   #159), so besides the policy's own `total_timeout`, each call runs under
+//!   `tokio::time::timeout`; running out is a transient error like any other timeout.
+//! - **Classify outcomes.** [`AerospikeSink::store_batch`] writes a whole batch with
+//!   `Client::batch` and reads each row's result code: a row the server refuses for what
+//!   it *is* (bin name too long, record too big, wrong type, bad parameter) is
+//!   [`StoreError::Permanent`] — retrying would loop forever, so the caller keeps the
+//!   message as rejected; anything a retry may fix (timeout, connection, server busy or
+//!   out of space, no answer) is [`StoreError::Transient`] and the message goes back to
+//!   NSQ. A failure of the whole call makes every row transient.
+//! - **Idempotence.** Every record is written with `Replace` (create or replace) under a
+//!   key taken from the message, with the key itself stored (`send_key`), so storing a
+//!   redelivered message again leaves one record with the same content.
+//!
+//! Rejected messages are written to `rejected.set` keyed by the NSQ message id (a
+//! redelivery overwrites, never duplicates), with bins `body` (a string when the raw
+//! body is UTF-8, else a blob), `reason`, `attempts`, `nsq_ts` (nsqd's timestamp, ns),
+//! `topic` and `channel`. A body too big for a record is cut to [`MAX_KEPT_BODY`] bytes
+//! (bin `body_len` then holds the full length), so even that message is kept.
+
+pub mod bins;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aerospike::{
+    AuthMode, BatchOperation, BatchPolicy, BatchWritePolicy, Bin, Bins, Client, ClientPolicy,
+    Expiration, Key, PartitionFilter, QueryPolicy, RecordExistsAction, ResultCode, Statement,
+    Value, operations,
+};
+use bytes::Bytes;
+use futures::StreamExt;
+use tracing::debug;
+
+use crate::config::{AerospikeSettings, Ttl};
+use crate::validate::Prepared;
+
+/// Connecting takes several round trips (seed validation, peers, partition map), so it
+/// gets at least this long even with a short per-call `aerospike.timeout`.
+const MIN_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Extra time for our own bound beyond the client's: the client's timeout, which carries
+/// a better message, should normally fire first.
+const TIMEOUT_MARGIN: Duration = Duration::from_millis(250);
+/// A scan for `records` reads many records; it gets at least this long.
+const MIN_LIST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Bound on `close`: a run must exit even if the client cannot say goodbye.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+/// How much of a rejected body is kept when the whole body does not fit in a record.
+pub const MAX_KEPT_BODY: usize = 64 * 1024;
+
+/// Result codes that mean "this record can never be written as it is".
+const PERMANENT_CODES: &[ResultCode] = &[
+    ResultCode::ParameterError,
+    ResultCode::BinTypeError,
+    ResultCode::RecordTooBig,
+    ResultCode::BinNameTooLong,
+    ResultCode::KeyMismatch,
+    ResultCode::InvalidEncoding,
+];
+
+/// Why a write (or a connection) failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The record can never be written as it is; keep the message as rejected.
+    #[error("{0}")]
+    Permanent(String),
+    /// A retry may succeed (timeout, connection, server busy, no answer).
+    #[error("{0}")]
+    Transient(String),
+    /// No connection to the cluster could be made.
+    #[error("{hosts}: {reason}")]
+    Unavailable { hosts: String, reason: String },
+}
+
+impl StoreError {
+    /// True when retrying cannot help.
+    pub fn is_permanent(&self) -> bool {
+        matches!(self, StoreError::Permanent(_))
+    }
+}
+
+/// An invalid message to keep in the rejected set.
+#[derive(Debug, Clone)]
+pub struct RejectedMessage {
+    /// The NSQ message id (the record key: a redelivery overwrites its own record).
+    pub msg_id: String,
+    /// The raw body, exactly as received.
+    pub body: Bytes,
+    /// Why it was rejected.
+    pub reason: String,
+    /// Deliveries so far.
+    pub attempts: u16,
+    /// nsqd's timestamp of the message, ns since the Unix epoch.
+    pub timestamp: i64,
+    pub topic: String,
+    pub channel: String,
+}
+
+/// A stored record, as `x-msrv records` shows it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct StoredRecordView {
+    /// The user key (stored with every record x-msrv writes); `null` when absent.
+    pub key: serde_json::Value,
+    /// How many times the record was written.
+    pub generation: u32,
+    /// The bins, converted back to JSON (see [`bins::to_json`]).
+    pub bins: serde_json::Map<String, serde_json::Value>,
+}
+
+impl fmt::Display for StoredRecordView {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "key={} generation={} {}",
+            self.key,
+            self.generation,
+            serde_json::Value::Object(self.bins.clone())
+        )
+    }
+}
+
+/// Writes messages to Aerospike. Cheap to share: calls take `&self`.
+pub struct AerospikeSink {
+    client: Arc<Client>,
+    settings: AerospikeSettings,
+    batch_policy: BatchPolicy,
+    write_policy: BatchWritePolicy,
+}
+
+impl fmt::Debug for AerospikeSink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AerospikeSink")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One line: the crate's errors may span several (sub-errors, cause chain).
+fn one_line(e: &aerospike::Error) -> String {
+    e.to_string()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn millis(d: Duration) -> u32 {
+    u32::try_from(d.as_millis()).unwrap_or(u32::MAX)
+}
+
+impl AerospikeSink {
+    /// Connects to the cluster (bounded: at least [`MIN_CONNECT_TIMEOUT`]).
+    pub async fn connect(settings: &AerospikeSettings) -> Result<Self, StoreError> {
+        let hosts = settings.hosts.join(",");
+        let unavailable = |reason: String| StoreError::Unavailable {
+            hosts: hosts.clone(),
+            reason,
+        };
+        let mut policy = ClientPolicy::default();
+        policy.timeout = millis(settings.timeout);
+        if let (Some(user), Some(password)) = (&settings.user, &settings.password) {
+            policy.set_auth_mode(AuthMode::Internal(user.clone(), password.clone()));
+        }
+        let bound = settings.timeout.max(MIN_CONNECT_TIMEOUT);
+        let client = match tokio::time::timeout(bound, Client::new(&policy, &hosts)).await {
+            Ok(Ok(client)) => client,
+            Ok(Err(e)) => return Err(unavailable(one_line(&e))),
+            Err(_) => {
+                return Err(unavailable(format!(
+                    "no answer within {}",
+                    humantime::format_duration(bound)
+                )));
+            }
+        };
+
+        let mut batch_policy = BatchPolicy::write_default();
+        batch_policy.base_policy.total_timeout = millis(settings.timeout);
+        batch_policy.base_policy.socket_timeout = millis(settings.timeout);
+        // Retrying is NSQ's job (REQ with backoff); a retry here would only stretch
+        // the time a batch holds its messages.
+        batch_policy.base_policy.max_retries = 0;
+
+        let write_policy = BatchWritePolicy {
+            record_exists_action: RecordExistsAction::Replace,
+            send_key: true,
+            expiration: match settings.ttl {
+                Ttl::NamespaceDefault => Expiration::NamespaceDefault,
+                Ttl::Never => Expiration::Never,
+                Ttl::Seconds(s) => Expiration::Seconds(s),
+            },
+            ..BatchWritePolicy::default()
+        };
+
+        Ok(AerospikeSink {
+            client: Arc::new(client),
+            settings: settings.clone(),
+            batch_policy,
+            write_policy,
+        })
+    }
+
+    /// The settings this sink was made with.
+    pub fn settings(&self) -> &AerospikeSettings {
+        &self.settings
+    }
+
+    /// Writes `records` into `aerospike.set` as one batch (create or replace, key sent).
+    /// Returns one outcome per record, in order.
+    pub async fn store_batch(&self, records: Vec<Prepared>) -> Vec<Result<(), StoreError>> {
+        let rows = records
+            .into_iter()
+            .map(|r| (r.key, r.bins))
+            .collect::<Vec<_>>();
+        self.write_rows(&self.settings.set, rows).await
+    }
+
+    /// Keeps invalid messages in `rejected.set`, keyed by NSQ message id. One outcome
+    /// per message, in order. A message too big for a record is kept with its body cut
+    /// to [`MAX_KEPT_BODY`] bytes.
+    pub async fn store_rejected(&self, items: Vec<RejectedMessage>) -> Vec<Result<(), StoreError>> {
+        let rows: Vec<(Value, Vec<Bin>)> = items
+            .iter()
+            .map(|m| (Value::String(m.msg_id.clone()), rejected_bins(m, None)))
+            .collect();
+        let mut outcomes = self.write_rows(&self.settings.rejected_set, rows).await;
+
+        // Second chance for bodies the server found too big: cut them.
+        let too_big: Vec<usize> = outcomes
+            .iter()
+            .enumerate()
+            .filter(|(i, o)| {
+                matches!(o, Err(StoreError::Permanent(_))) && items[*i].body.len() > MAX_KEPT_BODY
+            })
+            .map(|(i, _)| i)
+            .collect();
+        if !too_big.is_empty() {
+            let rows = too_big
+                .iter()
+                .map(|&i| {
+                    let m = &items[i];
+                    (
+                        Value::String(m.msg_id.clone()),
+                        rejected_bins(m, Some(MAX_KEPT_BODY)),
+                    )
+                })
+                .collect();
+            let retried = self.write_rows(&self.settings.rejected_set, rows).await;
+            for (i, outcome) in too_big.into_iter().zip(retried) {
+                outcomes[i] = outcome;
+            }
+        }
+        outcomes
+    }
+
+    /// Writes one batch of (key, bins) rows into `set`.
+    async fn write_rows(
+        &self,
+        set: &str,
+        rows: Vec<(Value, Vec<Bin>)>,
+    ) -> Vec<Result<(), StoreError>> {
+        let mut outcomes: Vec<Option<Result<(), StoreError>>> = vec![None; rows.len()];
+        let mut ops = Vec::with_capacity(rows.len());
+        // Position in `outcomes` of each op.
+        let mut index = Vec::with_capacity(rows.len());
+        for (i, (key, bins)) in rows.into_iter().enumerate() {
+            if bins.is_empty() {
+                // The client refuses a write row without a write for the *whole* batch;
+                // keep that from sinking the other rows.
+                outcomes[i] = Some(Err(StoreError::Permanent("the record has no bins".into())));
+                continue;
+            }
+            let key = match Key::new(self.settings.namespace.clone(), set.to_owned(), key) {
+                Ok(key) => key,
+                Err(e) => {
+                    outcomes[i] = Some(Err(StoreError::Permanent(format!(
+                        "bad key: {}",
+                        one_line(&e)
+                    ))));
+                    continue;
+                }
+            };
+            let bin_ops: Vec<_> = bins.iter().map(operations::put).collect();
+            ops.push(BatchOperation::write(&self.write_policy, key, bin_ops));
+            index.push(i);
+        }
+
+        if !ops.is_empty() {
+            let bound = self.settings.timeout + TIMEOUT_MARGIN;
+            match tokio::time::timeout(bound, self.client.batch(&self.batch_policy, &mut ops)).await
+            {
+                Ok(Ok(())) => {
+                    for (op, &i) in ops.iter().zip(&index) {
+                        outcomes[i] = Some(row_outcome(op));
+                    }
+                }
+                Ok(Err(e)) => {
+                    let reason = format!("batch write failed: {}", one_line(&e));
+                    debug!(error = %reason, rows = ops.len(), "Aerospike batch failed");
+                    for &i in &index {
+                        outcomes[i] = Some(Err(StoreError::Transient(reason.clone())));
+                    }
+                }
+                Err(_) => {
+                    let reason = format!(
+                        "batch write got no answer within {}",
+                        humantime::format_duration(bound)
+                    );
+                    debug!(error = %reason, rows = ops.len(), "Aerospike batch timed out");
+                    for &i in &index {
+                        outcomes[i] = Some(Err(StoreError::Transient(reason.clone())));
+                    }
+                }
+            }
+        }
+        outcomes
+            .into_iter()
+            .map(|o| o.expect("every row got an outcome: refused up front, or from the batch"))
+            .collect()
+    }
+
+    /// Up to `limit` records of `set` (a scan), sorted by key: integer keys first in
+    /// numeric order, then string keys.
+    pub async fn list(&self, set: &str, limit: usize) -> Result<Vec<StoredRecordView>, StoreError> {
+        let bound = self.settings.timeout.max(MIN_LIST_TIMEOUT);
+        let scan = async {
+            let mut policy = QueryPolicy::new();
+            policy.max_records = u64::try_from(limit).unwrap_or(u64::MAX);
+            policy.base_policy.total_timeout = millis(bound);
+            let statement =
+                Statement::new(self.settings.namespace.clone(), set.to_owned(), Bins::All);
+            let recordset = self
+                .client
+                .query(&policy, PartitionFilter::all(), statement)
+                .await
+                .map_err(|e| {
+                    StoreError::Transient(format!("scan of {set} failed: {}", one_line(&e)))
+                })?;
+            let mut stream = recordset.into_stream();
+            let mut out = Vec::new();
+            while out.len() < limit {
+                let Some(item) = stream.next().await else {
+                    break;
+                };
+                let record = item.map_err(|e| {
+                    StoreError::Transient(format!("scan of {set} failed: {}", one_line(&e)))
+                })?;
+                out.push(StoredRecordView {
+                    key: record
+                        .key
+                        .as_ref()
+                        .and_then(|k| k.user_key())
+                        .map_or(serde_json::Value::Null, bins::to_json),
+                    generation: record.generation,
+                    bins: record
+                        .bins
+                        .iter()
+                        .map(|(name, value)| (name.clone(), bins::to_json(value)))
+                        .collect(),
+                });
+            }
+            // Stop the scan's workers if the limit cut it short.
+            stream.as_ref().close();
+            Ok(out)
+        };
+        let mut records = tokio::time::timeout(bound, scan).await.map_err(|_| {
+            StoreError::Transient(format!(
+                "scan of {set} got no answer within {}",
+                humantime::format_duration(bound)
+            ))
+        })??;
+        records.sort_by(|a, b| key_order(&a.key, &b.key));
+        Ok(records)
+    }
+
+    /// Closes the client (bounded; a failure to say goodbye is only logged).
+    pub async fn close(self) {
+        match tokio::time::timeout(CLOSE_TIMEOUT, self.client.close()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => debug!(error = %one_line(&e), "closing the Aerospike client"),
+            Err(_) => debug!("closing the Aerospike client timed out"),
+        }
+    }
+}
+
+/// The outcome of one row after a completed batch call.
+fn row_outcome(op: &BatchOperation) -> Result<(), StoreError> {
+    match op.result_code() {
+        Some(ResultCode::Ok) => Ok(()),
+        Some(code) if PERMANENT_CODES.contains(&code) => Err(StoreError::Permanent(format!(
+            "Aerospike refused the record: {code}"
+        ))),
+        Some(code) => Err(StoreError::Transient(format!("Aerospike: {code}"))),
+        None => Err(StoreError::Transient(match op.error() {
+            Some(e) => format!("Aerospike: {}", one_line(e)),
+            None => "Aerospike gave no answer for this record".to_owned(),
+        })),
+    }
+}
+
+fn rejected_bins(m: &RejectedMessage, cut: Option<usize>) -> Vec<Bin> {
+    let body = match cut {
+        Some(n) if m.body.len() > n => &m.body[..n],
+        _ => &m.body[..],
+    };
+    let body = match std::str::from_utf8(body) {
+        Ok(text) => Value::String(text.to_owned()),
+        // Cutting may split a UTF-8 sequence; keep the valid prefix as text then.
+        Err(e) if cut.is_some() && e.error_len().is_none() => {
+            Value::String(String::from_utf8_lossy(&body[..e.valid_up_to()]).into_owned())
+        }
+        Err(_) => Value::Blob(body.to_vec()),
+    };
+    let mut bins = vec![
+        Bin::new("body", body),
+        Bin::new("reason", Value::String(m.reason.clone())),
+        Bin::new("attempts", Value::Int(i64::from(m.attempts))),
+        Bin::new("nsq_ts", Value::Int(m.timestamp)),
+        Bin::new("topic", Value::String(m.topic.clone())),
+        Bin::new("channel", Value::String(m.channel.clone())),
+    ];
+    if cut.is_some() {
+        bins.push(Bin::new(
+            "body_len",
+            Value::Int(i64::try_from(m.body.len()).unwrap_or(i64::MAX)),
+        ));
+    }
+    bins
+}
+
+fn key_order(a: &serde_json::Value, b: &serde_json::Value) -> std::cmp::Ordering {
+    use serde_json::Value as J;
+    use std::cmp::Ordering;
+    match (a, b) {
+        (J::Number(x), J::Number(y)) => x
+            .as_i64()
+            .cmp(&y.as_i64())
+            .then_with(|| x.to_string().cmp(&y.to_string())),
+        (J::Number(_), _) => Ordering::Less,
+        (_, J::Number(_)) => Ordering::Greater,
+        (J::String(x), J::String(y)) => x.cmp(y),
+        _ => a.to_string().cmp(&b.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(body: &[u8]) -> RejectedMessage {
+        RejectedMessage {
+            msg_id: "0123456789abcdef".into(),
+            body: Bytes::copy_from_slice(body),
+            reason: "why".into(),
+            attempts: 2,
+            timestamp: 42,
+            topic: "t".into(),
+            channel: "c".into(),
+        }
+    }
+
+    #[test]
+    fn rejected_body_is_text_or_blob() {
+        let bins = rejected_bins(&message(b"{x"), None);
+        assert_eq!(bins[0], Bin::new("body", Value::String("{x".into())));
+        assert_eq!(bins.len(), 6);
+        let bins = rejected_bins(&message(b"\xff\x00"), None);
+        assert_eq!(bins[0], Bin::new("body", Value::Blob(vec![0xff, 0])));
+    }
+
+    #[test]
+    fn cut_body_keeps_whole_characters_and_the_length() {
+        let body = "é".repeat(10); // 20 bytes
+        let bins = rejected_bins(&message(body.as_bytes()), Some(5));
+        assert_eq!(bins[0], Bin::new("body", Value::String("éé".into())));
+        assert_eq!(bins.last().unwrap(), &Bin::new("body_len", Value::Int(20)));
+    }
+
+    #[test]
+    fn keys_sort_numbers_first() {
+        use serde_json::json;
+        let mut keys = vec![json!("b"), json!(10), json!("a"), json!(2), json!(null)];
+        keys.sort_by(key_order);
+        assert_eq!(
+            keys,
+            vec![json!(2), json!(10), json!("a"), json!("b"), json!(null)]
+        );
+    }
+
+    #[test]
+    fn permanent_is_permanent() {
+        assert!(StoreError::Permanent("x".into()).is_permanent());
+        assert!(!StoreError::Transient("x".into()).is_permanent());
+        assert!(
+            !StoreError::Unavailable {
+                hosts: "h".into(),
+                reason: "r".into()
+            }
+            .is_permanent()
+        );
+    }
+}
