@@ -1,1 +1,0 @@
-//! Stand-in single-node Aerospike server.

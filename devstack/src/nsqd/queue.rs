@@ -1,0 +1,631 @@
+//! Topics, channels and the in-flight bookkeeping of nsqd (`nsqd/topic.go`,
+//! `nsqd/channel.go`, `nsqd/client_v2.go`), without any I/O: every operation takes the
+//! state and returns what to send to which client, so the rules are unit-tested directly.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::{BufMut, Bytes, BytesMut};
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+/// nsqd's message id: 16 ASCII hex digits.
+pub type MsgId = [u8; 16];
+
+/// Frame type of a message frame (`frameTypeMessage`).
+const FRAME_TYPE_MESSAGE: u32 = 2;
+
+#[derive(Debug, Clone)]
+pub(crate) struct Msg {
+    pub id: MsgId,
+    pub body: Bytes,
+    pub timestamp: i64,
+    pub attempts: u16,
+}
+
+#[derive(Debug)]
+struct InFlight {
+    msg: Msg,
+    client: u64,
+    deadline: Instant,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Channel {
+    queue: VecDeque<Msg>,
+    in_flight: HashMap<MsgId, InFlight>,
+    deferred: Vec<(Instant, Msg)>,
+    clients: Vec<u64>,
+    next_client: usize,
+    message_count: u64,
+    requeue_count: u64,
+    timeout_count: u64,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Topic {
+    /// Messages published before the topic had a channel (nsqd keeps them in the topic).
+    backlog: VecDeque<Msg>,
+    channels: BTreeMap<String, Channel>,
+    message_count: u64,
+}
+
+/// What nsqd knows of one subscribed TCP client.
+#[derive(Debug)]
+pub(crate) struct Client {
+    pub topic: String,
+    pub channel: String,
+    pub rdy: i64,
+    pub in_flight: i64,
+    pub msg_timeout: Duration,
+    /// Closing after CLS: RDY is forced to 0 and RDY commands are ignored.
+    pub closing: bool,
+    pub out: mpsc::UnboundedSender<Bytes>,
+    pub remote: String,
+    pub user_agent: String,
+    pub client_id: String,
+    pub hostname: String,
+    pub finish_count: u64,
+    pub requeue_count: u64,
+    pub message_count: u64,
+}
+
+impl Client {
+    /// `IsReadyForMessages` of `client_v2.go`: RDY is a window, not a countdown.
+    pub fn is_ready(&self) -> bool {
+        self.rdy > 0 && self.in_flight < self.rdy
+    }
+}
+
+/// The state of one stand-in nsqd.
+#[derive(Debug, Default)]
+pub(crate) struct State {
+    pub topics: BTreeMap<String, Topic>,
+    pub clients: HashMap<u64, Client>,
+    /// Fault injection: this many more sends ignore the clients' RDY windows.
+    pub over_deliver: u64,
+    next_msg: u64,
+}
+
+/// Why a FIN/REQ/TOUCH failed; the texts are nsqd's (`channel.go`).
+pub(crate) const NOT_IN_FLIGHT: &str = "ID not in flight";
+pub(crate) const NOT_OWNER: &str = "client does not own message";
+
+fn now_ns() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64)
+}
+
+/// Encodes a message frame: size, type, timestamp, attempts, id, body.
+pub(crate) fn message_frame(msg: &Msg) -> Bytes {
+    let mut b = BytesMut::with_capacity(8 + 26 + msg.body.len());
+    b.put_u32((4 + 26 + msg.body.len()) as u32);
+    b.put_u32(FRAME_TYPE_MESSAGE);
+    b.put_i64(msg.timestamp);
+    b.put_u16(msg.attempts);
+    b.put_slice(&msg.id);
+    b.put_slice(&msg.body);
+    b.freeze()
+}
+
+impl State {
+    fn new_id(&mut self) -> MsgId {
+        self.next_msg += 1;
+        let hex = format!("{:016x}", self.next_msg);
+        let mut id = [0u8; 16];
+        id.copy_from_slice(hex.as_bytes());
+        id
+    }
+
+    /// Creates the topic if missing (as nsqd's `GetTopic` does on PUB or SUB).
+    pub fn topic(&mut self, name: &str) -> &mut Topic {
+        self.topics.entry(name.to_owned()).or_default()
+    }
+
+    /// Creates the channel if missing; the first channel of a topic receives the
+    /// messages the topic held until then.
+    pub fn create_channel(&mut self, topic: &str, channel: &str) {
+        let t = self.topic(topic);
+        if !t.channels.contains_key(channel) {
+            let mut ch = Channel::default();
+            if t.channels.is_empty() {
+                ch.message_count += t.backlog.len() as u64;
+                ch.queue = std::mem::take(&mut t.backlog);
+            }
+            t.channels.insert(channel.to_owned(), ch);
+        }
+    }
+
+    /// PUB/DPUB: every channel gets a copy; without channels the topic keeps it.
+    pub fn publish(&mut self, topic: &str, body: Bytes, defer: Option<Duration>) {
+        let id = self.new_id();
+        let msg = Msg {
+            id,
+            body,
+            timestamp: now_ns(),
+            attempts: 0,
+        };
+        let t = self.topic(topic);
+        t.message_count += 1;
+        if t.channels.is_empty() {
+            t.backlog.push_back(msg);
+            return;
+        }
+        for ch in t.channels.values_mut() {
+            ch.message_count += 1;
+            match defer {
+                Some(d) if !d.is_zero() => ch.deferred.push((Instant::now() + d, msg.clone())),
+                _ => ch.queue.push_back(msg.clone()),
+            }
+        }
+        let channels: Vec<String> = t.channels.keys().cloned().collect();
+        for c in channels {
+            self.pump(topic, &c);
+        }
+    }
+
+    pub fn subscribe(&mut self, client: u64, topic: &str, channel: &str) {
+        self.create_channel(topic, channel);
+        if let Some(ch) = self
+            .topics
+            .get_mut(topic)
+            .and_then(|t| t.channels.get_mut(channel))
+        {
+            ch.clients.push(client);
+        }
+    }
+
+    /// The client is gone: it leaves its channel; its in-flight messages stay in flight
+    /// until their timeout (nsqd does not requeue them at once). An ephemeral channel
+    /// goes with its last client.
+    pub fn remove_client(&mut self, client: u64) {
+        let Some(c) = self.clients.remove(&client) else {
+            return;
+        };
+        if let Some(t) = self.topics.get_mut(&c.topic) {
+            if let Some(ch) = t.channels.get_mut(&c.channel) {
+                ch.clients.retain(|&id| id != client);
+                if ch.clients.is_empty() && c.channel.ends_with("#ephemeral") {
+                    t.channels.remove(&c.channel);
+                }
+            }
+            if t.channels.is_empty() && c.topic.ends_with("#ephemeral") {
+                self.topics.remove(&c.topic);
+            }
+        }
+    }
+
+    /// Sends queued messages of one channel to its ready clients, round robin, as
+    /// nsqd's per-client message pumps do.
+    pub fn pump(&mut self, topic: &str, channel: &str) {
+        let Some(ch) = self
+            .topics
+            .get_mut(topic)
+            .and_then(|t| t.channels.get_mut(channel))
+        else {
+            return;
+        };
+        while !ch.queue.is_empty() && !ch.clients.is_empty() {
+            let n = ch.clients.len();
+            let mut chosen = None;
+            for k in 0..n {
+                let id = ch.clients[(ch.next_client + k) % n];
+                let Some(c) = self.clients.get(&id) else {
+                    continue;
+                };
+                if c.closing {
+                    continue;
+                }
+                if c.is_ready() || self.over_deliver > 0 {
+                    chosen = Some((k, id, !c.is_ready()));
+                    break;
+                }
+            }
+            let Some((k, id, forced)) = chosen else { break };
+            if forced {
+                self.over_deliver -= 1;
+            }
+            ch.next_client = (ch.next_client + k + 1) % n;
+            let mut msg = ch.queue.pop_front().expect("queue checked non-empty");
+            msg.attempts = msg.attempts.saturating_add(1);
+            let c = self.clients.get_mut(&id).expect("chosen client exists");
+            c.in_flight += 1;
+            c.message_count += 1;
+            let frame = message_frame(&msg);
+            ch.in_flight.insert(
+                msg.id,
+                InFlight {
+                    msg,
+                    client: id,
+                    deadline: Instant::now() + c.msg_timeout,
+                },
+            );
+            let _ = c.out.send(frame);
+        }
+    }
+
+    fn in_flight_of(
+        &mut self,
+        client: u64,
+        id: &MsgId,
+    ) -> Result<(&mut Channel, String, String), &'static str> {
+        let c = self.clients.get(&client).ok_or(NOT_IN_FLIGHT)?;
+        let (topic, channel) = (c.topic.clone(), c.channel.clone());
+        let ch = self
+            .topics
+            .get_mut(&topic)
+            .and_then(|t| t.channels.get_mut(&channel))
+            .ok_or(NOT_IN_FLIGHT)?;
+        match ch.in_flight.get(id) {
+            None => Err(NOT_IN_FLIGHT),
+            Some(f) if f.client != client => Err(NOT_OWNER),
+            Some(_) => Ok((ch, topic, channel)),
+        }
+    }
+
+    pub fn finish(&mut self, client: u64, id: &MsgId) -> Result<(), &'static str> {
+        let (ch, topic, channel) = self.in_flight_of(client, id)?;
+        ch.in_flight.remove(id);
+        if let Some(c) = self.clients.get_mut(&client) {
+            c.in_flight -= 1;
+            c.finish_count += 1;
+        }
+        self.pump(&topic, &channel);
+        Ok(())
+    }
+
+    pub fn requeue(
+        &mut self,
+        client: u64,
+        id: &MsgId,
+        delay: Duration,
+    ) -> Result<(), &'static str> {
+        let (ch, topic, channel) = self.in_flight_of(client, id)?;
+        let f = ch.in_flight.remove(id).expect("checked in flight");
+        ch.requeue_count += 1;
+        if delay.is_zero() {
+            ch.queue.push_back(f.msg);
+        } else {
+            ch.deferred.push((Instant::now() + delay, f.msg));
+        }
+        if let Some(c) = self.clients.get_mut(&client) {
+            c.in_flight -= 1;
+            c.requeue_count += 1;
+        }
+        self.pump(&topic, &channel);
+        Ok(())
+    }
+
+    pub fn touch(
+        &mut self,
+        client: u64,
+        id: &MsgId,
+        max_msg_timeout: Duration,
+    ) -> Result<(), &'static str> {
+        let timeout = self
+            .clients
+            .get(&client)
+            .map_or(Duration::ZERO, |c| c.msg_timeout.min(max_msg_timeout));
+        let (ch, _, _) = self.in_flight_of(client, id)?;
+        if let Some(f) = ch.in_flight.get_mut(id) {
+            f.deadline = Instant::now() + timeout;
+        }
+        Ok(())
+    }
+
+    /// A RDY or CLS changed a client's window: send what it may now take.
+    pub fn client_changed(&mut self, client: u64) {
+        if let Some(c) = self.clients.get(&client) {
+            let (t, ch) = (c.topic.clone(), c.channel.clone());
+            self.pump(&t, &ch);
+        }
+    }
+
+    /// nsqd's queue scan loop: in-flight messages past their deadline go back to the
+    /// queue (`timeout_count`), deferred ones that are due join it.
+    pub fn scan(&mut self, now: Instant) {
+        let mut touched = Vec::new();
+        for (tname, t) in &mut self.topics {
+            for (cname, ch) in &mut t.channels {
+                let expired: Vec<MsgId> = ch
+                    .in_flight
+                    .iter()
+                    .filter(|(_, f)| f.deadline <= now)
+                    .map(|(id, _)| *id)
+                    .collect();
+                let mut changed = !expired.is_empty();
+                for id in expired {
+                    let f = ch.in_flight.remove(&id).expect("listed above");
+                    ch.timeout_count += 1;
+                    if let Some(c) = self.clients.get_mut(&f.client) {
+                        c.in_flight -= 1;
+                    }
+                    ch.queue.push_back(f.msg);
+                }
+                let mut i = 0;
+                while i < ch.deferred.len() {
+                    if ch.deferred[i].0 <= now {
+                        let (_, msg) = ch.deferred.swap_remove(i);
+                        ch.queue.push_back(msg);
+                        changed = true;
+                    } else {
+                        i += 1;
+                    }
+                }
+                if changed {
+                    touched.push((tname.clone(), cname.clone()));
+                }
+            }
+        }
+        for (t, c) in touched {
+            self.pump(&t, &c);
+        }
+    }
+
+    pub fn delete_topic(&mut self, topic: &str) -> bool {
+        self.topics.remove(topic).is_some()
+    }
+
+    pub fn delete_channel(&mut self, topic: &str, channel: &str) -> bool {
+        self.topics
+            .get_mut(topic)
+            .is_some_and(|t| t.channels.remove(channel).is_some())
+    }
+
+    pub fn stats(&self, only_topic: Option<&str>, only_channel: Option<&str>) -> Vec<TopicStats> {
+        self.topics
+            .iter()
+            .filter(|(name, _)| only_topic.is_none_or(|t| t == name.as_str()))
+            .map(|(name, t)| TopicStats {
+                topic_name: name.clone(),
+                channels: t
+                    .channels
+                    .iter()
+                    .filter(|(c, _)| only_channel.is_none_or(|o| o == c.as_str()))
+                    .map(|(c, ch)| self.channel_stats_of(c, ch))
+                    .collect(),
+                depth: t.backlog.len() as u64,
+                backend_depth: 0,
+                message_count: t.message_count,
+                message_bytes: 0,
+                paused: false,
+            })
+            .collect()
+    }
+
+    fn channel_stats_of(&self, name: &str, ch: &Channel) -> ChannelStats {
+        ChannelStats {
+            channel_name: name.to_owned(),
+            depth: ch.queue.len() as u64,
+            backend_depth: 0,
+            in_flight_count: ch.in_flight.len() as u64,
+            deferred_count: ch.deferred.len() as u64,
+            message_count: ch.message_count,
+            requeue_count: ch.requeue_count,
+            timeout_count: ch.timeout_count,
+            client_count: ch.clients.len() as u64,
+            clients: ch
+                .clients
+                .iter()
+                .filter_map(|id| self.clients.get(id))
+                .map(|c| ClientStats {
+                    client_id: c.client_id.clone(),
+                    hostname: c.hostname.clone(),
+                    user_agent: c.user_agent.clone(),
+                    remote_address: c.remote.clone(),
+                    state: if c.closing { 4 } else { 3 },
+                    ready_count: c.rdy,
+                    in_flight_count: c.in_flight,
+                    message_count: c.message_count,
+                    finish_count: c.finish_count,
+                    requeue_count: c.requeue_count,
+                })
+                .collect(),
+            paused: false,
+        }
+    }
+
+    pub fn messages(&self, topic: &str, channel: &str) -> Vec<QueuedMessage> {
+        let Some(ch) = self.topics.get(topic).and_then(|t| t.channels.get(channel)) else {
+            return Vec::new();
+        };
+        let view = |m: &Msg, state| QueuedMessage {
+            id: String::from_utf8_lossy(&m.id).into_owned(),
+            body: m.body.clone(),
+            timestamp: m.timestamp,
+            attempts: m.attempts,
+            state,
+        };
+        ch.queue
+            .iter()
+            .map(|m| view(m, MessageState::Queued))
+            .chain(
+                ch.in_flight
+                    .values()
+                    .map(|f| view(&f.msg, MessageState::InFlight)),
+            )
+            .chain(
+                ch.deferred
+                    .iter()
+                    .map(|(_, m)| view(m, MessageState::Deferred)),
+            )
+            .collect()
+    }
+}
+
+/// A message of a channel, for tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedMessage {
+    pub id: String,
+    pub body: Bytes,
+    pub timestamp: i64,
+    /// Deliveries so far.
+    pub attempts: u16,
+    pub state: MessageState,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageState {
+    Queued,
+    InFlight,
+    Deferred,
+}
+
+/// `/stats?format=json` topic entry, in nsqd's field names.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct TopicStats {
+    pub topic_name: String,
+    pub channels: Vec<ChannelStats>,
+    pub depth: u64,
+    pub backend_depth: u64,
+    pub message_count: u64,
+    pub message_bytes: u64,
+    pub paused: bool,
+}
+
+/// A channel entry of `/stats`.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ChannelStats {
+    pub channel_name: String,
+    pub depth: u64,
+    pub backend_depth: u64,
+    pub in_flight_count: u64,
+    pub deferred_count: u64,
+    pub message_count: u64,
+    pub requeue_count: u64,
+    pub timeout_count: u64,
+    pub client_count: u64,
+    pub clients: Vec<ClientStats>,
+    pub paused: bool,
+}
+
+/// A client entry of `/stats`.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ClientStats {
+    pub client_id: String,
+    pub hostname: String,
+    pub user_agent: String,
+    pub remote_address: String,
+    pub state: i32,
+    pub ready_count: i64,
+    pub in_flight_count: i64,
+    pub message_count: u64,
+    pub finish_count: u64,
+    pub requeue_count: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(state: &mut State, id: u64, rdy: i64) -> mpsc::UnboundedReceiver<Bytes> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        state.clients.insert(
+            id,
+            Client {
+                topic: "t".into(),
+                channel: "c".into(),
+                rdy,
+                in_flight: 0,
+                msg_timeout: Duration::from_secs(60),
+                closing: false,
+                out: tx,
+                remote: String::new(),
+                user_agent: String::new(),
+                client_id: String::new(),
+                hostname: String::new(),
+                finish_count: 0,
+                requeue_count: 0,
+                message_count: 0,
+            },
+        );
+        state.subscribe(id, "t", "c");
+        rx
+    }
+
+    fn drain(rx: &mut mpsc::UnboundedReceiver<Bytes>) -> Vec<MsgId> {
+        let mut ids = Vec::new();
+        while let Ok(f) = rx.try_recv() {
+            let mut id = [0u8; 16];
+            id.copy_from_slice(&f[18..34]);
+            ids.push(id);
+        }
+        ids
+    }
+
+    #[test]
+    fn rdy_is_a_window() {
+        let mut s = State::default();
+        let mut rx = client(&mut s, 1, 2);
+        for i in 0..5 {
+            s.publish("t", Bytes::from(format!("m{i}")), None);
+        }
+        let got = drain(&mut rx);
+        assert_eq!(got.len(), 2, "never more in flight than RDY");
+        s.finish(1, &got[0]).unwrap();
+        assert_eq!(drain(&mut rx).len(), 1, "a FIN reopens one slot");
+        assert_eq!(s.finish(1, &got[0]), Err(NOT_IN_FLIGHT));
+    }
+
+    #[test]
+    fn topic_keeps_messages_until_a_channel_exists_then_copies() {
+        let mut s = State::default();
+        s.publish("t", Bytes::from_static(b"early"), None);
+        assert_eq!(s.stats(None, None)[0].depth, 1);
+        s.create_channel("t", "a");
+        s.create_channel("t", "b");
+        s.publish("t", Bytes::from_static(b"late"), None);
+        let st = s.stats(Some("t"), None);
+        assert_eq!(st[0].depth, 0);
+        assert_eq!(
+            st[0].channels[0].depth, 2,
+            "the first channel got the backlog"
+        );
+        assert_eq!(
+            st[0].channels[1].depth, 1,
+            "later channels get copies of new messages"
+        );
+    }
+
+    #[test]
+    fn timeouts_and_deferred_requeues_come_back() {
+        let mut s = State::default();
+        let mut rx = client(&mut s, 1, 10);
+        s.publish("t", Bytes::from_static(b"x"), None);
+        let id = drain(&mut rx)[0];
+        s.requeue(1, &id, Duration::from_millis(10)).unwrap();
+        assert!(drain(&mut rx).is_empty());
+        s.scan(Instant::now() + Duration::from_millis(20));
+        let again = drain(&mut rx);
+        assert_eq!(again, vec![id]);
+        s.scan(Instant::now() + Duration::from_secs(61));
+        assert_eq!(drain(&mut rx), vec![id], "timed out and redelivered");
+        let ch = &s.stats(None, None)[0].channels[0];
+        assert_eq!((ch.requeue_count, ch.timeout_count), (1, 1));
+        assert_eq!(s.messages("t", "c")[0].attempts, 3);
+    }
+
+    #[test]
+    fn over_delivery_ignores_the_window() {
+        let mut s = State::default();
+        let mut rx = client(&mut s, 1, 1);
+        s.over_deliver = 2;
+        for _ in 0..5 {
+            s.publish("t", Bytes::from_static(b"x"), None);
+        }
+        assert_eq!(drain(&mut rx).len(), 3);
+    }
+
+    #[test]
+    fn a_gone_client_keeps_its_messages_in_flight() {
+        let mut s = State::default();
+        let mut rx = client(&mut s, 1, 5);
+        s.publish("t", Bytes::from_static(b"x"), None);
+        assert_eq!(drain(&mut rx).len(), 1);
+        s.remove_client(1);
+        assert_eq!(s.stats(None, None)[0].channels[0].in_flight_count, 1);
+        s.scan(Instant::now() + Duration::from_secs(61));
+        assert_eq!(s.stats(None, None)[0].channels[0].depth, 1);
+    }
+}
