@@ -162,8 +162,10 @@ impl AerospikeSink {
             hosts: hosts.clone(),
             reason,
         };
-        let mut policy = ClientPolicy::default();
-        policy.timeout = millis(settings.timeout);
+        let mut policy = ClientPolicy {
+            timeout: millis(settings.timeout),
+            ..ClientPolicy::default()
+        };
         if let (Some(user), Some(password)) = (&settings.user, &settings.password) {
             policy.set_auth_mode(AuthMode::Internal(user.clone(), password.clone()));
         }
