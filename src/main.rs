@@ -1,2 +1,99 @@
-//! The `x-msrv` binary.
-fn main() {}
+//! The `x-msrv` binary: parses the command line, installs signal handling and logging,
+//! runs the library, and turns the outcome into a documented exit code.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use futures::StreamExt;
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook_tokio::Signals;
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info, warn};
+
+use x_msrv::cli::{Cli, Command};
+use x_msrv::exit::Exit;
+use x_msrv::{commands, config, logging};
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // --help and --version land here too, with exit status 0.
+            let _ = e.print();
+            return if e.use_stderr() {
+                Exit::Usage.into()
+            } else {
+                Exit::Ok.into()
+            };
+        }
+    };
+
+    // The generator runs before logging and the journal exist (systemd.generator(7)):
+    // it must be quick, quiet on success, and never fail the boot.
+    if let Some(Command::SystemdGenerator(args)) = &cli.command {
+        return commands::systemd_generator(cli.config.as_deref(), args).into();
+    }
+
+    logging::init(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            error!(error = %e, "cannot start the async runtime");
+            return Exit::Internal.into();
+        }
+    };
+    runtime.block_on(async_main(cli)).into()
+}
+
+async fn async_main(cli: Cli) -> Exit {
+    // Signals first, so SIGTERM is honoured at every moment, even while the config is
+    // read or a connection is being made (the original ignored it while connecting).
+    let shutdown = CancellationToken::new();
+    let signals = match Signals::new([SIGTERM, SIGINT]) {
+        Ok(signals) => signals,
+        Err(e) => {
+            error!(error = %e, "cannot install signal handlers");
+            return Exit::Internal;
+        }
+    };
+    let signal_task = tokio::spawn(forward_signals(signals, shutdown.clone()));
+
+    let settings = match config::load(cli.config.as_deref()) {
+        Ok(settings) => Arc::new(settings),
+        Err(e) => {
+            error!("configuration error: {e}");
+            return Exit::Config;
+        }
+    };
+
+    let exit = match cli.command {
+        None | Some(Command::Run) => commands::run(settings, shutdown).await,
+        Some(Command::Check) => commands::check(&settings).await,
+        Some(Command::Records(args)) => commands::records(&settings, &args).await,
+        Some(Command::SystemdGenerator(_)) => unreachable!("handled before the runtime starts"),
+    };
+    signal_task.abort();
+    exit
+}
+
+/// Cancels `shutdown` on the first SIGTERM/SIGINT; a second one is only logged, because
+/// the first already started a clean stop that hands every message back.
+async fn forward_signals(mut signals: Signals, shutdown: CancellationToken) {
+    while let Some(signal) = signals.next().await {
+        let name = if signal == SIGTERM {
+            "SIGTERM"
+        } else {
+            "SIGINT"
+        };
+        if shutdown.is_cancelled() {
+            warn!(signal = name, "already stopping");
+        } else {
+            info!(signal = name, "stopping");
+            shutdown.cancel();
+        }
+    }
+}

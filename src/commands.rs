@@ -1,0 +1,146 @@
+//! The subcommands: each turns settings into work and its result into an [`Exit`].
+
+use std::path::Path;
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info};
+
+use crate::cli::{GeneratorArgs, RecordsArgs};
+use crate::config::{self, Settings};
+use crate::exit::Exit;
+use crate::run::{self, RunError};
+use crate::store::AerospikeSink;
+
+/// `x-msrv run`: one batch, then the summary line and the exit code.
+pub async fn run(settings: Arc<Settings>, shutdown: CancellationToken) -> Exit {
+    match run::run(settings, shutdown).await {
+        Ok(summary) => {
+            // The counts go into the message text too: `journalctl -u x-msrv` shows the
+            // message, not the structured fields.
+            info!(
+                received = summary.received,
+                stored = summary.stored,
+                invalid = summary.invalid,
+                requeued = summary.requeued,
+                returned = summary.returned,
+                over_limit = summary.over_limit,
+                stop_reason = %summary.stop_reason,
+                duration_ms = summary.duration.as_millis() as u64,
+                "run finished: {summary}"
+            );
+            if summary.is_temporary_failure() {
+                Exit::TempFail
+            } else {
+                Exit::Ok
+            }
+        }
+        Err(e) => {
+            error!("{e}");
+            match e {
+                RunError::Nsq(_) | RunError::Store(_) => Exit::Unavailable,
+            }
+        }
+    }
+}
+
+/// `x-msrv check`: the settings loaded (so config and schema are fine); now see that
+/// every NSQ address and Aerospike answer, without taking a message.
+pub async fn check(settings: &Settings) -> Exit {
+    let mut ok = true;
+    match crate::nsq::probe(&run::consumer_options(settings)).await {
+        Ok(found) => {
+            for line in found {
+                println!("nsq: {line}");
+            }
+        }
+        Err(e) => {
+            println!("nsq: FAILED: {e}");
+            ok = false;
+        }
+    }
+    match AerospikeSink::connect(&settings.aerospike).await {
+        Ok(sink) => {
+            println!(
+                "aerospike: ok ({}, namespace {})",
+                settings.aerospike.hosts.join(","),
+                settings.aerospike.namespace
+            );
+            sink.close().await;
+        }
+        Err(e) => {
+            println!("aerospike: FAILED: {e}");
+            ok = false;
+        }
+    }
+    if ok {
+        println!("configuration, schema and connections OK");
+        Exit::Ok
+    } else {
+        Exit::Unavailable
+    }
+}
+
+/// `x-msrv records`: what a run stored, for operators without `aql` and for the demo.
+pub async fn records(settings: &Settings, args: &RecordsArgs) -> Exit {
+    let sink = match AerospikeSink::connect(&settings.aerospike).await {
+        Ok(sink) => sink,
+        Err(e) => {
+            error!("cannot connect to Aerospike: {e}");
+            return Exit::Unavailable;
+        }
+    };
+    let set = if args.rejected {
+        &settings.rejected.set
+    } else {
+        &settings.aerospike.set
+    };
+    let listed = sink.list(set, args.limit).await;
+    sink.close().await;
+    match listed {
+        Ok(records) => {
+            if !args.json {
+                println!(
+                    "{} record(s) in {}.{}{}",
+                    records.len(),
+                    settings.aerospike.namespace,
+                    set,
+                    if records.len() >= args.limit {
+                        " (limit reached)"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            for record in records {
+                if args.json {
+                    println!("{}", serde_json::to_string(&record).unwrap_or_default());
+                } else {
+                    println!("{record}");
+                }
+            }
+            Exit::Ok
+        }
+        Err(e) => {
+            error!("cannot list {set}: {e}");
+            Exit::Unavailable
+        }
+    }
+}
+
+/// `x-msrv systemd-generator DIR…`: writes the timer drop-in that sets its period from
+/// `nsq.period`. A generator must not fail the boot, so every error is reported on
+/// stderr (systemd logs it) and the timer keeps its built-in period.
+pub fn systemd_generator(config_path: Option<&Path>, args: &GeneratorArgs) -> Exit {
+    let period = match config::load_period(config_path) {
+        Ok(period) => period,
+        Err(e) => {
+            eprintln!("x-msrv-generator: keeping the timer's default period: {e}");
+            return Exit::Ok;
+        }
+    };
+    if let Err(e) = crate::generator::write_dropin(&args.normal_dir, period) {
+        eprintln!("x-msrv-generator: cannot write the timer drop-in: {e}");
+    }
+    Exit::Ok
+}
