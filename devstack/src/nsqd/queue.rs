@@ -44,8 +44,9 @@ pub(crate) struct Channel {
 
 #[derive(Debug, Default)]
 pub(crate) struct Topic {
-    /// Messages published before the topic had a channel (nsqd keeps them in the topic).
-    backlog: VecDeque<Msg>,
+    /// Messages published before the topic had a channel (nsqd keeps them in the topic),
+    /// with their DPUB deferral, applied when they reach a channel.
+    backlog: VecDeque<(Msg, Option<Duration>)>,
     channels: BTreeMap<String, Channel>,
     message_count: u64,
 }
@@ -131,7 +132,12 @@ impl State {
             let mut ch = Channel::default();
             if t.channels.is_empty() {
                 ch.message_count += t.backlog.len() as u64;
-                ch.queue = std::mem::take(&mut t.backlog);
+                for (msg, defer) in t.backlog.drain(..) {
+                    match defer {
+                        Some(d) if !d.is_zero() => ch.deferred.push((Instant::now() + d, msg)),
+                        _ => ch.queue.push_back(msg),
+                    }
+                }
             }
             t.channels.insert(channel.to_owned(), ch);
         }
@@ -149,7 +155,7 @@ impl State {
         let t = self.topic(topic);
         t.message_count += 1;
         if t.channels.is_empty() {
-            t.backlog.push_back(msg);
+            t.backlog.push_back((msg, defer));
             return;
         }
         for ch in t.channels.values_mut() {

@@ -1,0 +1,496 @@
+//! The stand-in nsqd and nsqlookupd checked over real sockets: the TCP protocol V2 spoken
+//! byte by byte (a test of the server, so raw frames are the point), and the HTTP APIs
+//! through `ureq`, a third-party HTTP client.
+
+use std::time::Duration;
+
+use bytes::{Buf, BufMut, BytesMut};
+use devstack::nsqd::{NsqOptions, NsqServer};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const SOON: Duration = Duration::from_secs(10);
+
+#[derive(Debug, PartialEq)]
+enum Frame {
+    Response(String),
+    Error(String),
+    Message {
+        attempts: u16,
+        id: String,
+        body: Vec<u8>,
+    },
+}
+
+struct Client {
+    stream: TcpStream,
+    buf: BytesMut,
+}
+
+impl Client {
+    async fn connect(server: &NsqServer) -> Client {
+        let mut stream = TcpStream::connect(server.tcp_addr()).await.unwrap();
+        stream.write_all(b"  V2").await.unwrap();
+        Client {
+            stream,
+            buf: BytesMut::new(),
+        }
+    }
+
+    async fn identify(&mut self, json: &str) -> Frame {
+        let mut out = BytesMut::new();
+        out.put_slice(b"IDENTIFY\n");
+        out.put_u32(json.len() as u32);
+        out.put_slice(json.as_bytes());
+        self.stream.write_all(&out).await.unwrap();
+        self.frame().await.unwrap()
+    }
+
+    async fn send(&mut self, line: &str) {
+        self.stream
+            .write_all(format!("{line}\n").as_bytes())
+            .await
+            .unwrap();
+    }
+
+    async fn sub(server: &NsqServer, topic: &str, channel: &str, rdy: u32) -> Client {
+        let mut c = Client::connect(server).await;
+        c.send(&format!("SUB {topic} {channel}")).await;
+        assert_eq!(c.frame().await.unwrap(), Frame::Response("OK".into()));
+        if rdy > 0 {
+            c.send(&format!("RDY {rdy}")).await;
+        }
+        c
+    }
+
+    /// The next frame, or `None` when the server closed the connection.
+    async fn frame(&mut self) -> Option<Frame> {
+        loop {
+            if self.buf.len() >= 4 {
+                let size = u32::from_be_bytes(self.buf[..4].try_into().unwrap()) as usize;
+                if self.buf.len() >= 4 + size {
+                    self.buf.advance(4);
+                    let ty = self.buf.get_u32();
+                    let mut data = self.buf.split_to(size - 4);
+                    return Some(match ty {
+                        0 => Frame::Response(String::from_utf8_lossy(&data).into_owned()),
+                        1 => Frame::Error(String::from_utf8_lossy(&data).into_owned()),
+                        2 => {
+                            let _ts = data.get_i64();
+                            let attempts = data.get_u16();
+                            let id = String::from_utf8_lossy(&data[..16]).into_owned();
+                            Frame::Message {
+                                attempts,
+                                id,
+                                body: data[16..].to_vec(),
+                            }
+                        }
+                        t => panic!("unknown frame type {t}"),
+                    });
+                }
+            }
+            let n = tokio::time::timeout(SOON, self.stream.read_buf(&mut self.buf))
+                .await
+                .expect("a frame within the time limit")
+                .unwrap_or(0);
+            if n == 0 {
+                return None;
+            }
+        }
+    }
+
+    /// Frames arriving within `wait`, skipping heartbeats.
+    async fn frames_within(&mut self, wait: Duration) -> Vec<Frame> {
+        let mut got = Vec::new();
+        let deadline = tokio::time::Instant::now() + wait;
+        while let Ok(Some(f)) = tokio::time::timeout_at(deadline, self.frame()).await {
+            if f != Frame::Response("_heartbeat_".into()) {
+                got.push(f);
+            }
+        }
+        got
+    }
+
+    async fn message(&mut self) -> (u16, String, Vec<u8>) {
+        loop {
+            match self.frame().await.expect("connection open") {
+                Frame::Message { attempts, id, body } => return (attempts, id, body),
+                Frame::Response(r) if r == "_heartbeat_" => {}
+                other => panic!("expected a message, got {other:?}"),
+            }
+        }
+    }
+
+    async fn is_closed(&mut self) -> bool {
+        loop {
+            match tokio::time::timeout(SOON, self.frame()).await {
+                Ok(None) => return true,
+                Ok(Some(_)) => {}
+                Err(_) => return false,
+            }
+        }
+    }
+}
+
+async fn server() -> NsqServer {
+    NsqServer::start(NsqOptions {
+        output_buffer_timeout: Duration::from_millis(5),
+        ..NsqOptions::default()
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn rdy_is_a_window_and_fin_reopens_a_slot() {
+    let s = server().await;
+    for i in 0..5 {
+        s.publish("t", format!("m{i}"));
+    }
+    let mut c = Client::sub(&s, "t", "c", 2).await;
+    let got = c.frames_within(Duration::from_millis(500)).await;
+    assert_eq!(got.len(), 2, "never more in flight than RDY: {got:?}");
+    let Frame::Message { id, attempts, .. } = &got[0] else {
+        panic!()
+    };
+    assert_eq!(*attempts, 1);
+    c.send(&format!("FIN {id}")).await;
+    assert_eq!(
+        c.frames_within(Duration::from_millis(500)).await.len(),
+        1,
+        "one slot reopened"
+    );
+    assert_eq!(s.channel_stats("t", "c").unwrap().in_flight_count, 2);
+}
+
+#[tokio::test]
+async fn rdy_above_max_rdy_count_is_fatal() {
+    let s = NsqServer::start(NsqOptions {
+        max_rdy_count: 50,
+        ..NsqOptions::default()
+    })
+    .await
+    .unwrap();
+    let mut c = Client::sub(&s, "t", "c", 0).await;
+    c.send("RDY 51").await;
+    assert_eq!(
+        c.frame().await,
+        Some(Frame::Error(
+            "E_INVALID RDY count 51 out of range 0-50".into()
+        ))
+    );
+    assert!(c.is_closed().await);
+}
+
+#[tokio::test]
+async fn identify_negotiates_and_validates() {
+    let s = server().await;
+    let mut c = Client::connect(&s).await;
+    let Frame::Response(json) = c
+        .identify(r#"{"feature_negotiation":true,"msg_timeout":5000}"#)
+        .await
+    else {
+        panic!()
+    };
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["max_rdy_count"], 2500);
+    assert_eq!(v["msg_timeout"], 5000);
+    assert_eq!(v["max_msg_timeout"], 900_000);
+    assert_eq!(v["tls_v1"], false);
+    let mut c = Client::connect(&s).await;
+    assert_eq!(c.identify("{}").await, Frame::Response("OK".into()));
+    let mut c = Client::connect(&s).await;
+    assert_eq!(
+        c.identify(r#"{"heartbeat_interval":500}"#).await,
+        Frame::Error("E_BAD_BODY IDENTIFY heartbeat interval (500) is invalid".into())
+    );
+    assert!(c.is_closed().await);
+}
+
+#[tokio::test]
+async fn req_with_delay_defers_and_counts_attempts() {
+    let s = server().await;
+    s.publish("t", "x");
+    let mut c = Client::sub(&s, "t", "c", 1).await;
+    let (attempts, id, _) = c.message().await;
+    assert_eq!(attempts, 1);
+    c.send(&format!("REQ {id} 300")).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let ch = s.channel_stats("t", "c").unwrap();
+    assert_eq!(
+        (ch.deferred_count, ch.requeue_count, ch.in_flight_count),
+        (1, 1, 0)
+    );
+    let (attempts, again, _) = c.message().await;
+    assert_eq!((attempts, again), (2, id));
+}
+
+#[tokio::test]
+async fn an_unfinished_message_times_out_and_comes_back() {
+    let s = server().await;
+    s.publish("t", "x");
+    let mut c = Client::connect(&s).await;
+    let _ = c.identify(r#"{"msg_timeout":1000}"#).await;
+    c.send("SUB t c").await;
+    assert_eq!(c.frame().await, Some(Frame::Response("OK".into())));
+    c.send("RDY 5").await;
+    let (_, id, _) = c.message().await;
+    let (attempts, again, _) = c.message().await;
+    assert_eq!((attempts, &again), (2, &id));
+    assert_eq!(s.channel_stats("t", "c").unwrap().timeout_count, 1);
+    // TOUCH of the redelivered message works; FIN of it too.
+    c.send(&format!("TOUCH {id}")).await;
+    c.send(&format!("FIN {id}")).await;
+    c.send("NOP").await;
+    assert!(c.frames_within(Duration::from_millis(300)).await.is_empty());
+    assert_eq!(s.channel_stats("t", "c").unwrap().in_flight_count, 0);
+}
+
+#[tokio::test]
+async fn a_disconnected_clients_messages_return_only_at_their_timeout() {
+    let s = NsqServer::start(NsqOptions {
+        msg_timeout: Duration::from_secs(1),
+        ..NsqOptions::default()
+    })
+    .await
+    .unwrap();
+    s.publish("t", "x");
+    let mut c = Client::sub(&s, "t", "c", 1).await;
+    let _ = c.message().await;
+    drop(c);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let ch = s.channel_stats("t", "c").unwrap();
+    assert_eq!(
+        (ch.client_count, ch.in_flight_count, ch.depth),
+        (0, 1, 0),
+        "still in flight"
+    );
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let ch = s.channel_stats("t", "c").unwrap();
+    assert_eq!((ch.in_flight_count, ch.depth, ch.timeout_count), (0, 1, 1));
+}
+
+#[tokio::test]
+async fn cls_answers_close_wait_and_stops_delivery() {
+    let s = server().await;
+    let mut c = Client::sub(&s, "t", "c", 10).await;
+    c.send("CLS").await;
+    assert_eq!(c.frame().await, Some(Frame::Response("CLOSE_WAIT".into())));
+    c.send("RDY 10").await; // ignored while closing
+    s.publish("t", "late");
+    assert!(c.frames_within(Duration::from_millis(300)).await.is_empty());
+    assert_eq!(s.channel_stats("t", "c").unwrap().depth, 1);
+}
+
+#[tokio::test]
+async fn heartbeats_are_sent_and_a_silent_client_is_dropped() {
+    let s = server().await;
+    let mut c = Client::connect(&s).await;
+    let _ = c.identify(r#"{"heartbeat_interval":1000}"#).await;
+    assert_eq!(c.frame().await, Some(Frame::Response("_heartbeat_".into())));
+    // No answer to any heartbeat: nsqd's read deadline is two intervals.
+    let started = std::time::Instant::now();
+    assert!(c.is_closed().await);
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn only_fin_req_touch_failures_are_non_fatal() {
+    let s = server().await;
+    let mut c = Client::sub(&s, "t", "c", 1).await;
+    c.send("FIN 0000000000000bad").await;
+    assert_eq!(
+        c.frame().await,
+        Some(Frame::Error(
+            "E_FIN_FAILED FIN 0000000000000bad failed ID not in flight".into()
+        ))
+    );
+    c.send("REQ 0000000000000bad 0").await;
+    assert!(matches!(c.frame().await, Some(Frame::Error(e)) if e.starts_with("E_REQ_FAILED")));
+    c.send("TOUCH 0000000000000bad").await;
+    assert!(matches!(c.frame().await, Some(Frame::Error(e)) if e.starts_with("E_TOUCH_FAILED")));
+    s.publish("t", "still open");
+    let (_, _, body) = c.message().await;
+    assert_eq!(body, b"still open");
+    c.send("BOGUS").await;
+    assert_eq!(
+        c.frame().await,
+        Some(Frame::Error("E_INVALID invalid command BOGUS".into()))
+    );
+    assert!(c.is_closed().await);
+    let mut c = Client::connect(&s).await;
+    c.send("SUB bad/topic c").await;
+    assert!(matches!(c.frame().await, Some(Frame::Error(e)) if e.starts_with("E_BAD_TOPIC")));
+    assert!(c.is_closed().await);
+}
+
+#[tokio::test]
+async fn topics_hold_messages_until_a_channel_and_channels_get_copies() {
+    let s = server().await;
+    s.publish("t", "before");
+    let mut a1 = Client::sub(&s, "t", "a", 10).await;
+    let mut b = Client::sub(&s, "t", "b", 10).await;
+    let mut a2 = Client::sub(&s, "t", "a", 10).await;
+    assert_eq!(
+        a1.message().await.2,
+        b"before",
+        "the first channel got the topic's messages"
+    );
+    for i in 0..4 {
+        s.publish("t", format!("m{i}"));
+    }
+    assert_eq!(
+        b.frames_within(Duration::from_millis(300)).await.len(),
+        4,
+        "every channel gets a copy"
+    );
+    let n1 = a1.frames_within(Duration::from_millis(300)).await.len();
+    let n2 = a2.frames_within(Duration::from_millis(300)).await.len();
+    assert_eq!(n1 + n2, 4, "clients of one channel share its messages");
+    assert!(n1 > 0 && n2 > 0, "both clients got some: {n1} {n2}");
+}
+
+#[tokio::test]
+async fn tcp_pub_mpub_dpub() {
+    let s = server().await;
+    let mut c = Client::connect(&s).await;
+    let mut out = BytesMut::new();
+    out.put_slice(b"PUB t\n");
+    out.put_u32(3);
+    out.put_slice(b"one");
+    out.put_slice(b"MPUB t\n");
+    out.put_u32(4 + 4 + 3 + 4 + 5);
+    out.put_u32(2);
+    out.put_u32(3);
+    out.put_slice(b"two");
+    out.put_u32(5);
+    out.put_slice(b"three");
+    out.put_slice(b"DPUB t 60000\n");
+    out.put_u32(4);
+    out.put_slice(b"four");
+    c.stream.write_all(&out).await.unwrap();
+    for _ in 0..3 {
+        assert_eq!(c.frame().await, Some(Frame::Response("OK".into())));
+    }
+    s.create_channel("t", "c");
+    s.publish("t", "five");
+    let ch = s.channel_stats("t", "c").unwrap();
+    assert_eq!(
+        (ch.depth, ch.deferred_count),
+        (4, 1),
+        "the DPUB stays deferred in the channel: {ch:?}"
+    );
+}
+
+fn http_get(url: &str) -> (u16, String) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut r = agent.get(url).call().unwrap();
+    (r.status().as_u16(), r.body_mut().read_to_string().unwrap())
+}
+
+fn http_post(url: &str, body: &[u8]) -> (u16, String) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut r = agent.post(url).send(body).unwrap();
+    (r.status().as_u16(), r.body_mut().read_to_string().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn http_api_matches_nsqd() {
+    let s = server().await;
+    let base = format!("http://{}", s.http_addr());
+    let (b, l) = (base.clone(), format!("http://{}", s.lookupd_http_addr()));
+    let tcp_port = s.tcp_addr().port();
+    tokio::task::spawn_blocking(move || {
+        assert_eq!(http_get(&format!("{b}/ping")), (200, "OK".into()));
+        assert_eq!(
+            http_post(&format!("{b}/pub?topic=h"), b"one"),
+            (200, "OK".into())
+        );
+        assert_eq!(
+            http_post(&format!("{b}/mpub?topic=h"), b"two\nthree\n\nfour"),
+            (200, "OK".into())
+        );
+        let mut bin = Vec::new();
+        bin.extend_from_slice(&2u32.to_be_bytes());
+        for m in [&b"five"[..], b"six\nwith newline"] {
+            bin.extend_from_slice(&(m.len() as u32).to_be_bytes());
+            bin.extend_from_slice(m);
+        }
+        assert_eq!(
+            http_post(&format!("{b}/mpub?topic=h&binary=true"), &bin),
+            (200, "OK".into())
+        );
+        assert_eq!(
+            http_post(&format!("{b}/pub?topic=h"), b""),
+            (400, r#"{"message":"MSG_EMPTY"}"#.into())
+        );
+        assert_eq!(
+            http_post(&format!("{b}/pub"), b"x"),
+            (400, r#"{"message":"MISSING_ARG_TOPIC"}"#.into())
+        );
+        assert_eq!(
+            http_post(&format!("{b}/pub?topic=a/b"), b"x"),
+            (400, r#"{"message":"INVALID_TOPIC"}"#.into())
+        );
+        let big = vec![b'x'; 1024 * 1024 + 1];
+        assert_eq!(
+            http_post(&format!("{b}/pub?topic=h"), &big),
+            (413, r#"{"message":"MSG_TOO_BIG"}"#.into())
+        );
+        assert_eq!(
+            http_post(&format!("{b}/channel/create?topic=h&channel=c"), b"").0,
+            200
+        );
+        let (code, stats) = http_get(&format!("{b}/stats?format=json&topic=h"));
+        assert_eq!(code, 200);
+        let v: serde_json::Value = serde_json::from_str(&stats).unwrap();
+        let t = &v["topics"][0];
+        assert_eq!(t["topic_name"], "h");
+        assert_eq!(t["message_count"], 6);
+        assert_eq!(t["channels"][0]["channel_name"], "c");
+        assert_eq!(t["channels"][0]["depth"], 6);
+        for field in [
+            "in_flight_count",
+            "deferred_count",
+            "requeue_count",
+            "timeout_count",
+            "client_count",
+        ] {
+            assert_eq!(t["channels"][0][field], 0, "{field}");
+        }
+
+        let (code, body) = http_get(&format!("{l}/lookup?topic=h"));
+        assert_eq!(code, 200);
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["channels"], serde_json::json!(["c"]));
+        assert_eq!(v["producers"][0]["tcp_port"], tcp_port);
+        assert_eq!(v["producers"][0]["broadcast_address"], "127.0.0.1");
+        assert_eq!(
+            http_get(&format!("{l}/lookup?topic=none")),
+            (404, r#"{"message":"TOPIC_NOT_FOUND"}"#.into())
+        );
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn over_deliver_ignores_the_window_on_purpose() {
+    let s = server().await;
+    for _ in 0..10 {
+        s.publish("t", "x");
+    }
+    s.over_deliver(3);
+    let mut c = Client::sub(&s, "t", "c", 2).await;
+    assert_eq!(c.frames_within(Duration::from_millis(500)).await.len(), 5);
+}
