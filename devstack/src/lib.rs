@@ -2,7 +2,6 @@
 //!
 //! # Layout
 //! - [`nsqd`]: nsqd (TCP protocol V2 + HTTP API) and nsqlookupd (HTTP API).
-//! - [`asd`]: a single-node Aerospike server (info protocol + AS_MSG), named after the
-//!   real server's daemon.
+//! - `aerospike`: a single-node Aerospike server (info protocol + AS_MSG).
 
 pub mod nsqd;
