@@ -1,0 +1,47 @@
+//! The documentation names every configuration key the code accepts: the README's
+//! table and the shipped commented config. A key added to the code but not
+//! documented fails here.
+
+use x_msrv::config::KEYS;
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(format!("{}/{path}", env!("CARGO_MANIFEST_DIR")))
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+#[test]
+fn readme_documents_every_key() {
+    let readme = read("README.md");
+    let missing: Vec<_> = KEYS
+        .iter()
+        .filter(|k| !readme.contains(&format!("| `{k}` |")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "README.md's config table lacks {missing:?}"
+    );
+}
+
+#[test]
+fn shipped_config_mentions_every_key() {
+    let toml = read("etc/x-msrv.toml");
+    let missing: Vec<_> = KEYS
+        .iter()
+        .filter(|k| {
+            let (section, key) = k.split_once('.').map_or(("", **k), |(s, k)| (s, k));
+            let in_section = if section.is_empty() {
+                toml.split("\n[").next().unwrap_or("").to_owned()
+            } else {
+                toml.split(&format!("\n[{section}]"))
+                    .nth(1)
+                    .map_or(String::new(), |rest| {
+                        rest.split("\n[").next().unwrap_or("").to_owned()
+                    })
+            };
+            !in_section
+                .lines()
+                .any(|l| l.trim_start_matches('#').starts_with(&format!("{key} =")))
+        })
+        .collect();
+    assert!(missing.is_empty(), "etc/x-msrv.toml lacks {missing:?}");
+}
