@@ -1,0 +1,204 @@
+//! The info protocol: newline-separated commands in, `command\tvalue\n` lines out.
+//!
+//! Answers what the Rust client 3.0 (seed validation, tend, partition map) and the C
+//! client under the Python client ask a single node, plus a few operator commands
+//! (`namespaces`, `namespace/<ns>`, `sets`, `statistics`, `truncate`).
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::sync::Mutex;
+use std::time::SystemTime;
+
+use base64::Engine as _;
+
+use super::store::{N_PARTITIONS, Store};
+
+/// Features a CE 7.x node advertises; clients pick protocol variants from these
+/// (`peers` → peers-clear-std, `replicas` → replicas, `pscans`/`pquery` → partition
+/// scans/queries, `batch-any` → batch writes).
+const FEATURES: &str = "batch-any;batch-index;blob-bits;cdt-list;cdt-map;cluster-stable;float;geo;\
+sindex-exists;peers;pipelining;pquery;pscans;query-show;relaxed-sc;replicas;replicas-all;\
+replicas-master;truncate-namespace;udf";
+/// The stand-in's partition map never changes, so its generations are constants.
+const PARTITION_GENERATION: u32 = 1;
+/// See [`PARTITION_GENERATION`].
+const PEERS_GENERATION: u32 = 1;
+/// See [`PARTITION_GENERATION`].
+const REBALANCE_GENERATION: u32 = 1;
+/// Replication factor of every namespace on one node.
+const REPLICATION_FACTOR: u32 = 1;
+/// AP namespaces have regime 0.
+const REGIME: u32 = 0;
+/// A fixed cluster key (hex), as `cluster-stable` and `statistics` report one.
+const CLUSTER_KEY: &str = "A1B2C3D4E5F6";
+/// What the server answers for an unset cluster name (clients treat it as none).
+const UNSET_CLUSTER_NAME: &str = "null";
+/// Answer to a command the stand-in does not know.
+const UNRECOGNIZED: &str = "ERROR::unrecognized command";
+
+/// What info answers depend on.
+pub struct InfoContext<'a> {
+    pub node_name: &'a str,
+    pub cluster_name: Option<&'a str>,
+    pub build: &'a str,
+    pub addr: SocketAddr,
+    pub namespaces: &'a [String],
+    pub store: &'a Mutex<Store>,
+}
+
+/// Answers a whole info request body.
+pub fn answer(request: &str, ctx: &InfoContext<'_>) -> String {
+    let mut out = String::new();
+    let commands: Vec<&str> = request.split('\n').filter(|c| !c.is_empty()).collect();
+    if commands.is_empty() {
+        // A bare request gets the node's summary, as the server sends it.
+        for name in ["node", "build", "edition", "version", "statistics"] {
+            let _ = writeln!(out, "{name}\t{}", one(name, ctx));
+        }
+        return out;
+    }
+    for c in commands {
+        let _ = writeln!(out, "{c}\t{}", one(c, ctx));
+    }
+    out
+}
+
+/// A 512-byte bitmap with every partition set, base64-encoded.
+fn all_partitions_bitmap() -> String {
+    let bitmap = vec![0xFFu8; usize::from(N_PARTITIONS) / 8];
+    base64::engine::general_purpose::STANDARD.encode(bitmap)
+}
+
+fn one(command: &str, ctx: &InfoContext<'_>) -> String {
+    let port = ctx.addr.port();
+    let bitmap = all_partitions_bitmap;
+    match command {
+        "node" => ctx.node_name.to_owned(),
+        "cluster-name" => ctx.cluster_name.unwrap_or(UNSET_CLUSTER_NAME).to_owned(),
+        "build" => ctx.build.to_owned(),
+        "version" => format!("Aerospike Community Edition build {}", ctx.build),
+        "edition" => "Aerospike Community Edition".to_owned(),
+        "features" => FEATURES.to_owned(),
+        "partition-generation" => PARTITION_GENERATION.to_string(),
+        "peers-generation" => PEERS_GENERATION.to_string(),
+        "rebalance-generation" => REBALANCE_GENERATION.to_string(),
+        // A single node has no peers: `generation,default-port,[]`.
+        "peers-clear-std" | "peers-clear-alt" | "peers-tls-std" | "peers-tls-alt" => {
+            format!("{PEERS_GENERATION},{port},[]")
+        }
+        "service-clear-std" | "service" => ctx.addr.to_string(),
+        "service-clear-alt" | "service-tls-std" | "service-tls-alt" | "services"
+        | "services-alumni" | "services-alternate" => String::new(),
+        "replicas" => ctx
+            .namespaces
+            .iter()
+            .map(|ns| format!("{ns}:{REGIME},{REPLICATION_FACTOR},{};", bitmap()))
+            .collect(),
+        "replicas-all" => ctx
+            .namespaces
+            .iter()
+            .map(|ns| format!("{ns}:{REPLICATION_FACTOR},{};", bitmap()))
+            .collect(),
+        "replicas-master" | "partitions" => ctx
+            .namespaces
+            .iter()
+            .map(|ns| format!("{ns}:{};", bitmap()))
+            .collect(),
+        "namespaces" => ctx.namespaces.join(";"),
+        "rack-ids" => ctx.namespaces.iter().map(|ns| format!("{ns}:0;")).collect(),
+        "cluster-stable" | "cluster-stable:" => CLUSTER_KEY.to_owned(),
+        "status" => "ok".to_owned(),
+        "udf-list" | "sindex" | "sindex-list" | "sindex-list:" => String::new(),
+        "statistics" => statistics(ctx),
+        "sets" => sets(ctx, None),
+        c if c.starts_with("user-agent-set:") => "ok".to_owned(),
+        c if c.starts_with("namespace/") => namespace(ctx, &c["namespace/".len()..]),
+        c if c.starts_with("sets/") => sets(ctx, Some(&c["sets/".len()..])),
+        c if c.starts_with("truncate-namespace:") => truncate(ctx, c, false),
+        c if c.starts_with("truncate:") => truncate(ctx, c, true),
+        _ => UNRECOGNIZED.to_owned(),
+    }
+}
+
+fn lock<'a>(ctx: &InfoContext<'a>) -> std::sync::MutexGuard<'a, Store> {
+    // A panic while holding the lock leaves a consistent map (every mutation is one
+    // insert/remove), so a poisoned lock is still usable.
+    ctx.store.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn object_count(store: &Store, ns: &str, set: Option<&str>) -> usize {
+    store.live_records(ns, set, SystemTime::now()).count()
+}
+
+fn statistics(ctx: &InfoContext<'_>) -> String {
+    let store = lock(ctx);
+    let objects: usize = ctx
+        .namespaces
+        .iter()
+        .map(|ns| object_count(&store, ns, None))
+        .sum();
+    format!(
+        "cluster_size=1;cluster_key={CLUSTER_KEY};cluster_integrity=true;cluster_is_member=true;\
+         uptime=1;objects={objects};client_connections=1"
+    )
+}
+
+fn namespace(ctx: &InfoContext<'_>, ns: &str) -> String {
+    if !ctx.namespaces.iter().any(|n| n == ns) {
+        return "ERROR::namespace not found".to_owned();
+    }
+    let store = lock(ctx);
+    let objects = object_count(&store, ns, None);
+    let cfg = &store.config;
+    format!(
+        "ns_cluster_size=1;effective_replication_factor={REPLICATION_FACTOR};objects={objects};\
+         tombstones=0;replication-factor={REPLICATION_FACTOR};default-ttl={};\
+         max-record-size={};storage-engine=memory;strong-consistency=false",
+        cfg.default_ttl, cfg.max_record_size
+    )
+}
+
+fn sets(ctx: &InfoContext<'_>, filter: Option<&str>) -> String {
+    let mut parts = filter.unwrap_or("").split('/');
+    let want_ns = parts.next().filter(|s| !s.is_empty());
+    let want_set = parts.next().filter(|s| !s.is_empty());
+    let store = lock(ctx);
+    let mut counts: std::collections::BTreeMap<(String, String), usize> = Default::default();
+    for ns in ctx.namespaces {
+        if want_ns.is_some_and(|w| w != ns) {
+            continue;
+        }
+        for (_, r) in store.live_records(ns, None, SystemTime::now()) {
+            if want_set.is_some_and(|w| w != r.set) {
+                continue;
+            }
+            *counts.entry((ns.clone(), r.set.clone())).or_default() += 1;
+        }
+    }
+    counts
+        .iter()
+        .map(|((ns, set), n)| format!("ns={ns}:set={set}:objects={n}:tombstones=0;"))
+        .collect()
+}
+
+/// `truncate:namespace=NS;set=SET[;lut=...]` and `truncate-namespace:namespace=NS`.
+fn truncate(ctx: &InfoContext<'_>, command: &str, with_set: bool) -> String {
+    let params = command.split_once(':').map_or("", |(_, p)| p);
+    let mut ns = None;
+    let mut set = None;
+    for kv in params.split(';') {
+        match kv.split_once('=') {
+            Some(("namespace", v)) => ns = Some(v),
+            Some(("set", v)) if with_set => set = Some(v),
+            _ => {}
+        }
+    }
+    let Some(ns) = ns else {
+        return "ERROR::namespace required".to_owned();
+    };
+    if lock(ctx).truncate(ns, set) {
+        "ok".to_owned()
+    } else {
+        "ERROR::namespace not found".to_owned()
+    }
+}

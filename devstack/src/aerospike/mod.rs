@@ -1,0 +1,471 @@
+//! A stand-in single-node Aerospike server (CE 7.x behaviour) for tests and the demo.
+//!
+//! # Layout
+//! - [`msg`]: the wire codec (proto header, AS_MSG header, fields, ops, result codes).
+//! - [`info`]: the info protocol (node identity, partition map, peers, namespaces).
+//! - [`particle`]: bin values and their JSON view.
+//! - [`store`]: namespaces and records, and the record-command semantics.
+//! - [`batch`]: batch index commands with per-row results.
+//! - [`scan`]: partition scans/queries of a set.
+//!
+//! This module: the listener, connections, fault injection and inspection API.
+
+pub mod batch;
+pub mod info;
+pub mod msg;
+pub mod particle;
+pub mod scan;
+pub mod store;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::{JoinHandle, JoinSet};
+
+use msg::{AsMsg, ProtoHeader, ReplyHeader, ReplyOp, bits, field, rc};
+use particle::{Particle, ptype};
+use store::{Command, Store, StoreConfig};
+
+/// One MiB: the server's default `max-record-size` (formerly `write-block-size`).
+const DEFAULT_MAX_RECORD_SIZE: usize = 1024 * 1024;
+/// Bytes of the admin (security) message header after the proto header.
+const ADMIN_HEADER_SIZE: usize = 16;
+/// Offset of the result code inside the admin header.
+const ADMIN_RESULT_OFFSET: usize = 1;
+/// Pause after a failed accept (e.g. out of file descriptors) before trying again.
+const ACCEPT_RETRY_PAUSE: Duration = Duration::from_millis(50);
+
+/// How to run the stand-in.
+#[derive(Debug, Clone)]
+pub struct AerospikeOptions {
+    /// Where to listen; port 0 picks a free port (see [`AerospikeServer::addr`]).
+    pub addr: SocketAddr,
+    /// Namespaces the node serves; others answer NAMESPACE_NOT_FOUND (20).
+    pub namespaces: Vec<String>,
+    /// The node name (`node` info command), 15 hex digits like a real node id.
+    pub node_name: String,
+    /// The cluster name; `None` answers `null`, as an unnamed server does.
+    pub cluster_name: Option<String>,
+    /// The build reported by `build`; clients require at least 4.9.0.3.
+    pub build: String,
+    /// Larger records fail with RECORD_TOO_BIG (13); the server default is 1 MiB.
+    pub max_record_size: usize,
+    /// The namespace `default-ttl` in seconds (0 = records never expire).
+    pub default_ttl: u32,
+    /// Accept non-zero record TTLs. A CE 7 namespace with `nsup-period 0` (the default
+    /// without `allow-ttl-without-nsup`) answers FORBIDDEN (22) to them; set false to
+    /// mimic that configuration.
+    pub allow_ttl: bool,
+}
+
+impl Default for AerospikeOptions {
+    fn default() -> Self {
+        AerospikeOptions {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            namespaces: vec!["test".to_owned()],
+            node_name: "BB9020011AC4202".to_owned(),
+            cluster_name: None,
+            build: "7.2.0.0".to_owned(),
+            max_record_size: DEFAULT_MAX_RECORD_SIZE,
+            default_ttl: 0,
+            allow_ttl: true,
+        }
+    }
+}
+
+/// A stored record as tests see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredRecord {
+    /// The RIPEMD-160 digest the client computed.
+    pub digest: [u8; 20],
+    /// The set name ("" for none).
+    pub set: String,
+    /// The user key, when written with `send_key`.
+    pub key: Option<serde_json::Value>,
+    /// Bins; lists and maps decoded, blobs as arrays of byte values.
+    pub bins: BTreeMap<String, serde_json::Value>,
+    pub generation: u32,
+    /// Void time in seconds since 2010-01-01 (the Citrusleaf epoch), 0 = never.
+    pub void_time: u32,
+    /// Seconds left to live, `None` = never expires.
+    pub ttl: Option<u32>,
+}
+
+/// State shared by the listener, connections and the handle.
+struct Shared {
+    opts: AerospikeOptions,
+    addr: SocketAddr,
+    store: Mutex<Store>,
+    delay: Mutex<Option<Duration>>,
+    fail_with: Mutex<Option<u8>>,
+    commands: AtomicU64,
+}
+
+impl Shared {
+    fn store(&self) -> std::sync::MutexGuard<'_, Store> {
+        // Every mutation is a single map insert/remove, so a poisoned lock still
+        // guards a consistent store.
+        self.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A running listener: its stop signal and task.
+struct Running {
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+/// The stand-in server. Dropping it stops it.
+pub struct AerospikeServer {
+    shared: Arc<Shared>,
+    running: tokio::sync::Mutex<Option<Running>>,
+}
+
+impl AerospikeServer {
+    /// Binds and starts serving.
+    pub async fn start(opts: AerospikeOptions) -> std::io::Result<AerospikeServer> {
+        let listener = TcpListener::bind(opts.addr).await?;
+        let addr = listener.local_addr()?;
+        let store = Store::new(
+            StoreConfig {
+                max_record_size: opts.max_record_size,
+                default_ttl: opts.default_ttl,
+                allow_ttl: opts.allow_ttl,
+            },
+            &opts.namespaces,
+        );
+        let shared = Arc::new(Shared {
+            opts,
+            addr,
+            store: Mutex::new(store),
+            delay: Mutex::new(None),
+            fail_with: Mutex::new(None),
+            commands: AtomicU64::new(0),
+        });
+        let running = spawn_listener(listener, shared.clone());
+        tracing::info!(%addr, "aerospike stand-in listening");
+        Ok(AerospikeServer {
+            shared,
+            running: tokio::sync::Mutex::new(Some(running)),
+        })
+    }
+
+    /// The bound address (with the real port when started on port 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.shared.addr
+    }
+
+    /// Live records of a set, in digest order.
+    pub fn records(&self, namespace: &str, set: &str) -> Vec<StoredRecord> {
+        let now = SystemTime::now();
+        let now_cl = store::now_cl(now);
+        let store = self.shared.store();
+        store
+            .live_records(namespace, Some(set), now)
+            .map(|(digest, r)| StoredRecord {
+                digest: *digest,
+                set: r.set.clone(),
+                key: r.key.as_ref().and_then(|k| {
+                    Particle::decode(k.ptype, &k.data)
+                        .ok()
+                        .flatten()
+                        .map(|p| p.to_json())
+                }),
+                bins: r
+                    .bins
+                    .iter()
+                    .map(|(n, p)| (n.clone(), p.to_json()))
+                    .collect(),
+                generation: r.generation,
+                void_time: r.void_time,
+                ttl: (r.void_time != 0).then(|| r.void_time.saturating_sub(now_cl)),
+            })
+            .collect()
+    }
+
+    /// Number of live records in a set.
+    pub fn record_count(&self, namespace: &str, set: &str) -> usize {
+        self.shared
+            .store()
+            .live_records(namespace, Some(set), SystemTime::now())
+            .count()
+    }
+
+    /// Closes the listener and every connection: the server is "down". Data is kept.
+    pub async fn stop(&self) {
+        let running = self.running.lock().await.take();
+        if let Some(r) = running {
+            let _ = r.stop.send(true);
+            // The task ends after dropping the listener and aborting connections; a
+            // panic in it has nothing left to clean up.
+            let _ = r.task.await;
+            tracing::info!(addr = %self.shared.addr, "aerospike stand-in stopped");
+        }
+    }
+
+    /// Listens again on the same address, with the data kept. A no-op when running.
+    pub async fn restart(&self) {
+        let mut running = self.running.lock().await;
+        if running.is_some() {
+            return;
+        }
+        match TcpListener::bind(self.shared.addr).await {
+            Ok(listener) => {
+                *running = Some(spawn_listener(listener, self.shared.clone()));
+                tracing::info!(addr = %self.shared.addr, "aerospike stand-in restarted");
+            }
+            Err(e) => tracing::error!(addr = %self.shared.addr, error = %e, "cannot listen again"),
+        }
+    }
+
+    /// Delays every AS_MSG answer by `d` (info answers stay prompt, so the client's
+    /// cluster view stays healthy while commands time out).
+    pub fn set_delay(&self, d: Option<Duration>) {
+        *self.shared.delay.lock().unwrap_or_else(|e| e.into_inner()) = d;
+    }
+
+    /// Answers every AS_MSG command with this result code instead of executing it.
+    pub fn fail_with(&self, code: Option<u8>) {
+        *self
+            .shared
+            .fail_with
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = code;
+    }
+
+    /// AS_MSG commands received so far (a batch counts once).
+    pub fn command_count(&self) -> u64 {
+        self.shared.commands.load(Ordering::Relaxed)
+    }
+
+    /// Stops the server.
+    pub async fn shutdown(self) {
+        self.stop().await;
+    }
+}
+
+impl Drop for AerospikeServer {
+    fn drop(&mut self) {
+        if let Some(r) = self.running.get_mut().take() {
+            let _ = r.stop.send(true);
+            r.task.abort();
+        }
+    }
+}
+
+fn spawn_listener(listener: TcpListener, shared: Arc<Shared>) -> Running {
+    let (stop, stop_rx) = watch::channel(false);
+    let task = tokio::spawn(accept_loop(listener, shared, stop_rx));
+    Running { stop, task }
+}
+
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    let mut conns = JoinSet::new();
+    loop {
+        tokio::select! {
+            // Only `true` is ever sent, and a dropped sender also means stop.
+            _ = stop.changed() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((sock, peer)) => {
+                    let _ = sock.set_nodelay(true);
+                    let shared = shared.clone();
+                    conns.spawn(async move {
+                        if let Err(e) = serve_connection(sock, &shared).await {
+                            tracing::debug!(%peer, error = %e, "aerospike connection ended");
+                        }
+                    });
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(ACCEPT_RETRY_PAUSE).await;
+                }
+            },
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+        }
+    }
+    drop(listener);
+    // Aborting drops each connection's socket: clients see the node go away.
+    conns.shutdown().await;
+}
+
+/// Errors that end a connection.
+#[derive(Debug, thiserror::Error)]
+enum ConnError {
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Msg(#[from] msg::MsgError),
+    #[error("proto type {0} is not supported")]
+    UnsupportedType(u8),
+}
+
+async fn serve_connection(mut sock: TcpStream, shared: &Shared) -> Result<(), ConnError> {
+    loop {
+        let mut hdr = [0u8; msg::PROTO_HEADER_SIZE];
+        match sock.read_exact(&mut hdr).await {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
+            Err(e) => return Err(e.into()),
+        }
+        let header = ProtoHeader::parse(hdr)?;
+        let size =
+            usize::try_from(header.size).map_err(|_| msg::MsgError::TooLarge(header.size))?;
+        let mut body = vec![0u8; size];
+        sock.read_exact(&mut body).await?;
+        match header.ptype {
+            msg::PROTO_TYPE_INFO => {
+                let request = String::from_utf8_lossy(&body);
+                let ctx = info::InfoContext {
+                    node_name: &shared.opts.node_name,
+                    cluster_name: shared.opts.cluster_name.as_deref(),
+                    build: &shared.opts.build,
+                    addr: shared.addr,
+                    namespaces: &shared.opts.namespaces,
+                    store: &shared.store,
+                };
+                let reply = info::answer(&request, &ctx);
+                sock.write_all(&msg::frame(msg::PROTO_TYPE_INFO, reply.as_bytes()))
+                    .await?;
+            }
+            msg::PROTO_TYPE_AS_MSG => {
+                shared.commands.fetch_add(1, Ordering::Relaxed);
+                let delay = *shared.delay.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(d) = delay {
+                    tokio::time::sleep(d).await;
+                }
+                let failure = *shared.fail_with.lock().unwrap_or_else(|e| e.into_inner());
+                let bodies = match failure {
+                    Some(code) => vec![error_reply(code)],
+                    None => handle_as_msg(&body, shared),
+                };
+                let mut out = Vec::new();
+                for b in &bodies {
+                    out.extend_from_slice(&msg::frame(msg::PROTO_TYPE_AS_MSG, b));
+                }
+                sock.write_all(&out).await?;
+            }
+            msg::PROTO_TYPE_ADMIN => {
+                // Community Edition has no security: every admin command (login, user
+                // and role management) answers "security not supported".
+                let mut reply = [0u8; ADMIN_HEADER_SIZE];
+                reply[ADMIN_RESULT_OFFSET] = rc::SECURITY_NOT_SUPPORTED;
+                sock.write_all(&msg::frame(msg::PROTO_TYPE_ADMIN, &reply))
+                    .await?;
+            }
+            // Compressed requests need zlib, which the stand-in does not carry; clients
+            // only compress when a policy asks for it (see the README).
+            other => return Err(ConnError::UnsupportedType(other)),
+        }
+    }
+}
+
+/// A single message with a result code, flagged LAST so that single-record, batch and
+/// scan parsers all stop at it.
+fn error_reply(code: u8) -> Vec<u8> {
+    let mut out = Vec::new();
+    msg::write_msg(
+        &mut out,
+        &ReplyHeader {
+            info3: bits::INFO3_LAST,
+            result_code: code,
+            ..ReplyHeader::default()
+        },
+        &[],
+        &[],
+    );
+    out
+}
+
+/// The reply op for a bin (`None` = a NULL particle).
+pub(crate) fn reply_op<'a>(name: &'a str, p: Option<&Particle>) -> ReplyOp<'a> {
+    match p {
+        Some(p) => ReplyOp {
+            name: name.as_bytes(),
+            ptype: p.ptype(),
+            data: p.encode(),
+        },
+        None => ReplyOp {
+            name: name.as_bytes(),
+            ptype: ptype::NULL,
+            data: Vec::new(),
+        },
+    }
+}
+
+/// Executes one AS_MSG and returns the reply bodies (one proto frame each).
+fn handle_as_msg(body: &[u8], shared: &Shared) -> Vec<Vec<u8>> {
+    let m = match AsMsg::parse(body) {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::debug!(error = %e, "malformed AS_MSG");
+            return vec![error_reply(rc::PARAMETER)];
+        }
+    };
+    let now = SystemTime::now();
+    if m.field(field::FILTER_EXP).is_some() {
+        // Filter expressions need the server's expression engine.
+        return vec![error_reply(rc::UNSUPPORTED_FEATURE)];
+    }
+    if let Some(rows) = m
+        .field(field::BATCH_INDEX)
+        .or_else(|| m.field(field::BATCH_INDEX_WITH_SET))
+    {
+        return match batch::execute(rows, &mut shared.store(), now) {
+            Ok(out) => vec![out],
+            Err(e) => {
+                tracing::debug!(error = %e, "malformed batch");
+                vec![error_reply(rc::PARAMETER)]
+            }
+        };
+    }
+    if m.field(field::DIGEST).is_none() {
+        return match scan::execute(&m, &shared.store(), now) {
+            Ok(frames) => frames,
+            Err(e) => {
+                tracing::debug!(error = %e, "malformed scan");
+                vec![error_reply(rc::PARAMETER)]
+            }
+        };
+    }
+    if m.field(field::UDF_FILENAME).is_some() {
+        return vec![error_reply(rc::UNSUPPORTED_FEATURE)];
+    }
+    let cmd = Command {
+        info1: m.info1,
+        info2: m.info2,
+        info3: m.info3,
+        generation: m.generation,
+        record_ttl: m.record_ttl,
+        namespace: m.field(field::NAMESPACE).unwrap_or_default(),
+        set: m.field(field::SET).unwrap_or_default(),
+        digest: m.field(field::DIGEST),
+        key: m.field(field::KEY),
+        ops: &m.ops,
+    };
+    let outcome = shared.store().execute(&cmd, now);
+    let ops: Vec<ReplyOp<'_>> = outcome
+        .bins
+        .iter()
+        .map(|(n, p)| reply_op(n, p.as_ref()))
+        .collect();
+    let mut out = Vec::new();
+    msg::write_msg(
+        &mut out,
+        &ReplyHeader {
+            info3: 0,
+            result_code: outcome.result_code,
+            generation: outcome.generation,
+            void_time: outcome.void_time,
+            transaction_ttl: 0,
+        },
+        &[],
+        &ops,
+    );
+    vec![out]
+}

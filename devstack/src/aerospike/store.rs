@@ -1,0 +1,595 @@
+//! Namespaces, sets and records, and the single-record command semantics the server
+//! applies to them (existence actions, generation checks, TTL, bin ops).
+//!
+//! One place executes a record command so that single commands and batch rows behave
+//! identically, as they do on the real server (batch rows are sub-transactions there).
+
+use std::collections::BTreeMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::msg::{Op, bits, op, rc};
+use super::particle::{Particle, ptype};
+
+/// Seconds from the Unix epoch to the Citrusleaf epoch (2010-01-01T00:00:00Z); void
+/// times on the wire count from there.
+pub const CITRUSLEAF_EPOCH_UNIX_SECS: u64 = 1_262_304_000;
+/// RIPEMD-160 digest width.
+pub const DIGEST_SIZE: usize = 20;
+/// Longest bin name the server accepts (`AS_BIN_NAME_MAX_SZ` - 1).
+pub const BIN_NAME_MAX_LEN: usize = 15;
+/// Record TTL meaning "never expire".
+pub const TTL_NEVER_EXPIRE: u32 = u32::MAX;
+/// Record TTL meaning "do not change the record's TTL" (server 5.1+).
+pub const TTL_DONT_UPDATE: u32 = u32::MAX - 1;
+/// The server rejects TTLs above ten years (`MAX_ALLOWED_TTL`).
+pub const MAX_ALLOWED_TTL: u32 = 10 * 365 * 24 * 60 * 60;
+/// Partitions per namespace.
+pub const N_PARTITIONS: u16 = 4096;
+/// Generations are 16 bits on the server and wrap to 1, skipping 0.
+const MAX_GENERATION: u32 = 0xFFFF;
+/// Approximate fixed bytes of a stored record (flat record header, void time, LUT,
+/// generation); the server's exact layout differs — see the README.
+const RECORD_OVERHEAD: usize = 39;
+/// Approximate per-bin bytes besides name and value (name length, flags, particle type).
+const BIN_OVERHEAD: usize = 3;
+
+/// Store-wide limits and defaults.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// Records larger than this fail with RECORD_TOO_BIG (13).
+    pub max_record_size: usize,
+    /// TTL applied when a write says 0 ("namespace default"); 0 = never expire.
+    pub default_ttl: u32,
+    /// Whether non-zero TTLs are accepted (false mimics `nsup-period 0` without
+    /// `allow-ttl-without-nsup`: the server answers FORBIDDEN (22)).
+    pub allow_ttl: bool,
+}
+
+/// A user key as sent with `send_key`: its particle type and bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserKey {
+    pub ptype: u8,
+    pub data: Vec<u8>,
+}
+
+/// A stored record.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub set: String,
+    pub key: Option<UserKey>,
+    /// Bins in the order they were first written, as the server keeps them.
+    pub bins: Vec<(String, Particle)>,
+    pub generation: u32,
+    /// Seconds since the Citrusleaf epoch; 0 = never expires.
+    pub void_time: u32,
+}
+
+impl Record {
+    fn bin(&self, name: &str) -> Option<&Particle> {
+        self.bins.iter().find(|(n, _)| n == name).map(|(_, p)| p)
+    }
+
+    fn size(&self) -> usize {
+        RECORD_OVERHEAD
+            + self.set.len()
+            + self.key.as_ref().map_or(0, |k| k.data.len() + 1)
+            + self
+                .bins
+                .iter()
+                .map(|(n, p)| BIN_OVERHEAD + n.len() + p.size())
+                .sum::<usize>()
+    }
+}
+
+/// One namespace: records by digest (ordered, so scans resume by digest).
+#[derive(Debug, Default)]
+pub struct Namespace {
+    pub records: BTreeMap<[u8; DIGEST_SIZE], Record>,
+}
+
+/// All namespaces of the node.
+#[derive(Debug)]
+pub struct Store {
+    pub config: StoreConfig,
+    pub namespaces: BTreeMap<String, Namespace>,
+}
+
+/// A record command, from a single AS_MSG or a batch row.
+#[derive(Debug, Clone, Copy)]
+pub struct Command<'a> {
+    pub info1: u8,
+    pub info2: u8,
+    pub info3: u8,
+    pub generation: u32,
+    pub record_ttl: u32,
+    pub namespace: &'a [u8],
+    pub set: &'a [u8],
+    pub digest: Option<&'a [u8]>,
+    pub key: Option<&'a [u8]>,
+    pub ops: &'a [Op],
+}
+
+/// What a record command produced.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub result_code: u8,
+    pub generation: u32,
+    pub void_time: u32,
+    /// Bins to return: name and value (`None` = NULL, for RESPOND_ALL_OPS).
+    pub bins: Vec<(String, Option<Particle>)>,
+}
+
+impl Outcome {
+    fn error(code: u8) -> Outcome {
+        Outcome {
+            result_code: code,
+            ..Outcome::default()
+        }
+    }
+}
+
+/// Seconds since the Citrusleaf epoch.
+pub fn now_cl(now: SystemTime) -> u32 {
+    let unix = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    u32::try_from(unix.saturating_sub(CITRUSLEAF_EPOCH_UNIX_SECS)).unwrap_or(u32::MAX)
+}
+
+/// The partition a digest falls in (the same rule as the clients': the low 12 bits of
+/// the first two bytes, little-endian).
+pub fn partition_id(digest: &[u8; DIGEST_SIZE]) -> u16 {
+    u16::from_le_bytes([digest[0], digest[1]]) & (N_PARTITIONS - 1)
+}
+
+fn is_live(r: &Record, now: u32) -> bool {
+    r.void_time == 0 || r.void_time > now
+}
+
+impl Store {
+    pub fn new(config: StoreConfig, namespaces: &[String]) -> Store {
+        Store {
+            config,
+            namespaces: namespaces
+                .iter()
+                .map(|n| (n.clone(), Namespace::default()))
+                .collect(),
+        }
+    }
+
+    /// Live records of a set (all sets when `set` is None), in digest order.
+    pub fn live_records<'s>(
+        &'s self,
+        namespace: &str,
+        set: Option<&'s str>,
+        now: SystemTime,
+    ) -> impl Iterator<Item = (&'s [u8; DIGEST_SIZE], &'s Record)> + 's {
+        let now = now_cl(now);
+        self.namespaces
+            .get(namespace)
+            .into_iter()
+            .flat_map(|ns| ns.records.iter())
+            .filter(move |(_, r)| is_live(r, now) && set.is_none_or(|s| r.set == s))
+    }
+
+    /// Removes every record of a set (or of the namespace when `set` is None).
+    pub fn truncate(&mut self, namespace: &str, set: Option<&str>) -> bool {
+        let Some(ns) = self.namespaces.get_mut(namespace) else {
+            return false;
+        };
+        ns.records.retain(|_, r| set.is_some_and(|s| r.set != s));
+        true
+    }
+
+    /// Executes one record command.
+    pub fn execute(&mut self, cmd: &Command<'_>, now: SystemTime) -> Outcome {
+        let now = now_cl(now);
+        let config = self.config.clone();
+        let Some(ns) = std::str::from_utf8(cmd.namespace)
+            .ok()
+            .and_then(|n| self.namespaces.get_mut(n))
+        else {
+            return Outcome::error(rc::NAMESPACE);
+        };
+        let Some(digest) = cmd
+            .digest
+            .and_then(|d| <[u8; DIGEST_SIZE]>::try_from(d).ok())
+        else {
+            return Outcome::error(rc::PARAMETER);
+        };
+        // An expired record is gone as far as every command can tell.
+        if ns.records.get(&digest).is_some_and(|r| !is_live(r, now)) {
+            ns.records.remove(&digest);
+        }
+        if cmd.info2 & bits::INFO2_WRITE != 0 {
+            write(&config, ns, digest, cmd, now)
+        } else if cmd.info1 & bits::INFO1_READ != 0 {
+            read(ns.records.get(&digest), cmd)
+        } else {
+            Outcome::error(rc::PARAMETER)
+        }
+    }
+}
+
+fn read(record: Option<&Record>, cmd: &Command<'_>) -> Outcome {
+    let Some(r) = record else {
+        return Outcome::error(rc::NOT_FOUND);
+    };
+    let mut out = Outcome {
+        result_code: rc::OK,
+        generation: r.generation,
+        void_time: r.void_time,
+        bins: Vec::new(),
+    };
+    if cmd.info1 & bits::INFO1_NOBINDATA != 0 {
+        return out;
+    }
+    let respond_all = cmd.info2 & bits::INFO2_RESPOND_ALL_OPS != 0;
+    if cmd.info1 & bits::INFO1_GET_ALL != 0 || cmd.ops.is_empty() {
+        out.bins = all_bins(r);
+        return out;
+    }
+    for o in cmd.ops {
+        match o.op {
+            op::READ if o.name.is_empty() => out.bins.extend(all_bins(r)),
+            op::READ => {
+                let name = String::from_utf8_lossy(&o.name).into_owned();
+                match r.bin(&name) {
+                    Some(p) => out.bins.push((name, Some(p.clone()))),
+                    None if respond_all => out.bins.push((name, None)),
+                    None => {}
+                }
+            }
+            // Reads of CDT/bit/HLL/expression results need the server's engines.
+            _ => return Outcome::error(rc::UNSUPPORTED_FEATURE),
+        }
+    }
+    out
+}
+
+fn all_bins(r: &Record) -> Vec<(String, Option<Particle>)> {
+    r.bins
+        .iter()
+        .map(|(n, p)| (n.clone(), Some(p.clone())))
+        .collect()
+}
+
+fn next_generation(g: u32) -> u32 {
+    if g >= MAX_GENERATION { 1 } else { g + 1 }
+}
+
+/// The void time a write gives a record, or the error the server answers.
+fn new_void_time(
+    config: &StoreConfig,
+    record_ttl: u32,
+    existing: Option<u32>,
+    now: u32,
+) -> Result<u32, u8> {
+    let ttl = match record_ttl {
+        TTL_NEVER_EXPIRE => return Ok(0),
+        TTL_DONT_UPDATE => match existing {
+            Some(v) => return Ok(v),
+            None => config.default_ttl,
+        },
+        0 => config.default_ttl,
+        t => {
+            if !config.allow_ttl {
+                return Err(rc::FORBIDDEN);
+            }
+            if t > MAX_ALLOWED_TTL {
+                return Err(rc::PARAMETER);
+            }
+            t
+        }
+    };
+    Ok(if ttl == 0 { 0 } else { now.saturating_add(ttl) })
+}
+
+fn write(
+    config: &StoreConfig,
+    ns: &mut Namespace,
+    digest: [u8; DIGEST_SIZE],
+    cmd: &Command<'_>,
+    now: u32,
+) -> Outcome {
+    let existing = ns.records.get(&digest);
+    let exists = existing.is_some();
+
+    // Existence and generation checks come before any op is applied, as on the server.
+    if cmd.info2 & bits::INFO2_CREATE_ONLY != 0 && exists {
+        return Outcome::error(rc::RECORD_EXISTS);
+    }
+    if cmd.info3 & (bits::INFO3_UPDATE_ONLY | bits::INFO3_REPLACE_ONLY) != 0 && !exists {
+        return Outcome::error(rc::NOT_FOUND);
+    }
+    if let Some(r) = existing {
+        if cmd.info2 & bits::INFO2_GENERATION != 0 && r.generation != cmd.generation {
+            return Outcome::error(rc::GENERATION);
+        }
+        if cmd.info2 & bits::INFO2_GENERATION_GT != 0 && cmd.generation <= r.generation {
+            return Outcome::error(rc::GENERATION);
+        }
+        if let (Some(stored), Some(sent)) = (&r.key, cmd.key) {
+            if !key_matches(stored, sent) {
+                return Outcome::error(rc::KEY_MISMATCH);
+            }
+        }
+    }
+
+    // A delete command (info2 DELETE with no ops).
+    if cmd.info2 & bits::INFO2_DELETE != 0 {
+        return match ns.records.remove(&digest) {
+            Some(_) => Outcome::default(),
+            None => Outcome::error(rc::NOT_FOUND),
+        };
+    }
+
+    let void_time = match new_void_time(config, cmd.record_ttl, existing.map(|r| r.void_time), now)
+    {
+        Ok(v) => v,
+        Err(code) => return Outcome::error(code),
+    };
+
+    let replace = cmd.info3 & (bits::INFO3_CREATE_OR_REPLACE | bits::INFO3_REPLACE_ONLY) != 0;
+    let mut rec = match existing {
+        Some(r) => r.clone(),
+        None => Record {
+            set: String::from_utf8_lossy(cmd.set).into_owned(),
+            key: None,
+            bins: Vec::new(),
+            generation: 0,
+            void_time: 0,
+        },
+    };
+    if replace {
+        rec.bins.clear();
+    }
+    if rec.key.is_none() {
+        if let Some(k) = cmd.key {
+            match k.split_first() {
+                Some((&kt, data)) => {
+                    rec.key = Some(UserKey {
+                        ptype: kt,
+                        data: data.to_vec(),
+                    })
+                }
+                None => return Outcome::error(rc::PARAMETER),
+            }
+        }
+    }
+
+    let respond_all = cmd.info2 & bits::INFO2_RESPOND_ALL_OPS != 0;
+    let mut replies = Vec::new();
+    let mut deleted = false;
+    for o in cmd.ops {
+        if o.name.len() > BIN_NAME_MAX_LEN {
+            return Outcome::error(rc::BIN_NAME);
+        }
+        let name = match std::str::from_utf8(&o.name) {
+            Ok(n) => n.to_owned(),
+            Err(_) => return Outcome::error(rc::PARAMETER),
+        };
+        match o.op {
+            op::READ => {
+                if name.is_empty() {
+                    replies.extend(all_bins(&rec));
+                } else {
+                    match rec.bin(&name) {
+                        Some(p) => replies.push((name, Some(p.clone()))),
+                        None if respond_all => replies.push((name, None)),
+                        None => {}
+                    }
+                }
+                continue;
+            }
+            op::TOUCH => {
+                if !exists {
+                    return Outcome::error(rc::NOT_FOUND);
+                }
+            }
+            op::DELETE_ALL => {
+                rec.bins.clear();
+                deleted = true;
+            }
+            op::WRITE | op::INCR | op::APPEND | op::PREPEND => {
+                let value = match Particle::decode(o.ptype, &o.data) {
+                    Ok(v) => v,
+                    Err(_) => return Outcome::error(rc::PARAMETER),
+                };
+                if let Err(code) = apply_bin_op(&mut rec, o.op, name.clone(), value) {
+                    return Outcome::error(code);
+                }
+            }
+            // CDT, bit, HLL and expression ops need the server's engines; the stand-in
+            // refuses them rather than pretend (see the README).
+            _ => return Outcome::error(rc::UNSUPPORTED_FEATURE),
+        }
+        if respond_all {
+            replies.push((name, None));
+        }
+    }
+
+    if rec.bins.is_empty() {
+        // A record whose last bin goes away is deleted; one that never existed and got
+        // no bins is not created.
+        ns.records.remove(&digest);
+        let code = if exists || deleted {
+            rc::OK
+        } else {
+            rc::NOT_FOUND
+        };
+        return Outcome {
+            result_code: code,
+            bins: if code == rc::OK { replies } else { Vec::new() },
+            ..Outcome::default()
+        };
+    }
+    if rec.size() > config.max_record_size {
+        return Outcome::error(rc::RECORD_TOO_BIG);
+    }
+    rec.generation = next_generation(rec.generation);
+    rec.void_time = void_time;
+    let out = Outcome {
+        result_code: rc::OK,
+        generation: rec.generation,
+        void_time: rec.void_time,
+        bins: replies,
+    };
+    ns.records.insert(digest, rec);
+    out
+}
+
+fn key_matches(stored: &UserKey, sent: &[u8]) -> bool {
+    sent.split_first()
+        .is_some_and(|(&t, d)| t == stored.ptype && d == stored.data.as_slice())
+}
+
+/// Applies WRITE/INCR/APPEND/PREPEND to one bin.
+fn apply_bin_op(
+    rec: &mut Record,
+    opcode: u8,
+    name: String,
+    value: Option<Particle>,
+) -> Result<(), u8> {
+    let pos = rec.bins.iter().position(|(n, _)| *n == name);
+    let Some(value) = value else {
+        // NULL: WRITE deletes the bin; arithmetic with nothing is a parameter error.
+        if opcode != op::WRITE {
+            return Err(rc::PARAMETER);
+        }
+        if let Some(i) = pos {
+            rec.bins.remove(i);
+        }
+        return Ok(());
+    };
+    let new = match (opcode, pos.map(|i| &rec.bins[i].1)) {
+        (op::WRITE, _) => value,
+        (op::INCR, None) => match value {
+            Particle::Int(_) | Particle::Float(_) => value,
+            _ => return Err(rc::PARAMETER),
+        },
+        (op::INCR, Some(old)) => match (old, &value) {
+            (Particle::Int(a), Particle::Int(b)) => Particle::Int(a.wrapping_add(*b)),
+            (Particle::Float(a), Particle::Float(b)) => Particle::Float(a + b),
+            (_, Particle::Int(_) | Particle::Float(_)) => return Err(rc::BIN_INCOMPATIBLE_TYPE),
+            _ => return Err(rc::PARAMETER),
+        },
+        (_, None) => match value {
+            Particle::Str(_) | Particle::Blob(_) => value,
+            _ => return Err(rc::PARAMETER),
+        },
+        (_, Some(old)) => {
+            let front = opcode == op::PREPEND;
+            match (old, value) {
+                (Particle::Str(a), Particle::Str(b)) => Particle::Str(concat(a, &b, front)),
+                (Particle::Blob(a), Particle::Blob(b)) => Particle::Blob(concat(a, &b, front)),
+                (_, Particle::Str(_) | Particle::Blob(_)) => {
+                    return Err(rc::BIN_INCOMPATIBLE_TYPE);
+                }
+                _ => return Err(rc::PARAMETER),
+            }
+        }
+    };
+    match pos {
+        Some(i) => rec.bins[i].1 = new,
+        None => rec.bins.push((name, new)),
+    }
+    Ok(())
+}
+
+fn concat(old: &[u8], add: &[u8], front: bool) -> Vec<u8> {
+    if front {
+        [add, old].concat()
+    } else {
+        [old, add].concat()
+    }
+}
+
+/// The NULL particle type, for replies that carry "no value".
+pub const NULL_PTYPE: u8 = ptype::NULL;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> Store {
+        Store::new(
+            StoreConfig {
+                max_record_size: 1024,
+                default_ttl: 0,
+                allow_ttl: true,
+            },
+            &["test".to_owned()],
+        )
+    }
+
+    fn write_op(name: &str, v: i64) -> Op {
+        Op {
+            op: op::WRITE,
+            ptype: ptype::INTEGER,
+            name: name.as_bytes().to_vec(),
+            data: v.to_be_bytes().to_vec(),
+        }
+    }
+
+    fn cmd<'a>(ops: &'a [Op], info2: u8, info3: u8) -> Command<'a> {
+        Command {
+            info1: 0,
+            info2: bits::INFO2_WRITE | info2,
+            info3,
+            generation: 0,
+            record_ttl: 0,
+            namespace: b"test",
+            set: b"s",
+            digest: Some(&[1; DIGEST_SIZE]),
+            key: None,
+            ops,
+        }
+    }
+
+    #[test]
+    fn create_only_twice_is_key_exists() {
+        let mut s = store();
+        let ops = [write_op("a", 1)];
+        let now = SystemTime::now();
+        assert_eq!(
+            s.execute(&cmd(&ops, bits::INFO2_CREATE_ONLY, 0), now)
+                .result_code,
+            rc::OK
+        );
+        assert_eq!(
+            s.execute(&cmd(&ops, bits::INFO2_CREATE_ONLY, 0), now)
+                .result_code,
+            rc::RECORD_EXISTS
+        );
+    }
+
+    #[test]
+    fn sixteen_byte_bin_name_is_rejected() {
+        let mut s = store();
+        let ops = [write_op("abcdefghijklmnop", 1)];
+        let o = s.execute(&cmd(&ops, 0, 0), SystemTime::now());
+        assert_eq!(o.result_code, rc::BIN_NAME);
+        assert!(s.namespaces["test"].records.is_empty());
+    }
+
+    #[test]
+    fn generation_increments_and_is_checked() {
+        let mut s = store();
+        let ops = [write_op("a", 1)];
+        let now = SystemTime::now();
+        assert_eq!(s.execute(&cmd(&ops, 0, 0), now).generation, 1);
+        assert_eq!(s.execute(&cmd(&ops, 0, 0), now).generation, 2);
+        let mut c = cmd(&ops, bits::INFO2_GENERATION, 0);
+        c.generation = 1;
+        assert_eq!(s.execute(&c, now).result_code, rc::GENERATION);
+        c.generation = 2;
+        assert_eq!(s.execute(&c, now).result_code, rc::OK);
+    }
+
+    #[test]
+    fn partition_id_uses_low_twelve_bits() {
+        let mut d = [0u8; DIGEST_SIZE];
+        d[0] = 0xFF;
+        d[1] = 0xFF;
+        assert_eq!(partition_id(&d), 4095);
+    }
+}
