@@ -89,23 +89,33 @@ fn one(command: &str, ctx: &InfoContext<'_>) -> String {
         "service-clear-std" | "service" => ctx.addr.to_string(),
         "service-clear-alt" | "service-tls-std" | "service-tls-alt" | "services"
         | "services-alumni" | "services-alternate" => String::new(),
+        // Entries are joined by ';' with no trailing one: the Rust client's partition
+        // parser rejects an empty entry.
         "replicas" => ctx
             .namespaces
             .iter()
-            .map(|ns| format!("{ns}:{REGIME},{REPLICATION_FACTOR},{};", bitmap()))
-            .collect(),
+            .map(|ns| format!("{ns}:{REGIME},{REPLICATION_FACTOR},{}", bitmap()))
+            .collect::<Vec<_>>()
+            .join(";"),
         "replicas-all" => ctx
             .namespaces
             .iter()
-            .map(|ns| format!("{ns}:{REPLICATION_FACTOR},{};", bitmap()))
-            .collect(),
+            .map(|ns| format!("{ns}:{REPLICATION_FACTOR},{}", bitmap()))
+            .collect::<Vec<_>>()
+            .join(";"),
         "replicas-master" | "partitions" => ctx
             .namespaces
             .iter()
-            .map(|ns| format!("{ns}:{};", bitmap()))
-            .collect(),
+            .map(|ns| format!("{ns}:{}", bitmap()))
+            .collect::<Vec<_>>()
+            .join(";"),
         "namespaces" => ctx.namespaces.join(";"),
-        "rack-ids" => ctx.namespaces.iter().map(|ns| format!("{ns}:0;")).collect(),
+        "rack-ids" => ctx
+            .namespaces
+            .iter()
+            .map(|ns| format!("{ns}:0"))
+            .collect::<Vec<_>>()
+            .join(";"),
         "cluster-stable" | "cluster-stable:" => CLUSTER_KEY.to_owned(),
         "status" => "ok".to_owned(),
         "udf-list" | "sindex" | "sindex-list" | "sindex-list:" => String::new(),

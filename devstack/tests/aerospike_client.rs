@@ -1,0 +1,595 @@
+//! The Aerospike stand-in driven by the official `aerospike` crate over real sockets:
+//! every particle type, record-exists actions and generations with the server's result
+//! codes, operate, batch with per-row results, scans, size limits and fault injection.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::time::Duration;
+
+use aerospike::{
+    BatchOperation, BatchPolicy, BatchReadPolicy, BatchWritePolicy, Bin, Bins, Client,
+    ClientPolicy, Error, ErrorKind, Expiration, GenerationPolicy, Key, PartitionFilter,
+    QueryPolicy, ReadPolicy, RecordExistsAction, ResultCode, Statement, Value, WritePolicy, as_bin,
+    as_key, operations,
+};
+use devstack::aerospike::{AerospikeOptions, AerospikeServer};
+use futures::StreamExt;
+use serde_json::json;
+
+/// Generous bound for anything that should happen "soon" on a busy 2-core machine.
+const DEADLINE: Duration = Duration::from_secs(20);
+const NS: &str = "test";
+
+async fn start(opts: AerospikeOptions) -> (AerospikeServer, Client) {
+    let server = AerospikeServer::start(opts).await.expect("start stand-in");
+    let client = connect(&server).await;
+    (server, client)
+}
+
+async fn connect(server: &AerospikeServer) -> Client {
+    let hosts = server.addr().to_string();
+    tokio::time::timeout(DEADLINE, Client::new(&ClientPolicy::default(), &hosts))
+        .await
+        .expect("connect in time")
+        .expect("client connects to the stand-in")
+}
+
+async fn default_setup() -> (AerospikeServer, Client) {
+    start(AerospikeOptions::default()).await
+}
+
+/// Runs a client call with an outer bound, because a stalled server can hang a call.
+async fn bounded<T>(f: impl Future<Output = T>) -> T {
+    tokio::time::timeout(DEADLINE, f)
+        .await
+        .expect("client call finished in time")
+}
+
+fn server_rc(e: &Error) -> Option<ResultCode> {
+    match e.kind() {
+        ErrorKind::Server { rc, .. } => Some(*rc),
+        _ => None,
+    }
+}
+
+fn wp() -> WritePolicy {
+    WritePolicy::default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn put_get_every_particle_type() {
+    let (server, client) = default_setup().await;
+    let key = as_key!(NS, "types", "k1");
+    let mut map = HashMap::new();
+    map.insert(Value::from("a"), Value::from(1));
+    let bins = vec![
+        as_bin!("int", 42),
+        as_bin!("float", 1.5),
+        as_bin!("str", "hello"),
+        as_bin!("blob", vec![1u8, 2, 3]),
+        as_bin!("bool", true),
+        Bin::new("list", Value::List(vec![Value::from("x"), Value::from(7)])),
+        Bin::new("map", Value::HashMap(map)),
+    ];
+    bounded(client.put(&wp(), &key, &bins)).await.expect("put");
+    let rec = bounded(client.get(&ReadPolicy::default(), &key, Bins::All))
+        .await
+        .expect("get");
+    assert_eq!(rec.bins["int"], Value::from(42));
+    assert_eq!(rec.bins["float"], Value::from(1.5));
+    assert_eq!(rec.bins["str"], Value::from("hello"));
+    assert_eq!(rec.bins["blob"], Value::Blob(vec![1, 2, 3]));
+    assert_eq!(rec.bins["bool"], Value::Bool(true));
+    assert_eq!(
+        rec.bins["list"],
+        Value::List(vec![Value::from("x"), Value::from(7)])
+    );
+    match &rec.bins["map"] {
+        Value::HashMap(m) => assert_eq!(m.get(&Value::from("a")), Some(&Value::from(1))),
+        Value::OrderedMap(m) => assert_eq!(m.get(&Value::from("a")), Some(&Value::from(1))),
+        other => panic!("map bin came back as {other:?}"),
+    }
+    assert_eq!(rec.generation, 1);
+
+    let stored = server.records(NS, "types");
+    assert_eq!(stored.len(), 1);
+    let b = &stored[0].bins;
+    assert_eq!(b["int"], json!(42));
+    assert_eq!(b["float"], json!(1.5));
+    assert_eq!(b["str"], json!("hello"));
+    assert_eq!(b["blob"], json!([1, 2, 3]));
+    assert_eq!(b["bool"], json!(true));
+    assert_eq!(b["list"], json!(["x", 7]));
+    assert_eq!(b["map"], json!({"a": 1}));
+    assert_eq!(stored[0].key, None, "send_key is off by default");
+    assert_eq!(&stored[0].digest[..], &key.digest()[..]);
+
+    // A subset of bins.
+    let rec = bounded(client.get(&ReadPolicy::default(), &key, ["int", "nope"]))
+        .await
+        .expect("get some bins");
+    assert_eq!(rec.bins.len(), 1);
+    assert_eq!(rec.bins["int"], Value::from(42));
+    client.close().await.expect("close");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_record_is_key_not_found() {
+    let (_server, client) = default_setup().await;
+    let key = as_key!(NS, "missing", 1);
+    let err = bounded(client.get(&ReadPolicy::default(), &key, Bins::All))
+        .await
+        .expect_err("no such record");
+    assert_eq!(server_rc(&err), Some(ResultCode::KeyNotFoundError));
+    assert!(
+        !bounded(client.exists(&ReadPolicy::default(), &key))
+            .await
+            .expect("exists")
+    );
+    client.close().await.expect("close");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn record_exists_actions_answer_like_the_server() {
+    let (server, client) = default_setup().await;
+    let key = as_key!(NS, "rea", "k");
+    let policy = |a| WritePolicy {
+        record_exists_action: a,
+        ..WritePolicy::default()
+    };
+
+    let err = bounded(client.put(
+        &policy(RecordExistsAction::UpdateOnly),
+        &key,
+        &[as_bin!("a", 1)],
+    ))
+    .await
+    .expect_err("update-only on a missing record");
+    assert_eq!(server_rc(&err), Some(ResultCode::KeyNotFoundError));
+    let err = bounded(client.put(
+        &policy(RecordExistsAction::ReplaceOnly),
+        &key,
+        &[as_bin!("a", 1)],
+    ))
+    .await
+    .expect_err("replace-only on a missing record");
+    assert_eq!(server_rc(&err), Some(ResultCode::KeyNotFoundError));
+
+    bounded(client.put(
+        &policy(RecordExistsAction::CreateOnly),
+        &key,
+        &[as_bin!("a", 1), as_bin!("b", 2)],
+    ))
+    .await
+    .expect("create-only on a new record");
+    let err = bounded(client.put(
+        &policy(RecordExistsAction::CreateOnly),
+        &key,
+        &[as_bin!("a", 1)],
+    ))
+    .await
+    .expect_err("create-only on an existing record");
+    assert_eq!(server_rc(&err), Some(ResultCode::KeyExistsError));
+
+    // Update merges bins; Replace drops the ones not written.
+    bounded(client.put(
+        &policy(RecordExistsAction::Update),
+        &key,
+        &[as_bin!("c", 3)],
+    ))
+    .await
+    .expect("update");
+    assert_eq!(server.records(NS, "rea")[0].bins.len(), 3);
+    bounded(client.put(
+        &policy(RecordExistsAction::Replace),
+        &key,
+        &[as_bin!("d", 4)],
+    ))
+    .await
+    .expect("replace");
+    let stored = server.records(NS, "rea");
+    assert_eq!(stored[0].bins.keys().collect::<Vec<_>>(), vec!["d"]);
+    assert_eq!(stored[0].generation, 3);
+    client.close().await.expect("close");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn generation_policies_are_checked() {
+    let (_server, client) = default_setup().await;
+    let key = as_key!(NS, "gen", "k");
+    bounded(client.put(&wp(), &key, &[as_bin!("a", 1)]))
+        .await
+        .expect("put");
+    bounded(client.put(&wp(), &key, &[as_bin!("a", 2)]))
+        .await
+        .expect("put again");
+
+    let mut p = WritePolicy::default();
+    p.generation_policy = GenerationPolicy::ExpectGenEqual;
+    p.generation = 1;
+    let err = bounded(client.put(&p, &key, &[as_bin!("a", 3)]))
+        .await
+        .expect_err("stale generation");
+    assert_eq!(server_rc(&err), Some(ResultCode::GenerationError));
+    p.generation = 2;
+    bounded(client.put(&p, &key, &[as_bin!("a", 3)]))
+        .await
+        .expect("current generation");
+
+    p.generation_policy = GenerationPolicy::ExpectGenGreater;
+    p.generation = 3;
+    let err = bounded(client.put(&p, &key, &[as_bin!("a", 4)]))
+        .await
+        .expect_err("gen-gt with equal generation");
+    assert_eq!(server_rc(&err), Some(ResultCode::GenerationError));
+    p.generation = 10;
+    bounded(client.put(&p, &key, &[as_bin!("a", 4)]))
+        .await
+        .expect("greater generation");
+    let rec = bounded(client.get(&ReadPolicy::default(), &key, Bins::All))
+        .await
+        .expect("get");
+    assert_eq!(rec.generation, 4);
+    client.close().await.expect("close");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_exists_operate_and_null_bins() {
+    let (server, client) = default_setup().await;
+    let key = as_key!(NS, "ops", "k");
+    bounded(client.put(
+        &wp(),
+        &key,
+        &[as_bin!("n", 10), as_bin!("s", "mid"), as_bin!("x", 1)],
+    ))
+    .await
+    .expect("put");
+    assert!(
+        bounded(client.exists(&ReadPolicy::default(), &key))
+            .await
+            .expect("exists")
+    );
+
+    let ops = [
+        operations::add(&as_bin!("n", 5)),
+        operations::append(&as_bin!("s", "-end")),
+        operations::prepend(&as_bin!("s", "start-")),
+        operations::get_bin("n"),
+        operations::get_bin("s"),
+    ];
+    let rec = bounded(client.operate(&wp(), &key, &ops))
+        .await
+        .expect("operate");
+    // One answer per op, in op order; the write ops answer nil (RESPOND_ALL_OPS).
+    assert_eq!(
+        rec.results.expect("per-op results"),
+        vec![
+            Value::Nil,
+            Value::Nil,
+            Value::Nil,
+            Value::from(15),
+            Value::from("start-mid-end")
+        ]
+    );
+
+    // Adding an integer to a string bin is a type error on the server.
+    let err = bounded(client.operate(&wp(), &key, &[operations::add(&as_bin!("s", 1))]))
+        .await
+        .expect_err("incr of a string");
+    assert_eq!(server_rc(&err), Some(ResultCode::BinTypeError));
+
+    // A null bin deletes the bin; deleting the last bin deletes the record.
+    bounded(client.put(&wp(), &key, &[as_bin!("x", None)]))
+        .await
+        .expect("null bin");
+    let stored = server.records(NS, "ops");
+    assert!(!stored[0].bins.contains_key("x"));
+    bounded(client.put(&wp(), &key, &[as_bin!("n", None), as_bin!("s", None)]))
+        .await
+        .expect("null all bins");
+    assert_eq!(server.record_count(NS, "ops"), 0);
+
+    bounded(client.put(&wp(), &key, &[as_bin!("a", 1)]))
+        .await
+        .expect("put");
+    assert!(
+        bounded(client.delete(&wp(), &key))
+            .await
+            .expect("delete existing")
+    );
+    assert!(
+        !bounded(client.delete(&wp(), &key))
+            .await
+            .expect("delete missing")
+    );
+    assert!(
+        !bounded(client.exists(&ReadPolicy::default(), &key))
+            .await
+            .expect("exists")
+    );
+    client.close().await.expect("close");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_bin_name_and_big_record_are_rejected() {
+    let opts = AerospikeOptions {
+        max_record_size: 4096,
+        ..AerospikeOptions::default()
+    };
+    let (server, client) = start(opts).await;
+    let key = as_key!(NS, "limits", "k");
+    // The 3.0 client itself refuses long bin names in single-record commands (the
+    // server's own check is covered by the batch test and the wire tests).
+    let err = bounded(client.put(&wp(), &key, &[as_bin!("abcdefghijklmnop", 1)]))
+        .await
+        .expect_err("16-byte bin name");
+    assert!(matches!(err.kind(), ErrorKind::InvalidArgument), "{err:?}");
+    bounded(client.put(&wp(), &key, &[as_bin!("abcdefghijklmno", 1)]))
+        .await
+        .expect("15-byte bin name is fine");
+
+    let err = bounded(client.put(&wp(), &key, &[as_bin!("big", vec![0u8; 8192])]))
+        .await
+        .expect_err("record over the limit");
+    assert_eq!(server_rc(&err), Some(ResultCode::RecordTooBig));
+    assert!(!server.records(NS, "limits")[0].bins.contains_key("big"));
+    client.close().await.expect("close");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn default_record_size_limit_is_one_mebibyte() {
+    let (_server, client) = default_setup().await;
+    let key = as_key!(NS, "limits", "big");
+    let err = bounded(client.put(&wp(), &key, &[as_bin!("b", vec![0u8; 1024 * 1024])]))
+        .await
+        .expect_err("1 MiB blob plus overhead");
+    assert_eq!(server_rc(&err), Some(ResultCode::RecordTooBig));
+    bounded(client.put(&wp(), &key, &[as_bin!("b", vec![0u8; 1000 * 1000])]))
+        .await
+        .expect("just under 1 MiB");
+    client.close().await.expect("close");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_key_is_stored_and_returned_by_scan() {
+    let (server, client) = default_setup().await;
+    let mut p = WritePolicy::default();
+    p.send_key = true;
+    p.record_exists_action = RecordExistsAction::Replace;
+    for i in 0..50i64 {
+        let key = as_key!(NS, "scanned", i);
+        bounded(client.put(&p, &key, &[as_bin!("i", i), as_bin!("s", format!("v{i}"))]))
+            .await
+            .expect("put");
+    }
+    // Another set that must not show up.
+    bounded(client.put(&p, &as_key!(NS, "other", 1), &[as_bin!("i", 1)]))
+        .await
+        .expect("put other");
+
+    let stored = server.records(NS, "scanned");
+    assert_eq!(stored.len(), 50);
+    assert!(stored.iter().any(|r| r.key == Some(json!(7))));
+
+    let stmt = Statement::new(NS, "scanned", Bins::All);
+    let rs = bounded(client.query(&QueryPolicy::default(), PartitionFilter::all(), stmt))
+        .await
+        .expect("query");
+    let mut stream = rs.into_stream();
+    let mut seen = Vec::new();
+    while let Some(r) = bounded(stream.next()).await {
+        let rec = r.expect("record");
+        let key = rec.key.expect("scan returns the key");
+        let Some(Value::Int(k)) = key.user_key().cloned() else {
+            panic!("user key missing: {key:?}");
+        };
+        assert_eq!(rec.bins["i"], Value::from(k));
+        seen.push(k);
+    }
+    seen.sort_unstable();
+    assert_eq!(seen, (0..50).collect::<Vec<_>>());
+    client.close().await.expect("close");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_rows_have_their_own_results() {
+    let (server, client) = default_setup().await;
+    let wpol = BatchWritePolicy::default();
+    let mut ops = vec![
+        BatchOperation::write(
+            &wpol,
+            as_key!(NS, "batch", 1),
+            vec![operations::put(&as_bin!("a", 1))],
+        ),
+        BatchOperation::write(
+            &wpol,
+            as_key!(NS, "batch", 2),
+            vec![operations::put(&as_bin!("abcdefghijklmnop", 2))],
+        ),
+        BatchOperation::write(
+            &wpol,
+            as_key!(NS, "batch", 3),
+            vec![operations::put(&as_bin!("a", 3))],
+        ),
+    ];
+    bounded(client.batch(&BatchPolicy::write_default(), &mut ops))
+        .await
+        .expect("batch write");
+    assert_eq!(ops[0].result_code(), Some(ResultCode::Ok));
+    assert_eq!(ops[1].result_code(), Some(ResultCode::BinNameTooLong));
+    assert_eq!(ops[2].result_code(), Some(ResultCode::Ok));
+    assert_eq!(server.record_count(NS, "batch"), 2);
+
+    let rpol = BatchReadPolicy::default();
+    let mut reads = vec![
+        BatchOperation::read(&rpol, as_key!(NS, "batch", 1), Bins::All),
+        BatchOperation::read(&rpol, as_key!(NS, "batch", 2), Bins::All),
+        BatchOperation::read(&rpol, as_key!(NS, "batch", 3), Bins::All),
+    ];
+    bounded(client.batch(&BatchPolicy::default(), &mut reads))
+        .await
+        .expect("batch read");
+    assert_eq!(reads[0].result_code(), Some(ResultCode::Ok));
+    assert_eq!(reads[1].result_code(), Some(ResultCode::KeyNotFoundError));
+    assert_eq!(reads[2].result_code(), Some(ResultCode::Ok));
+    let rec = reads[2].record().expect("row 3 has a record");
+    assert_eq!(rec.bins["a"], Value::from(3));
+
+    let dpol = aerospike::BatchDeletePolicy::default();
+    let mut deletes = vec![
+        BatchOperation::delete(&dpol, as_key!(NS, "batch", 1)),
+        BatchOperation::delete(&dpol, as_key!(NS, "batch", 2)),
+    ];
+    bounded(client.batch(&BatchPolicy::write_default(), &mut deletes))
+        .await
+        .expect("batch delete");
+    assert_eq!(deletes[0].result_code(), Some(ResultCode::Ok));
+    assert_eq!(deletes[1].result_code(), Some(ResultCode::KeyNotFoundError));
+    assert_eq!(server.record_count(NS, "batch"), 1);
+    client.close().await.expect("close");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ttl_is_applied_or_forbidden() {
+    let (server, client) = default_setup().await;
+    let mut p = WritePolicy::default();
+    p.expiration = Expiration::Seconds(100);
+    bounded(client.put(&p, &as_key!(NS, "ttl", 1), &[as_bin!("a", 1)]))
+        .await
+        .expect("put with ttl");
+    let ttl = server.records(NS, "ttl")[0].ttl.expect("expires");
+    assert!((90..=100).contains(&ttl), "ttl {ttl}");
+    let rec = bounded(client.get(&ReadPolicy::default(), &as_key!(NS, "ttl", 1), Bins::All))
+        .await
+        .expect("get");
+    let left = rec.time_to_live().expect("ttl reported").as_secs();
+    assert!((90..=100).contains(&left), "ttl reported {left}");
+    client.close().await.expect("close");
+    drop(server);
+
+    let (_server, client) = start(AerospikeOptions {
+        allow_ttl: false,
+        ..AerospikeOptions::default()
+    })
+    .await;
+    let err = bounded(client.put(&p, &as_key!(NS, "ttl", 1), &[as_bin!("a", 1)]))
+        .await
+        .expect_err("ttl without nsup");
+    assert_eq!(server_rc(&err), Some(ResultCode::FailForbidden));
+    client.close().await.expect("close");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fail_with_answers_that_code() {
+    let (server, client) = default_setup().await;
+    // SERVER_MEM_ERROR: not retried by the client (KEY_BUSY would be, ending in a
+    // client timeout that wraps it).
+    server.fail_with(Some(8));
+    let err = bounded(client.put(&wp(), &as_key!(NS, "fail", 1), &[as_bin!("a", 1)]))
+        .await
+        .expect_err("injected failure");
+    assert_eq!(server_rc(&err), Some(ResultCode::ServerMemError));
+    let mut rows = vec![BatchOperation::read(
+        &BatchReadPolicy::default(),
+        as_key!(NS, "fail", 1),
+        Bins::All,
+    )];
+    let res = bounded(client.batch(&BatchPolicy::default(), &mut rows)).await;
+    let failed = res.is_err() || rows[0].result_code() == Some(ResultCode::ServerMemError);
+    assert!(
+        failed,
+        "batch under fail_with: {res:?} / {:?}",
+        rows[0].result_code()
+    );
+    assert_eq!(server.record_count(NS, "fail"), 0);
+    server.fail_with(None);
+    bounded(client.put(&wp(), &as_key!(NS, "fail", 1), &[as_bin!("a", 1)]))
+        .await
+        .expect("works again");
+    assert!(server.command_count() >= 2);
+    client.close().await.expect("close");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delay_makes_the_client_time_out() {
+    let (server, client) = default_setup().await;
+    server.set_delay(Some(Duration::from_secs(3)));
+    let mut p = WritePolicy::default();
+    p.base_policy.total_timeout = 300;
+    p.base_policy.socket_timeout = 300;
+    let err = bounded(client.put(&p, &as_key!(NS, "slow", 1), &[as_bin!("a", 1)]))
+        .await
+        .expect_err("answer comes too late");
+    assert!(
+        matches!(err.kind(), ErrorKind::Timeout),
+        "expected a client timeout, got {err:?}"
+    );
+    server.set_delay(None);
+    client.close().await.expect("close");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_and_restart_keep_the_data() {
+    let (server, client) = default_setup().await;
+    let key = as_key!(NS, "restart", 1);
+    bounded(client.put(&wp(), &key, &[as_bin!("a", 1)]))
+        .await
+        .expect("put");
+
+    server.stop().await;
+    let mut p = WritePolicy::default();
+    p.base_policy.total_timeout = 500;
+    let err = bounded(client.put(&p, &key, &[as_bin!("a", 2)]))
+        .await
+        .expect_err("server is down");
+    assert!(
+        server_rc(&err).is_none(),
+        "a down server is not a server answer: {err:?}"
+    );
+
+    server.restart().await;
+    // The client finds the node again on its own; poll until it does.
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        match bounded(client.get(&ReadPolicy::default(), &key, Bins::All)).await {
+            Ok(rec) => {
+                assert_eq!(rec.bins["a"], Value::from(1), "data survived the restart");
+                break;
+            }
+            Err(e) if tokio::time::Instant::now() < deadline => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("client never reconnected: {e:?}"),
+        }
+    }
+    client.close().await.expect("close");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_cluster_name_is_refused() {
+    let server = AerospikeServer::start(AerospikeOptions {
+        cluster_name: Some("alpha".to_owned()),
+        ..AerospikeOptions::default()
+    })
+    .await
+    .expect("start");
+    let hosts = server.addr().to_string();
+    let mut policy = ClientPolicy::default();
+    policy.cluster_name = Some("beta".to_owned());
+    let res = bounded(Client::new(&policy, &hosts)).await;
+    assert!(
+        res.is_err(),
+        "a client for another cluster must not connect"
+    );
+    policy.cluster_name = Some("alpha".to_owned());
+    let client = bounded(Client::new(&policy, &hosts))
+        .await
+        .expect("right cluster name");
+    client.close().await.expect("close");
+}
+
+#[allow(dead_code)]
+fn _key_type_check(k: Key) -> Key {
+    k
+}
