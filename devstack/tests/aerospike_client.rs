@@ -204,9 +204,11 @@ async fn generation_policies_are_checked() {
         .await
         .expect("put again");
 
-    let mut p = WritePolicy::default();
-    p.generation_policy = GenerationPolicy::ExpectGenEqual;
-    p.generation = 1;
+    let mut p = WritePolicy {
+        generation_policy: GenerationPolicy::ExpectGenEqual,
+        generation: 1,
+        ..WritePolicy::default()
+    };
     let err = bounded(client.put(&p, &key, &[as_bin!("a", 3)]))
         .await
         .expect_err("stale generation");
@@ -353,9 +355,11 @@ async fn default_record_size_limit_is_one_mebibyte() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn send_key_is_stored_and_returned_by_scan() {
     let (server, client) = default_setup().await;
-    let mut p = WritePolicy::default();
-    p.send_key = true;
-    p.record_exists_action = RecordExistsAction::Replace;
+    let p = WritePolicy {
+        send_key: true,
+        record_exists_action: RecordExistsAction::Replace,
+        ..WritePolicy::default()
+    };
     for i in 0..50i64 {
         let key = as_key!(NS, "scanned", i);
         bounded(client.put(&p, &key, &[as_bin!("i", i), as_bin!("s", format!("v{i}"))]))
@@ -452,8 +456,10 @@ async fn batch_rows_have_their_own_results() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ttl_is_applied_or_forbidden() {
     let (server, client) = default_setup().await;
-    let mut p = WritePolicy::default();
-    p.expiration = Expiration::Seconds(100);
+    let p = WritePolicy {
+        expiration: Expiration::Seconds(100),
+        ..WritePolicy::default()
+    };
     bounded(client.put(&p, &as_key!(NS, "ttl", 1), &[as_bin!("a", 1)]))
         .await
         .expect("put with ttl");
@@ -575,8 +581,10 @@ async fn unknown_cluster_name_is_refused() {
     .await
     .expect("start");
     let hosts = server.addr().to_string();
-    let mut policy = ClientPolicy::default();
-    policy.cluster_name = Some("beta".to_owned());
+    let mut policy = ClientPolicy {
+        cluster_name: Some("beta".to_owned()),
+        ..ClientPolicy::default()
+    };
     let res = bounded(Client::new(&policy, &hosts)).await;
     assert!(
         res.is_err(),

@@ -321,6 +321,7 @@ async fn serve_connection(mut sock: TcpStream, shared: &Shared) -> Result<(), Co
         match header.ptype {
             msg::PROTO_TYPE_INFO => {
                 let request = String::from_utf8_lossy(&body);
+                tracing::debug!(commands = %request.trim_end().replace('\n', " "), "info request");
                 let ctx = info::InfoContext {
                     node_name: &shared.opts.node_name,
                     cluster_name: shared.opts.cluster_name.as_deref(),

@@ -307,10 +307,10 @@ fn write(
         if cmd.info2 & bits::INFO2_GENERATION_GT != 0 && cmd.generation <= r.generation {
             return Outcome::error(rc::GENERATION);
         }
-        if let (Some(stored), Some(sent)) = (&r.key, cmd.key) {
-            if !key_matches(stored, sent) {
-                return Outcome::error(rc::KEY_MISMATCH);
-            }
+        if let (Some(stored), Some(sent)) = (&r.key, cmd.key)
+            && !key_matches(stored, sent)
+        {
+            return Outcome::error(rc::KEY_MISMATCH);
         }
     }
 
@@ -342,17 +342,17 @@ fn write(
     if replace {
         rec.bins.clear();
     }
-    if rec.key.is_none() {
-        if let Some(k) = cmd.key {
-            match k.split_first() {
-                Some((&kt, data)) => {
-                    rec.key = Some(UserKey {
-                        ptype: kt,
-                        data: data.to_vec(),
-                    })
-                }
-                None => return Outcome::error(rc::PARAMETER),
+    if rec.key.is_none()
+        && let Some(k) = cmd.key
+    {
+        match k.split_first() {
+            Some((&kt, data)) => {
+                rec.key = Some(UserKey {
+                    ptype: kt,
+                    data: data.to_vec(),
+                })
             }
+            None => return Outcome::error(rc::PARAMETER),
         }
     }
 
