@@ -6,13 +6,16 @@
 //! - `queue`: topics, channels, in-flight and deferred messages, the RDY window.
 //! - `tcp`: the TCP protocol: commands, error frames, heartbeats, output buffering.
 //! - `http`: nsqd's and nsqlookupd's HTTP APIs.
+//! - `lookupd`: nsqlookupd's registrations, fed by the stand-in nsqd.
 //!
 //! What differs from the real servers is listed in `devstack/README.md`.
 
 mod http;
+mod lookupd;
 mod queue;
 mod tcp;
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -22,7 +25,10 @@ use bytes::Bytes;
 use tokio::net::TcpListener;
 use tokio::task::{AbortHandle, JoinHandle};
 
-pub use queue::{ChannelStats, ClientStats, MessageState, QueuedMessage, TopicStats};
+pub use queue::{
+    ChannelStats, ClientStats, E2eLatency, MemStats, MessageState, PubCount, QueuedMessage, Stats,
+    TopicStats,
+};
 
 /// The nsqd version the stand-in reports (and whose behaviour it follows).
 pub const VERSION: &str = "1.3.0";
@@ -31,26 +37,43 @@ pub const VERSION: &str = "1.3.0";
 /// `--queue-scan-interval` default).
 const QUEUE_SCAN_INTERVAL: Duration = Duration::from_millis(100);
 
-/// nsqd's options that matter to the stand-in, with nsqd's defaults.
+/// nsqd's options that matter to the stand-in, with nsqd's defaults (flag names in
+/// brackets).
 #[derive(Debug, Clone)]
 pub struct NsqOptions {
+    /// TCP protocol listener [`--tcp-address`]; port 0 picks a free one.
     pub tcp_addr: SocketAddr,
+    /// nsqd HTTP API listener [`--http-address`].
     pub http_addr: SocketAddr,
+    /// nsqlookupd HTTP API listener (nsqlookupd `--http-address`).
     pub lookupd_http_addr: SocketAddr,
-    /// Address nsqlookupd tells consumers to use (nsqd `--broadcast-address`); the IP of
-    /// `tcp_addr` when `None`.
+    /// Address nsqlookupd tells consumers to use [`--broadcast-address`]; the IP of
+    /// `tcp_addr` when `None` (real nsqd defaults to the hostname).
     pub broadcast_address: Option<String>,
+    /// Largest RDY a client may send [`--max-rdy-count`].
     pub max_rdy_count: i64,
+    /// Default in-flight timeout [`--msg-timeout`].
     pub msg_timeout: Duration,
+    /// Largest msg_timeout IDENTIFY may ask for, and the longest TOUCH can keep a
+    /// message [`--max-msg-timeout`].
     pub max_msg_timeout: Duration,
+    /// Default heartbeat interval (nsqd: `--client-timeout` / 2).
     pub heartbeat_interval: Duration,
+    /// Largest heartbeat_interval IDENTIFY may ask for [`--max-heartbeat-interval`].
     pub max_heartbeat_interval: Duration,
+    /// Longest REQ/DPUB/`defer` delay [`--max-req-timeout`].
     pub max_req_timeout: Duration,
+    /// Largest message body [`--max-msg-size`].
     pub max_msg_size: usize,
+    /// Largest MPUB/IDENTIFY/AUTH body [`--max-body-size`].
     pub max_body_size: usize,
-    pub output_buffer_size: usize,
+    /// Largest output_buffer_size IDENTIFY may ask for [`--max-output-buffer-size`].
     pub max_output_buffer_size: usize,
+    /// Default output buffer flush timeout [`--output-buffer-timeout`]; must be > 0.
     pub output_buffer_timeout: Duration,
+    /// Range IDENTIFY's output_buffer_timeout must fall in
+    /// [`--min-output-buffer-timeout`, `--max-output-buffer-timeout`].
+    pub min_output_buffer_timeout: Duration,
     pub max_output_buffer_timeout: Duration,
 }
 
@@ -70,9 +93,9 @@ impl Default for NsqOptions {
             max_req_timeout: Duration::from_secs(60 * 60),
             max_msg_size: 1024 * 1024,
             max_body_size: 5 * 1024 * 1024,
-            output_buffer_size: 16 * 1024,
             max_output_buffer_size: 64 * 1024,
             output_buffer_timeout: Duration::from_millis(250),
+            min_output_buffer_timeout: Duration::from_millis(25),
             max_output_buffer_timeout: Duration::from_secs(30),
         }
     }
@@ -81,17 +104,67 @@ impl Default for NsqOptions {
 pub(crate) struct Inner {
     opts: NsqOptions,
     state: Mutex<queue::State>,
+    registry: Mutex<lookupd::Registry>,
     tcp_addr: SocketAddr,
     http_addr: SocketAddr,
     lookupd_addr: SocketAddr,
     next_client: AtomicU64,
-    conns: Mutex<Vec<AbortHandle>>,
+    /// Connection tasks by client id, so faults and deletions can close them.
+    conns: Mutex<HashMap<u64, AbortHandle>>,
     started: std::time::SystemTime,
 }
 
 impl Inner {
     fn state(&self) -> MutexGuard<'_, queue::State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// nsqlookupd's registrations, caught up with the nsqd's topics and channels.
+    fn registry(&self) -> MutexGuard<'_, lookupd::Registry> {
+        let names = self.state().names();
+        let mut reg = self.registry.lock().unwrap_or_else(|p| p.into_inner());
+        reg.sync(names);
+        reg
+    }
+
+    /// Closes these client connections (nsqd closes the clients of a deleted topic or
+    /// channel). Call without the state lock: a closing connection takes it.
+    fn close_clients(&self, ids: &[u64]) {
+        let conns = self.conns.lock().unwrap_or_else(|p| p.into_inner());
+        for id in ids {
+            if let Some(h) = conns.get(id) {
+                h.abort();
+            }
+        }
+    }
+
+    fn start_time(&self) -> i64 {
+        self.started
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64)
+    }
+
+    /// `/stats` as nsqd builds it.
+    fn stats(
+        &self,
+        topic: Option<&str>,
+        channel: Option<&str>,
+        include_clients: bool,
+        include_mem: bool,
+    ) -> Stats {
+        let st = self.state();
+        Stats {
+            version: VERSION.into(),
+            health: "OK".into(),
+            start_time: self.start_time(),
+            topics: st.stats(topic, channel, include_clients),
+            memory: include_mem.then(MemStats::default),
+            producers: if include_clients {
+                st.producer_stats(topic)
+            } else {
+                None
+            },
+        }
     }
 }
 
@@ -113,8 +186,9 @@ impl NsqServer {
             lookupd_addr: lookupd.local_addr()?,
             opts,
             state: Mutex::new(queue::State::default()),
+            registry: Mutex::new(lookupd::Registry::default()),
             next_client: AtomicU64::new(0),
-            conns: Mutex::new(Vec::new()),
+            conns: Mutex::new(HashMap::new()),
             started: std::time::SystemTime::now(),
         });
         let mut tasks = Vec::new();
@@ -127,8 +201,8 @@ impl NsqServer {
                 let id = i.next_client.fetch_add(1, Ordering::Relaxed) + 1;
                 let task = tokio::spawn(tcp::serve_conn(Arc::clone(&i), stream, id));
                 let mut conns = i.conns.lock().unwrap_or_else(|p| p.into_inner());
-                conns.retain(|h| !h.is_finished());
-                conns.push(task.abort_handle());
+                conns.retain(|_, h| !h.is_finished());
+                conns.insert(id, task.abort_handle());
             }
         }));
         let i = Arc::clone(&inner);
@@ -172,15 +246,16 @@ impl NsqServer {
         self.inner.state().create_channel(topic, channel);
     }
 
-    /// Every topic, as `/stats?format=json` lists them.
-    pub fn stats(&self) -> Vec<TopicStats> {
-        self.inner.state().stats(None, None)
+    /// Everything `/stats?format=json` reports (clients included, no memory figures).
+    pub fn stats(&self) -> Stats {
+        self.inner.stats(None, None, true, false)
     }
 
+    /// One channel's `/stats` entry, `None` if the channel does not exist.
     pub fn channel_stats(&self, topic: &str, channel: &str) -> Option<ChannelStats> {
         self.inner
             .state()
-            .stats(Some(topic), Some(channel))
+            .stats(Some(topic), Some(channel), true)?
             .pop()
             .and_then(|mut t| t.channels.pop())
     }
@@ -193,12 +268,12 @@ impl NsqServer {
     /// Fault injection: closes every client connection now, as a network failure would.
     /// Their in-flight messages come back at their timeout.
     pub fn drop_clients(&self) {
-        for h in self
+        for (_, h) in self
             .inner
             .conns
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .drain(..)
+            .drain()
         {
             h.abort();
         }
@@ -235,34 +310,4 @@ pub(crate) fn is_valid_name(name: &str) -> bool {
         && base
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
-}
-
-/// The binary MPUB body: u32 count, then u32 size + body per message.
-pub(crate) fn parse_binary_mpub(body: &[u8], max_msg_size: usize) -> Result<Vec<Bytes>, String> {
-    let take_u32 = |b: &[u8], at: usize| -> Option<usize> {
-        b.get(at..at + 4)
-            .map(|s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]) as usize)
-    };
-    let count = take_u32(body, 0).ok_or("could not read message count")?;
-    if count == 0 {
-        return Err(format!("invalid message count {count}"));
-    }
-    let mut at = 4;
-    let mut msgs = Vec::with_capacity(count.min(1024));
-    for _ in 0..count {
-        let size = take_u32(body, at).ok_or("could not read message size")?;
-        at += 4;
-        if size == 0 {
-            return Err(format!("invalid message body size {size}"));
-        }
-        if size > max_msg_size {
-            return Err(format!("message too big {size} > {max_msg_size}"));
-        }
-        let m = body
-            .get(at..at + size)
-            .ok_or("could not read message body")?;
-        msgs.push(Bytes::copy_from_slice(m));
-        at += size;
-    }
-    Ok(msgs)
 }

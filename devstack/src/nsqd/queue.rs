@@ -2,7 +2,7 @@
 //! `nsqd/channel.go`, `nsqd/client_v2.go`), without any I/O: every operation takes the
 //! state and returns what to send to which client, so the rules are unit-tested directly.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::{BufMut, Bytes, BytesMut};
@@ -27,6 +27,9 @@ pub(crate) struct Msg {
 struct InFlight {
     msg: Msg,
     client: u64,
+    /// When it was sent: TOUCH can extend the deadline to at most `max_msg_timeout`
+    /// after this (`channel.go` `TouchMessage`).
+    delivered: Instant,
     deadline: Instant,
 }
 
@@ -40,6 +43,10 @@ pub(crate) struct Channel {
     message_count: u64,
     requeue_count: u64,
     timeout_count: u64,
+    /// Deliveries taken from the in-memory queue (nsqd's `globalMsgCount`).
+    global_msg_count: u64,
+    /// `/channel/pause`: its clients are not ready (`IsReadyForMessages`).
+    paused: bool,
 }
 
 #[derive(Debug, Default)]
@@ -49,6 +56,9 @@ pub(crate) struct Topic {
     backlog: VecDeque<(Msg, Option<Duration>)>,
     channels: BTreeMap<String, Channel>,
     message_count: u64,
+    message_bytes: u64,
+    /// `/topic/pause`: the topic keeps its messages, as without channels.
+    paused: bool,
 }
 
 /// What nsqd knows of one subscribed TCP client.
@@ -59,6 +69,8 @@ pub(crate) struct Client {
     pub rdy: i64,
     pub in_flight: i64,
     pub msg_timeout: Duration,
+    /// IDENTIFY `sample_rate`: deliver only about this percentage (0 = all).
+    pub sample_rate: i32,
     /// Closing after CLS: RDY is forced to 0 and RDY commands are ignored.
     pub closing: bool,
     pub out: mpsc::UnboundedSender<Bytes>,
@@ -69,6 +81,8 @@ pub(crate) struct Client {
     pub finish_count: u64,
     pub requeue_count: u64,
     pub message_count: u64,
+    /// Unix seconds of the TCP connect (`connect_ts`).
+    pub connect_ts: i64,
 }
 
 impl Client {
@@ -78,6 +92,17 @@ impl Client {
     }
 }
 
+/// A TCP connection that published (`/stats` lists it under `producers`).
+#[derive(Debug, Clone)]
+pub(crate) struct Producer {
+    pub remote: String,
+    pub client_id: String,
+    pub hostname: String,
+    pub user_agent: String,
+    pub connect_ts: i64,
+    pub pub_counts: BTreeMap<String, u64>,
+}
+
 /// The state of one stand-in nsqd.
 #[derive(Debug, Default)]
 pub(crate) struct State {
@@ -85,7 +110,11 @@ pub(crate) struct State {
     pub clients: HashMap<u64, Client>,
     /// Fault injection: this many more sends ignore the clients' RDY windows.
     pub over_deliver: u64,
+    /// TCP connections that published, by connection id (nsqd's producer clients).
+    pub producers: BTreeMap<u64, Producer>,
     next_msg: u64,
+    /// xorshift state for IDENTIFY `sample_rate` (nsqd uses `rand.Int31n(100)`).
+    rng: u64,
 }
 
 /// Why a FIN/REQ/TOUCH failed; the texts are nsqd's (`channel.go`).
@@ -96,6 +125,22 @@ fn now_ns() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as i64)
+}
+
+/// A number in `0..100`, as nsqd's `rand.Int31n(100)` for sampling (xorshift64).
+fn percent(rng: &mut u64) -> i32 {
+    if *rng == 0 {
+        // Seeded lazily so `State::default()` stays cheap; any non-zero seed works.
+        *rng = u64::from(
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(1, |d| d.subsec_nanos()),
+        ) | 1;
+    }
+    *rng ^= *rng << 13;
+    *rng ^= *rng >> 7;
+    *rng ^= *rng << 17;
+    (*rng % 100) as i32
 }
 
 /// Encodes a message frame: size, type, timestamp, attempts, id, body.
@@ -124,45 +169,33 @@ impl State {
         self.topics.entry(name.to_owned()).or_default()
     }
 
-    /// Creates the channel if missing; the first channel of a topic receives the
-    /// messages the topic held until then.
+    /// Creates the channel if missing; a topic that held messages (no channel, not
+    /// paused) hands them to its channels now.
     pub fn create_channel(&mut self, topic: &str, channel: &str) {
         let t = self.topic(topic);
         if !t.channels.contains_key(channel) {
-            let mut ch = Channel::default();
-            if t.channels.is_empty() {
-                ch.message_count += t.backlog.len() as u64;
-                for (msg, defer) in t.backlog.drain(..) {
-                    match defer {
-                        Some(d) if !d.is_zero() => ch.deferred.push((Instant::now() + d, msg)),
-                        _ => ch.queue.push_back(msg),
-                    }
-                }
-            }
-            t.channels.insert(channel.to_owned(), ch);
+            t.channels.insert(channel.to_owned(), Channel::default());
+            self.distribute(topic);
         }
     }
 
-    /// PUB/DPUB: every channel gets a copy; without channels the topic keeps it.
-    pub fn publish(&mut self, topic: &str, body: Bytes, defer: Option<Duration>) {
-        let id = self.new_id();
-        let msg = Msg {
-            id,
-            body,
-            timestamp: now_ns(),
-            attempts: 0,
+    /// nsqd's topic `messagePump`: while the topic has channels and is not paused, each
+    /// message it holds goes to every channel (a copy each).
+    fn distribute(&mut self, topic: &str) {
+        let Some(t) = self.topics.get_mut(topic) else {
+            return;
         };
-        let t = self.topic(topic);
-        t.message_count += 1;
-        if t.channels.is_empty() {
-            t.backlog.push_back((msg, defer));
+        if t.paused || t.channels.is_empty() || t.backlog.is_empty() {
             return;
         }
-        for ch in t.channels.values_mut() {
-            ch.message_count += 1;
-            match defer {
-                Some(d) if !d.is_zero() => ch.deferred.push((Instant::now() + d, msg.clone())),
-                _ => ch.queue.push_back(msg.clone()),
+        let now = Instant::now();
+        for (msg, defer) in t.backlog.drain(..) {
+            for ch in t.channels.values_mut() {
+                ch.message_count += 1;
+                match defer {
+                    Some(d) if !d.is_zero() => ch.deferred.push((now + d, msg.clone())),
+                    _ => ch.queue.push_back(msg.clone()),
+                }
             }
         }
         let channels: Vec<String> = t.channels.keys().cloned().collect();
@@ -171,33 +204,124 @@ impl State {
         }
     }
 
+    /// PUB/DPUB: every channel gets a copy; without channels (or paused) the topic
+    /// keeps it.
+    pub fn publish(&mut self, topic: &str, body: Bytes, defer: Option<Duration>) {
+        let id = self.new_id();
+        let t = self.topic(topic);
+        t.message_count += 1;
+        t.message_bytes += body.len() as u64;
+        let msg = Msg {
+            id,
+            body,
+            timestamp: now_ns(),
+            attempts: 0,
+        };
+        t.backlog.push_back((msg, defer));
+        self.distribute(topic);
+    }
+
     pub fn subscribe(&mut self, client: u64, topic: &str, channel: &str) {
         self.create_channel(topic, channel);
         if let Some(ch) = self
             .topics
             .get_mut(topic)
             .and_then(|t| t.channels.get_mut(channel))
+            && !ch.clients.contains(&client)
         {
             ch.clients.push(client);
         }
     }
 
+    /// A TCP connection published `count` messages to `topic`.
+    pub fn count_published(
+        &mut self,
+        conn: u64,
+        who: impl FnOnce() -> Producer,
+        topic: &str,
+        count: u64,
+    ) {
+        *self
+            .producers
+            .entry(conn)
+            .or_insert_with(who)
+            .pub_counts
+            .entry(topic.to_owned())
+            .or_default() += count;
+    }
+
+    /// The connection is gone: as a producer and as a consumer.
+    pub fn remove_connection(&mut self, conn: u64) {
+        self.producers.remove(&conn);
+        self.remove_client(conn);
+    }
+
+    /// Producer entries of `/stats`: only the first count matching `topic` (nsqd
+    /// `clientV2.Stats` breaks after one).
+    pub fn producer_stats(&self, topic: Option<&str>) -> Option<Vec<ClientStats>> {
+        if self.producers.is_empty() {
+            return None;
+        }
+        Some(
+            self.producers
+                .iter()
+                .map(|(id, p)| {
+                    let mut st = match self.clients.get(id) {
+                        Some(c) => ClientStats::of(c),
+                        None => ClientStats::of(&Client {
+                            topic: String::new(),
+                            channel: String::new(),
+                            rdy: 0,
+                            in_flight: 0,
+                            msg_timeout: Duration::ZERO,
+                            sample_rate: 0,
+                            closing: false,
+                            out: mpsc::unbounded_channel().0,
+                            remote: p.remote.clone(),
+                            user_agent: p.user_agent.clone(),
+                            client_id: p.client_id.clone(),
+                            hostname: p.hostname.clone(),
+                            finish_count: 0,
+                            requeue_count: 0,
+                            message_count: 0,
+                            connect_ts: p.connect_ts,
+                        }),
+                    };
+                    if st.state == STATE_SUBSCRIBED && !self.clients.contains_key(id) {
+                        st.state = STATE_INIT;
+                    }
+                    st.pub_counts = p
+                        .pub_counts
+                        .iter()
+                        .filter(|(t, _)| topic.is_none_or(|want| want == t.as_str()))
+                        .take(1)
+                        .map(|(t, n)| PubCount {
+                            topic: t.clone(),
+                            count: *n,
+                        })
+                        .collect();
+                    st
+                })
+                .collect(),
+        )
+    }
+
     /// The client is gone: it leaves its channel; its in-flight messages stay in flight
     /// until their timeout (nsqd does not requeue them at once). An ephemeral channel
-    /// goes with its last client.
+    /// goes with its last client, an ephemeral topic with its last channel.
     pub fn remove_client(&mut self, client: u64) {
         let Some(c) = self.clients.remove(&client) else {
             return;
         };
-        if let Some(t) = self.topics.get_mut(&c.topic) {
-            if let Some(ch) = t.channels.get_mut(&c.channel) {
-                ch.clients.retain(|&id| id != client);
-                if ch.clients.is_empty() && c.channel.ends_with("#ephemeral") {
-                    t.channels.remove(&c.channel);
+        if let Some(t) = self.topics.get_mut(&c.topic)
+            && let Some(ch) = t.channels.get_mut(&c.channel)
+        {
+            ch.clients.retain(|&id| id != client);
+            if ch.clients.is_empty() && c.channel.ends_with("#ephemeral") {
+                t.channels.remove(&c.channel);
+                if t.channels.is_empty() && c.topic.ends_with("#ephemeral") {
+                    self.topics.remove(&c.topic);
                 }
-            }
-            if t.channels.is_empty() && c.topic.ends_with("#ephemeral") {
-                self.topics.remove(&c.topic);
             }
         }
     }
@@ -212,6 +336,9 @@ impl State {
         else {
             return;
         };
+        if ch.paused {
+            return;
+        }
         while !ch.queue.is_empty() && !ch.clients.is_empty() {
             let n = ch.clients.len();
             let mut chosen = None;
@@ -224,27 +351,39 @@ impl State {
                     continue;
                 }
                 if c.is_ready() || self.over_deliver > 0 {
-                    chosen = Some((k, id, !c.is_ready()));
+                    chosen = Some((k, id, !c.is_ready(), c.sample_rate));
                     break;
                 }
             }
-            let Some((k, id, forced)) = chosen else { break };
+            let Some((k, id, forced, sample_rate)) = chosen else {
+                break;
+            };
+            ch.next_client = (ch.next_client + k + 1) % n;
+            let mut msg = ch.queue.pop_front().expect("queue checked non-empty");
+            ch.global_msg_count += 1;
+            if sample_rate > 0 {
+                // nsqd takes the message off the channel and skips it: with sampling
+                // the channel loses the rest (`rand.Int31n(100) > sampleRate`).
+                if percent(&mut self.rng) > sample_rate {
+                    continue;
+                }
+            }
             if forced {
                 self.over_deliver -= 1;
             }
-            ch.next_client = (ch.next_client + k + 1) % n;
-            let mut msg = ch.queue.pop_front().expect("queue checked non-empty");
             msg.attempts = msg.attempts.saturating_add(1);
             let c = self.clients.get_mut(&id).expect("chosen client exists");
             c.in_flight += 1;
             c.message_count += 1;
             let frame = message_frame(&msg);
+            let now = Instant::now();
             ch.in_flight.insert(
                 msg.id,
                 InFlight {
                     msg,
                     client: id,
-                    deadline: Instant::now() + c.msg_timeout,
+                    delivered: now,
+                    deadline: now + c.msg_timeout,
                 },
             );
             let _ = c.out.send(frame);
@@ -281,6 +420,7 @@ impl State {
         Ok(())
     }
 
+    /// REQ: a zero delay goes to the back of the queue, any other is deferred.
     pub fn requeue(
         &mut self,
         client: u64,
@@ -303,19 +443,24 @@ impl State {
         Ok(())
     }
 
+    /// TOUCH: the deadline becomes now + the client's msg_timeout, but never more than
+    /// `max_msg_timeout` after the delivery.
     pub fn touch(
         &mut self,
         client: u64,
         id: &MsgId,
+        msg_timeout: Duration,
         max_msg_timeout: Duration,
     ) -> Result<(), &'static str> {
-        let timeout = self
-            .clients
-            .get(&client)
-            .map_or(Duration::ZERO, |c| c.msg_timeout.min(max_msg_timeout));
         let (ch, _, _) = self.in_flight_of(client, id)?;
         if let Some(f) = ch.in_flight.get_mut(id) {
-            f.deadline = Instant::now() + timeout;
+            let now = Instant::now();
+            let wanted = now + msg_timeout;
+            f.deadline = if wanted.duration_since(f.delivered) >= max_msg_timeout {
+                f.delivered + max_msg_timeout
+            } else {
+                wanted
+            };
         }
         Ok(())
     }
@@ -349,15 +494,13 @@ impl State {
                     }
                     ch.queue.push_back(f.msg);
                 }
-                let mut i = 0;
-                while i < ch.deferred.len() {
-                    if ch.deferred[i].0 <= now {
-                        let (_, msg) = ch.deferred.swap_remove(i);
-                        ch.queue.push_back(msg);
-                        changed = true;
-                    } else {
-                        i += 1;
-                    }
+                // Due deferred messages in the order they fall due.
+                ch.deferred.sort_by_key(|(due, _)| *due);
+                let due = ch.deferred.partition_point(|(due, _)| *due <= now);
+                if due > 0 {
+                    changed = true;
+                    ch.queue
+                        .extend(ch.deferred.drain(..due).map(|(_, msg)| msg));
                 }
                 if changed {
                     touched.push((tname.clone(), cname.clone()));
@@ -369,38 +512,126 @@ impl State {
         }
     }
 
-    pub fn delete_topic(&mut self, topic: &str) -> bool {
-        self.topics.remove(topic).is_some()
-    }
-
-    pub fn delete_channel(&mut self, topic: &str, channel: &str) -> bool {
-        self.topics
-            .get_mut(topic)
-            .is_some_and(|t| t.channels.remove(channel).is_some())
-    }
-
-    pub fn stats(&self, only_topic: Option<&str>, only_channel: Option<&str>) -> Vec<TopicStats> {
+    /// Every topic `(t, None)` and channel `(t, Some(c))`, as nsqd registers them with
+    /// nsqlookupd.
+    pub fn names(&self) -> BTreeSet<(String, Option<String>)> {
         self.topics
             .iter()
-            .filter(|(name, _)| only_topic.is_none_or(|t| t == name.as_str()))
-            .map(|(name, t)| TopicStats {
-                topic_name: name.clone(),
-                channels: t
-                    .channels
-                    .iter()
-                    .filter(|(c, _)| only_channel.is_none_or(|o| o == c.as_str()))
-                    .map(|(c, ch)| self.channel_stats_of(c, ch))
-                    .collect(),
-                depth: t.backlog.len() as u64,
-                backend_depth: 0,
-                message_count: t.message_count,
-                message_bytes: 0,
-                paused: false,
+            .flat_map(|(t, topic)| {
+                std::iter::once((t.clone(), None))
+                    .chain(topic.channels.keys().map(|c| (t.clone(), Some(c.clone()))))
             })
             .collect()
     }
 
-    fn channel_stats_of(&self, name: &str, ch: &Channel) -> ChannelStats {
+    /// Deletes a topic; returns the clients of its channels, which nsqd disconnects.
+    pub fn delete_topic(&mut self, topic: &str) -> Option<Vec<u64>> {
+        let t = self.topics.remove(topic)?;
+        Some(t.channels.into_values().flat_map(|ch| ch.clients).collect())
+    }
+
+    /// Deletes a channel; returns its clients, which nsqd disconnects. An ephemeral
+    /// topic goes with its last channel.
+    pub fn delete_channel(&mut self, topic: &str, channel: &str) -> Option<Vec<u64>> {
+        let t = self.topics.get_mut(topic)?;
+        let ch = t.channels.remove(channel)?;
+        if t.channels.is_empty() && topic.ends_with("#ephemeral") {
+            self.topics.remove(topic);
+        }
+        Some(ch.clients)
+    }
+
+    /// `/topic/empty`: drops what the topic holds (not its channels' messages).
+    pub fn empty_topic(&mut self, topic: &str) -> bool {
+        self.topics
+            .get_mut(topic)
+            .map(|t| t.backlog.clear())
+            .is_some()
+    }
+
+    /// `/channel/empty`: drops queued, in-flight and deferred messages; the clients'
+    /// in-flight counts go to zero (`client.Empty()`).
+    pub fn empty_channel(&mut self, topic: &str, channel: &str) -> bool {
+        let Some(ch) = self
+            .topics
+            .get_mut(topic)
+            .and_then(|t| t.channels.get_mut(channel))
+        else {
+            return false;
+        };
+        ch.queue.clear();
+        ch.in_flight.clear();
+        ch.deferred.clear();
+        for id in ch.clients.clone() {
+            if let Some(c) = self.clients.get_mut(&id) {
+                c.in_flight = 0;
+            }
+        }
+        self.pump(topic, channel);
+        true
+    }
+
+    pub fn pause_topic(&mut self, topic: &str, paused: bool) -> bool {
+        let Some(t) = self.topics.get_mut(topic) else {
+            return false;
+        };
+        t.paused = paused;
+        self.distribute(topic);
+        true
+    }
+
+    pub fn pause_channel(&mut self, topic: &str, channel: &str, paused: bool) -> bool {
+        let Some(ch) = self
+            .topics
+            .get_mut(topic)
+            .and_then(|t| t.channels.get_mut(channel))
+        else {
+            return false;
+        };
+        ch.paused = paused;
+        self.pump(topic, channel);
+        true
+    }
+
+    /// The topics sorted by name, each with its channels sorted by name (or only the
+    /// ones named), as nsqd's `GetStats`; `None` when the named topic does not exist.
+    pub fn stats(
+        &self,
+        only_topic: Option<&str>,
+        only_channel: Option<&str>,
+        include_clients: bool,
+    ) -> Option<Vec<TopicStats>> {
+        if let Some(t) = only_topic
+            && !self.topics.contains_key(t)
+        {
+            return None;
+        }
+        Some(
+            self.topics
+                .iter()
+                .filter(|(name, _)| only_topic.is_none_or(|t| t == name.as_str()))
+                // A named channel missing from a topic drops the topic (nsqd `continue`s).
+                .filter(|(_, t)| only_channel.is_none_or(|c| t.channels.contains_key(c)))
+                .map(|(name, t)| TopicStats {
+                    topic_name: name.clone(),
+                    channels: t
+                        .channels
+                        .iter()
+                        .filter(|(c, _)| only_channel.is_none_or(|o| o == c.as_str()))
+                        .map(|(c, ch)| self.channel_stats_of(c, ch, include_clients))
+                        .collect(),
+                    depth: t.backlog.len() as u64,
+                    backend_depth: 0,
+                    message_count: t.message_count,
+                    message_bytes: t.message_bytes,
+                    paused: t.paused,
+                    e2e_processing_latency: E2eLatency::default(),
+                })
+                .collect(),
+        )
+    }
+
+    fn channel_stats_of(&self, name: &str, ch: &Channel, include_clients: bool) -> ChannelStats {
         ChannelStats {
             channel_name: name.to_owned(),
             depth: ch.queue.len() as u64,
@@ -408,27 +639,19 @@ impl State {
             in_flight_count: ch.in_flight.len() as u64,
             deferred_count: ch.deferred.len() as u64,
             message_count: ch.message_count,
+            global_msg_count: ch.global_msg_count,
             requeue_count: ch.requeue_count,
             timeout_count: ch.timeout_count,
             client_count: ch.clients.len() as u64,
-            clients: ch
-                .clients
-                .iter()
-                .filter_map(|id| self.clients.get(id))
-                .map(|c| ClientStats {
-                    client_id: c.client_id.clone(),
-                    hostname: c.hostname.clone(),
-                    user_agent: c.user_agent.clone(),
-                    remote_address: c.remote.clone(),
-                    state: if c.closing { 4 } else { 3 },
-                    ready_count: c.rdy,
-                    in_flight_count: c.in_flight,
-                    message_count: c.message_count,
-                    finish_count: c.finish_count,
-                    requeue_count: c.requeue_count,
-                })
-                .collect(),
-            paused: false,
+            clients: include_clients.then(|| {
+                ch.clients
+                    .iter()
+                    .filter_map(|id| self.clients.get(id))
+                    .map(ClientStats::of)
+                    .collect()
+            }),
+            paused: ch.paused,
+            e2e_processing_latency: E2eLatency::default(),
         }
     }
 
@@ -478,6 +701,43 @@ pub enum MessageState {
     Deferred,
 }
 
+/// `/stats?format=json`, in nsqd's field names (`nsqd/http.go` `doStats`).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Stats {
+    pub version: String,
+    pub health: String,
+    pub start_time: i64,
+    /// `null` in nsqd's JSON when a `topic=` filter names a missing topic.
+    pub topics: Option<Vec<TopicStats>>,
+    /// Go runtime memory figures in nsqd; zeros here (there is no Go heap to report).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory: Option<MemStats>,
+    /// TCP clients that published (`null` when there are none, as in nsqd).
+    pub producers: Option<Vec<ClientStats>>,
+}
+
+/// nsqd's `memStats` object (all zero in the stand-in).
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct MemStats {
+    pub heap_objects: u64,
+    pub heap_idle_bytes: u64,
+    pub heap_in_use_bytes: u64,
+    pub heap_released_bytes: u64,
+    pub gc_pause_usec_100: u64,
+    pub gc_pause_usec_99: u64,
+    pub gc_pause_usec_95: u64,
+    pub next_gc_bytes: u64,
+    pub gc_total_runs: u32,
+}
+
+/// nsqd's `e2e_processing_latency` (a quantile result); the stand-in has no
+/// `--e2e-processing-latency-percentile`, so it is empty as in a default nsqd.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct E2eLatency {
+    pub count: u64,
+    pub percentiles: Option<Vec<serde_json::Value>>,
+}
+
 /// `/stats?format=json` topic entry, in nsqd's field names.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct TopicStats {
@@ -488,30 +748,42 @@ pub struct TopicStats {
     pub message_count: u64,
     pub message_bytes: u64,
     pub paused: bool,
+    pub e2e_processing_latency: E2eLatency,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A channel entry of `/stats`.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct ChannelStats {
     pub channel_name: String,
+    /// Queued messages (nsqd: in memory + on disk; the stand-in keeps all in memory).
     pub depth: u64,
     pub backend_depth: u64,
     pub in_flight_count: u64,
     pub deferred_count: u64,
     pub message_count: u64,
+    /// Deliveries (first ones and redeliveries); omitted when zero, as in nsqd.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub global_msg_count: u64,
     pub requeue_count: u64,
     pub timeout_count: u64,
     pub client_count: u64,
-    pub clients: Vec<ClientStats>,
+    /// `null` with `include_clients=false`.
+    pub clients: Option<Vec<ClientStats>>,
     pub paused: bool,
+    pub e2e_processing_latency: E2eLatency,
 }
 
-/// A client entry of `/stats`.
+/// A client entry of `/stats` (nsqd's `ClientV2Stats`; TLS, compression and auth are
+/// never on in the stand-in).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct ClientStats {
     pub client_id: String,
     pub hostname: String,
-    pub user_agent: String,
+    pub version: String,
     pub remote_address: String,
     pub state: i32,
     pub ready_count: i64,
@@ -519,6 +791,66 @@ pub struct ClientStats {
     pub message_count: u64,
     pub finish_count: u64,
     pub requeue_count: u64,
+    pub connect_ts: i64,
+    pub sample_rate: i32,
+    pub deflate: bool,
+    pub snappy: bool,
+    pub user_agent: String,
+    pub topology_zone: String,
+    pub topology_region: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pub_counts: Vec<PubCount>,
+    pub tls: bool,
+    pub tls_cipher_suite: String,
+    pub tls_version: String,
+    pub tls_negotiated_protocol: String,
+    pub tls_negotiated_protocol_is_mutual: bool,
+}
+
+/// Messages one producer published to one topic.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct PubCount {
+    pub topic: String,
+    pub count: u64,
+}
+
+/// nsqd's client states as `/stats` reports them.
+const STATE_INIT: i32 = 0;
+const STATE_SUBSCRIBED: i32 = 3;
+const STATE_CLOSING: i32 = 4;
+
+impl ClientStats {
+    fn of(c: &Client) -> ClientStats {
+        ClientStats {
+            client_id: c.client_id.clone(),
+            hostname: c.hostname.clone(),
+            version: "V2".into(),
+            remote_address: c.remote.clone(),
+            state: if c.closing {
+                STATE_CLOSING
+            } else {
+                STATE_SUBSCRIBED
+            },
+            ready_count: c.rdy,
+            in_flight_count: c.in_flight,
+            message_count: c.message_count,
+            finish_count: c.finish_count,
+            requeue_count: c.requeue_count,
+            connect_ts: c.connect_ts,
+            sample_rate: c.sample_rate,
+            deflate: false,
+            snappy: false,
+            user_agent: c.user_agent.clone(),
+            topology_zone: String::new(),
+            topology_region: String::new(),
+            pub_counts: Vec::new(),
+            tls: false,
+            tls_cipher_suite: String::new(),
+            tls_version: String::new(),
+            tls_negotiated_protocol: String::new(),
+            tls_negotiated_protocol_is_mutual: false,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -535,6 +867,7 @@ mod tests {
                 rdy,
                 in_flight: 0,
                 msg_timeout: Duration::from_secs(60),
+                sample_rate: 0,
                 closing: false,
                 out: tx,
                 remote: String::new(),
@@ -544,6 +877,7 @@ mod tests {
                 finish_count: 0,
                 requeue_count: 0,
                 message_count: 0,
+                connect_ts: 0,
             },
         );
         state.subscribe(id, "t", "c");
@@ -578,11 +912,11 @@ mod tests {
     fn topic_keeps_messages_until_a_channel_exists_then_copies() {
         let mut s = State::default();
         s.publish("t", Bytes::from_static(b"early"), None);
-        assert_eq!(s.stats(None, None)[0].depth, 1);
+        assert_eq!(s.stats(None, None, true).unwrap()[0].depth, 1);
         s.create_channel("t", "a");
         s.create_channel("t", "b");
         s.publish("t", Bytes::from_static(b"late"), None);
-        let st = s.stats(Some("t"), None);
+        let st = s.stats(Some("t"), None, true).unwrap();
         assert_eq!(st[0].depth, 0);
         assert_eq!(
             st[0].channels[0].depth, 2,
@@ -607,7 +941,7 @@ mod tests {
         assert_eq!(again, vec![id]);
         s.scan(Instant::now() + Duration::from_secs(61));
         assert_eq!(drain(&mut rx), vec![id], "timed out and redelivered");
-        let ch = &s.stats(None, None)[0].channels[0];
+        let ch = &s.stats(None, None, true).unwrap()[0].channels[0];
         assert_eq!((ch.requeue_count, ch.timeout_count), (1, 1));
         assert_eq!(s.messages("t", "c")[0].attempts, 3);
     }
@@ -630,8 +964,11 @@ mod tests {
         s.publish("t", Bytes::from_static(b"x"), None);
         assert_eq!(drain(&mut rx).len(), 1);
         s.remove_client(1);
-        assert_eq!(s.stats(None, None)[0].channels[0].in_flight_count, 1);
+        assert_eq!(
+            s.stats(None, None, true).unwrap()[0].channels[0].in_flight_count,
+            1
+        );
         s.scan(Instant::now() + Duration::from_secs(61));
-        assert_eq!(s.stats(None, None)[0].channels[0].depth, 1);
+        assert_eq!(s.stats(None, None, true).unwrap()[0].channels[0].depth, 1);
     }
 }

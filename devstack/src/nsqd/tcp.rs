@@ -12,21 +12,33 @@ use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use serde::Deserialize;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::mpsc;
 
-use super::queue::{Client, MsgId};
+use super::queue::{Client, MsgId, Producer};
 use super::{Inner, is_valid_name};
 
 const FRAME_TYPE_RESPONSE: u32 = 0;
 const FRAME_TYPE_ERROR: u32 = 1;
 
+/// nsqd's per-client output buffer (`defaultBufferSize`); not an nsqd option.
+const DEFAULT_OUTPUT_BUFFER_SIZE: usize = 16 * 1024;
+/// Smallest `output_buffer_size` IDENTIFY may ask for.
+const MIN_OUTPUT_BUFFER_SIZE: i64 = 64;
+/// IDENTIFY `sample_rate` range is 0–99 percent.
+const MAX_SAMPLE_RATE: i32 = 99;
+/// nsqd's deflate level and `--max-deflate-level` default.
+const DEFAULT_DEFLATE_LEVEL: i64 = 6;
+const NANOS_PER_MILLI: i64 = 1_000_000;
+
 /// An error frame and whether nsqd closes the connection after it (`FatalClientErr`).
-struct ClientErr {
-    code: &'static str,
-    text: String,
+pub(crate) struct ClientErr {
+    pub(crate) code: &'static str,
+    pub(crate) text: String,
     fatal: bool,
 }
 
@@ -68,6 +80,7 @@ struct Identify {
     tls_v1: bool,
     snappy: bool,
     deflate: bool,
+    deflate_level: i64,
     sample_rate: i32,
     msg_timeout: i64,
 }
@@ -79,17 +92,27 @@ enum ConnState {
     Closing,
 }
 
-/// Per-connection settings negotiated by IDENTIFY.
+/// Per-connection settings (nsqd's `clientV2` fields).
 struct Session {
     id: u64,
     state: ConnState,
-    identified: bool,
     heartbeat: Option<Duration>,
     output_buffer_size: usize,
     output_buffer_timeout: Duration,
+    /// The client's msg_timeout (TOUCH uses the latest IDENTIFY's).
     msg_timeout: Duration,
-    ident: Identify,
+    /// The msg_timeout in-flight deadlines use: nsqd's message pump takes it from the
+    /// first IDENTIFY only.
+    pump_msg_timeout: Duration,
+    /// Whether the writer already took its settings from an IDENTIFY (it takes only
+    /// the first, as nsqd's pump reads `IdentifyEventChan` once).
+    pump_identified: bool,
+    sample_rate: i32,
+    client_id: String,
+    hostname: String,
+    user_agent: String,
     remote: String,
+    connect_ts: i64,
 }
 
 /// Settings the writer task needs, sent once IDENTIFY has run.
@@ -97,6 +120,7 @@ struct Session {
 struct WriterSettings {
     heartbeat: Option<Duration>,
     output_buffer_size: usize,
+    /// Zero: no timed flush at all (nsqd stops its flush ticker).
     output_buffer_timeout: Duration,
 }
 
@@ -116,7 +140,12 @@ struct ClientGuard {
 
 impl Drop for ClientGuard {
     fn drop(&mut self) {
-        self.inner.state().remove_client(self.id);
+        self.inner.state().remove_connection(self.id);
+        self.inner
+            .conns
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.id);
     }
 }
 
@@ -125,10 +154,10 @@ pub(crate) async fn serve_conn(inner: Arc<Inner>, stream: TcpStream, id: u64) {
         inner: Arc::clone(&inner),
         id,
     };
-    let remote = stream
-        .peer_addr()
-        .map(|a| a.to_string())
-        .unwrap_or_default();
+    let peer = stream.peer_addr().ok();
+    let remote = peer.map(|a| a.to_string()).unwrap_or_default();
+    // nsqd's default client_id and hostname: the peer's IP.
+    let ip = peer.map(|a| a.ip().to_string()).unwrap_or_default();
     let _ = stream.set_nodelay(true);
     let (rd, wr) = stream.into_split();
     let (resp_tx, resp_rx) = mpsc::unbounded_channel::<Out>();
@@ -136,7 +165,7 @@ pub(crate) async fn serve_conn(inner: Arc<Inner>, stream: TcpStream, id: u64) {
     let opts = inner.opts.clone();
     let defaults = WriterSettings {
         heartbeat: Some(opts.heartbeat_interval),
-        output_buffer_size: opts.output_buffer_size,
+        output_buffer_size: DEFAULT_OUTPUT_BUFFER_SIZE,
         output_buffer_timeout: opts.output_buffer_timeout,
     };
     let writer = tokio::spawn(write_loop(
@@ -150,18 +179,25 @@ pub(crate) async fn serve_conn(inner: Arc<Inner>, stream: TcpStream, id: u64) {
     let mut session = Session {
         id,
         state: ConnState::Init,
-        identified: false,
         heartbeat: Some(opts.heartbeat_interval),
-        output_buffer_size: opts.output_buffer_size,
+        output_buffer_size: DEFAULT_OUTPUT_BUFFER_SIZE,
         output_buffer_timeout: opts.output_buffer_timeout,
         msg_timeout: opts.msg_timeout,
-        ident: Identify::default(),
+        pump_msg_timeout: opts.msg_timeout,
+        pump_identified: false,
+        sample_rate: 0,
+        client_id: ip.clone(),
+        hostname: ip,
+        user_agent: String::new(),
         remote,
+        connect_ts: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64),
     };
     if let Err(e) = read_loop(&inner, rd, &resp_tx, msg_tx, &mut session).await {
         tracing::debug!(client = id, error = %e, "client connection ended");
     }
-    inner.state().remove_client(id);
+    inner.state().remove_connection(id);
     drop(resp_tx);
     // The writer flushes what is queued (a final error frame, say) and closes.
     let _ = writer.await;
@@ -200,12 +236,12 @@ async fn read_loop(
             },
             None => read.await?,
         };
-        if n == 0 {
+        // nsqd's `ReadSlice('\n')`: a last line without its newline is an EOF, not a
+        // command.
+        if n == 0 || line.last() != Some(&b'\n') {
             return Ok(());
         }
-        if line.last() == Some(&b'\n') {
-            line.pop();
-        }
+        line.pop();
         if line.last() == Some(&b'\r') {
             line.pop();
         }
@@ -217,11 +253,7 @@ async fn read_loop(
             }
             Ok(None) => {}
             Err(e) => {
-                let text = if e.text.is_empty() {
-                    e.code.to_owned()
-                } else {
-                    format!("{} {}", e.code, e.text)
-                };
+                let text = format!("{} {}", e.code, e.text);
                 let _ = resp.send(Out::Flush(frame(FRAME_TYPE_ERROR, text.as_bytes())));
                 if e.fatal {
                     return Ok(());
@@ -233,30 +265,150 @@ async fn read_loop(
 
 type ExecResult = Result<Option<Vec<u8>>, ClientErr>;
 
-async fn read_body(
-    rd: &mut BufReader<OwnedReadHalf>,
-    max: usize,
-    cmd: &str,
-) -> std::io::Result<Result<Vec<u8>, ClientErr>> {
-    let len = rd.read_u32().await? as usize;
-    if len == 0 || len > max {
-        return Ok(Err(fatal(
-            "E_BAD_BODY",
-            format!("{cmd} invalid body size {len}"),
-        )));
-    }
-    let mut body = vec![0u8; len];
-    rd.read_exact(&mut body).await?;
-    Ok(Ok(body))
+/// nsqd's `protocol.ByteToBase10`: decimal digits only (no sign), an empty string is
+/// 0, and overflow wraps.
+fn base10(p: &[u8]) -> Option<u64> {
+    p.iter().try_fold(0u64, |n, &d| {
+        d.is_ascii_digit()
+            .then(|| n.wrapping_mul(10).wrapping_add(u64::from(d - b'0')))
+    })
 }
 
-fn parse_id(p: &[u8]) -> Result<MsgId, ClientErr> {
-    p.try_into().map_err(|_| {
+/// A millisecond count as nsqd turns it into a `time.Duration` (int64 nanoseconds,
+/// wrapping on overflow): `None` stands for a negative duration.
+fn millis_to_duration(ms: u64) -> Option<Duration> {
+    let ns = (ms as i64).wrapping_mul(NANOS_PER_MILLI);
+    u64::try_from(ns).ok().map(Duration::from_nanos)
+}
+
+/// nsqd's `readLen`: a big-endian length read as a signed 32-bit number.
+async fn read_len<R: AsyncRead + Unpin>(rd: &mut R) -> std::io::Result<i32> {
+    rd.read_i32().await
+}
+
+/// Reads the size-prefixed body of IDENTIFY or AUTH with nsqd's checks and texts.
+async fn read_body<R: AsyncRead + Unpin>(
+    rd: &mut R,
+    max: usize,
+    cmd: &str,
+) -> Result<Vec<u8>, ClientErr> {
+    let len = read_len(rd)
+        .await
+        .map_err(|_| fatal("E_BAD_BODY", format!("{cmd} failed to read body size")))?;
+    if i64::from(len) > max as i64 {
+        return Err(fatal(
+            "E_BAD_BODY",
+            format!("{cmd} body too big {len} > {max}"),
+        ));
+    }
+    if len <= 0 {
+        return Err(fatal(
+            "E_BAD_BODY",
+            format!("{cmd} invalid body size {len}"),
+        ));
+    }
+    let mut body = vec![0u8; len as usize];
+    rd.read_exact(&mut body)
+        .await
+        .map_err(|_| fatal("E_BAD_BODY", format!("{cmd} failed to read body")))?;
+    Ok(body)
+}
+
+/// Reads one PUB/DPUB message body (`E_BAD_MESSAGE` errors).
+async fn read_message<R: AsyncRead + Unpin>(
+    rd: &mut R,
+    max: usize,
+    cmd: &str,
+) -> Result<Vec<u8>, ClientErr> {
+    let len = read_len(rd).await.map_err(|_| {
         fatal(
-            "E_INVALID",
-            format!("Invalid Message ID {}", String::from_utf8_lossy(p)),
+            "E_BAD_MESSAGE",
+            format!("{cmd} failed to read message body size"),
         )
-    })
+    })?;
+    if len <= 0 {
+        return Err(fatal(
+            "E_BAD_MESSAGE",
+            format!("{cmd} invalid message body size {len}"),
+        ));
+    }
+    if i64::from(len) > max as i64 {
+        return Err(fatal(
+            "E_BAD_MESSAGE",
+            format!("{cmd} message too big {len} > {max}"),
+        ));
+    }
+    let mut body = vec![0u8; len as usize];
+    rd.read_exact(&mut body).await.map_err(|_| {
+        fatal(
+            "E_BAD_MESSAGE",
+            format!("{cmd} failed to read message body"),
+        )
+    })?;
+    Ok(body)
+}
+
+/// nsqd's `readMPUB`, shared by TCP MPUB and HTTP `/mpub?binary=true`: a message count,
+/// then size + body per message, read straight from the stream (the outer body size is
+/// only checked, not used to frame the messages).
+pub(crate) async fn read_mpub<R: AsyncRead + Unpin>(
+    rd: &mut R,
+    max_msg_size: usize,
+    max_body_size: usize,
+) -> Result<Vec<Bytes>, ClientErr> {
+    let count = read_len(rd)
+        .await
+        .map_err(|_| fatal("E_BAD_BODY", "MPUB failed to read message count"))?;
+    // 4 bytes of count, then at least 4 + 1 bytes per message.
+    let max_messages = (max_body_size as i64 - 4) / 5;
+    if count <= 0 || i64::from(count) > max_messages {
+        return Err(fatal(
+            "E_BAD_BODY",
+            format!("MPUB invalid message count {count}"),
+        ));
+    }
+    let mut msgs = Vec::with_capacity(count as usize);
+    for i in 0..count {
+        let size = read_len(rd).await.map_err(|_| {
+            fatal(
+                "E_BAD_MESSAGE",
+                format!("MPUB failed to read message({i}) body size"),
+            )
+        })?;
+        if size <= 0 {
+            return Err(fatal(
+                "E_BAD_MESSAGE",
+                format!("MPUB invalid message({i}) body size {size}"),
+            ));
+        }
+        if i64::from(size) > max_msg_size as i64 {
+            return Err(fatal(
+                "E_BAD_MESSAGE",
+                format!("MPUB message too big {size} > {max_msg_size}"),
+            ));
+        }
+        let mut body = vec![0u8; size as usize];
+        rd.read_exact(&mut body)
+            .await
+            .map_err(|_| fatal("E_BAD_MESSAGE", "MPUB failed to read message body"))?;
+        msgs.push(Bytes::from(body));
+    }
+    Ok(msgs)
+}
+
+/// nsqd's `getMessageID`: exactly 16 bytes.
+fn parse_id(p: &[u8]) -> Result<MsgId, ClientErr> {
+    p.try_into()
+        .map_err(|_| fatal("E_INVALID", "invalid message ID"))
+}
+
+fn lossy(p: &[u8]) -> String {
+    String::from_utf8_lossy(p).into_owned()
+}
+
+/// Go's `%q` for the names nsqd quotes in its errors (printable ASCII is the norm).
+fn quoted(p: &[u8]) -> String {
+    format!("{:?}", lossy(p))
 }
 
 async fn exec(
@@ -267,162 +419,15 @@ async fn exec(
     s: &mut Session,
     params: &[&[u8]],
 ) -> std::io::Result<ExecResult> {
-    let opts = &inner.opts;
     let cmd = params[0];
-    let text = |i: usize| {
-        params
-            .get(i)
-            .map(|p| String::from_utf8_lossy(p).into_owned())
-    };
     Ok(match cmd {
+        b"IDENTIFY" => identify(inner, rd, resp, s).await,
+        b"FIN" | b"REQ" | b"TOUCH" => settle(inner, s, params),
+        b"RDY" => rdy(inner, s, params),
+        b"PUB" | b"DPUB" => publish(inner, rd, s, params).await,
+        b"MPUB" => mpublish(inner, rd, s, params).await,
         b"NOP" => Ok(None),
-        b"IDENTIFY" => {
-            let body = match read_body(rd, opts.max_body_size, "IDENTIFY").await? {
-                Ok(b) => b,
-                Err(e) => return Ok(Err(e)),
-            };
-            if s.state != ConnState::Init || s.identified {
-                return Ok(Err(fatal("E_INVALID", "cannot IDENTIFY in current state")));
-            }
-            identify(inner, resp, s, &body)
-        }
-        b"SUB" => {
-            if s.state != ConnState::Init {
-                return Ok(Err(fatal("E_INVALID", "cannot SUB in current state")));
-            }
-            if params.len() < 3 {
-                return Ok(Err(fatal(
-                    "E_INVALID",
-                    "SUB insufficient number of parameters",
-                )));
-            }
-            let (topic, channel) = (text(1).unwrap_or_default(), text(2).unwrap_or_default());
-            if !is_valid_name(&topic) {
-                return Ok(Err(fatal(
-                    "E_BAD_TOPIC",
-                    format!("SUB topic name {topic:?} is not valid"),
-                )));
-            }
-            if !is_valid_name(&channel) {
-                return Ok(Err(fatal(
-                    "E_BAD_CHANNEL",
-                    format!("SUB channel name {channel:?} is not valid"),
-                )));
-            }
-            let Some(tx) = msg_tx.take() else {
-                return Ok(Err(fatal("E_INVALID", "cannot SUB in current state")));
-            };
-            let mut st = inner.state();
-            st.clients.insert(
-                s.id,
-                Client {
-                    topic: topic.clone(),
-                    channel: channel.clone(),
-                    rdy: 0,
-                    in_flight: 0,
-                    msg_timeout: s.msg_timeout,
-                    closing: false,
-                    out: tx,
-                    remote: s.remote.clone(),
-                    user_agent: s.ident.user_agent.clone(),
-                    client_id: s.ident.client_id.clone(),
-                    hostname: s.ident.hostname.clone(),
-                    finish_count: 0,
-                    requeue_count: 0,
-                    message_count: 0,
-                },
-            );
-            st.subscribe(s.id, &topic, &channel);
-            s.state = ConnState::Subscribed;
-            Ok(Some(b"OK".to_vec()))
-        }
-        b"RDY" => {
-            if s.state == ConnState::Closing {
-                // nsqd ignores RDY changes of a closing client.
-                return Ok(Ok(None));
-            }
-            if s.state != ConnState::Subscribed {
-                return Ok(Err(fatal("E_INVALID", "cannot RDY in current state")));
-            }
-            let count = match params.get(1) {
-                None => 1,
-                Some(p) => match std::str::from_utf8(p)
-                    .ok()
-                    .and_then(|t| t.parse::<i64>().ok())
-                {
-                    Some(n) => n,
-                    None => {
-                        return Ok(Err(fatal(
-                            "E_INVALID",
-                            format!("RDY could not parse count {}", text(1).unwrap_or_default()),
-                        )));
-                    }
-                },
-            };
-            if count < 0 || count > opts.max_rdy_count {
-                return Ok(Err(fatal(
-                    "E_INVALID",
-                    format!("RDY count {count} out of range 0-{}", opts.max_rdy_count),
-                )));
-            }
-            let mut st = inner.state();
-            if let Some(c) = st.clients.get_mut(&s.id) {
-                c.rdy = count;
-            }
-            st.client_changed(s.id);
-            Ok(None)
-        }
-        b"FIN" | b"REQ" | b"TOUCH" => {
-            let name = String::from_utf8_lossy(cmd).into_owned();
-            if s.state != ConnState::Subscribed && s.state != ConnState::Closing {
-                return Ok(Err(fatal(
-                    "E_INVALID",
-                    format!("cannot {name} in current state"),
-                )));
-            }
-            let min = if cmd == b"REQ" { 3 } else { 2 };
-            if params.len() < min {
-                return Ok(Err(fatal(
-                    "E_INVALID",
-                    format!("{name} insufficient number of params"),
-                )));
-            }
-            let id = match parse_id(params[1]) {
-                Ok(id) => id,
-                Err(e) => return Ok(Err(e)),
-            };
-            let idtext = String::from_utf8_lossy(&id).into_owned();
-            let mut st = inner.state();
-            match cmd {
-                b"FIN" => st
-                    .finish(s.id, &id)
-                    .map(|()| None)
-                    .map_err(|e| non_fatal("E_FIN_FAILED", format!("FIN {idtext} failed {e}"))),
-                b"REQ" => {
-                    let Some(ms) = std::str::from_utf8(params[2])
-                        .ok()
-                        .and_then(|t| t.parse::<i64>().ok())
-                    else {
-                        return Ok(Err(fatal(
-                            "E_INVALID",
-                            format!(
-                                "REQ could not parse timeout {}",
-                                text(2).unwrap_or_default()
-                            ),
-                        )));
-                    };
-                    // nsqd clamps (and logs) rather than refuses an out-of-range delay.
-                    let delay = Duration::from_millis(ms.max(0) as u64).min(opts.max_req_timeout);
-                    st.requeue(s.id, &id, delay)
-                        .map(|()| None)
-                        .map_err(|e| non_fatal("E_REQ_FAILED", format!("REQ {idtext} failed {e}")))
-                }
-                _ => st
-                    .touch(s.id, &id, opts.max_msg_timeout)
-                    .map(|()| None)
-                    .map_err(|e| non_fatal("E_TOUCH_FAILED", format!("TOUCH {idtext} failed {e}"))),
-            }
-        }
+        b"SUB" => subscribe(inner, msg_tx, s, params),
         b"CLS" => {
             if s.state != ConnState::Subscribed {
                 return Ok(Err(fatal("E_INVALID", "cannot CLS in current state")));
@@ -435,176 +440,360 @@ async fn exec(
             }
             Ok(Some(b"CLOSE_WAIT".to_vec()))
         }
-        b"PUB" | b"DPUB" => {
-            let name = String::from_utf8_lossy(cmd).into_owned();
-            let need = if cmd == b"DPUB" { 3 } else { 2 };
-            if params.len() < need {
-                return Ok(Err(fatal(
-                    "E_INVALID",
-                    format!("{name} insufficient number of parameters"),
-                )));
-            }
-            let topic = text(1).unwrap_or_default();
-            if !is_valid_name(&topic) {
-                return Ok(Err(fatal(
-                    "E_BAD_TOPIC",
-                    format!("{name} topic name {topic:?} is not valid"),
-                )));
-            }
-            let mut defer = None;
-            if cmd == b"DPUB" {
-                let Some(ms) = std::str::from_utf8(params[2])
-                    .ok()
-                    .and_then(|t| t.parse::<i64>().ok())
-                else {
-                    return Ok(Err(fatal(
-                        "E_INVALID",
-                        format!(
-                            "DPUB could not parse timeout {}",
-                            text(2).unwrap_or_default()
-                        ),
-                    )));
-                };
-                let max = opts.max_req_timeout.as_millis() as i64;
-                if ms < 0 || ms > max {
-                    return Ok(Err(fatal(
-                        "E_INVALID",
-                        format!("DPUB timeout {ms} out of range 0-{max}"),
-                    )));
-                }
-                defer = Some(Duration::from_millis(ms as u64));
-            }
-            let len = rd.read_u32().await? as usize;
-            if len == 0 {
-                return Ok(Err(fatal(
-                    "E_BAD_MESSAGE",
-                    format!("{name} invalid message body size {len}"),
-                )));
-            }
-            if len > opts.max_msg_size {
-                return Ok(Err(fatal(
-                    "E_BAD_MESSAGE",
-                    format!("{name} message too big {len} > {}", opts.max_msg_size),
-                )));
-            }
-            let mut body = vec![0u8; len];
-            rd.read_exact(&mut body).await?;
-            inner.state().publish(&topic, Bytes::from(body), defer);
-            Ok(Some(b"OK".to_vec()))
-        }
-        b"MPUB" => {
-            if params.len() < 2 {
-                return Ok(Err(fatal(
-                    "E_INVALID",
-                    "MPUB insufficient number of parameters",
-                )));
-            }
-            let topic = text(1).unwrap_or_default();
-            if !is_valid_name(&topic) {
-                return Ok(Err(fatal(
-                    "E_BAD_TOPIC",
-                    format!("MPUB topic name {topic:?} is not valid"),
-                )));
-            }
-            let body = match read_body(rd, opts.max_body_size, "MPUB").await? {
-                Ok(b) => b,
-                Err(e) => return Ok(Err(e)),
-            };
-            match super::parse_binary_mpub(&body, opts.max_msg_size) {
-                Ok(msgs) => {
-                    let mut st = inner.state();
-                    for m in msgs {
-                        st.publish(&topic, m, None);
-                    }
-                    Ok(Some(b"OK".to_vec()))
-                }
-                Err(e) => Err(fatal("E_BAD_MESSAGE", format!("MPUB {e}"))),
-            }
-        }
-        b"AUTH" => Err(fatal("E_AUTH_DISABLED", "AUTH disabled")),
+        b"AUTH" => auth(inner, rd, s, params).await,
         other => Err(fatal(
             "E_INVALID",
-            format!("invalid command {}", String::from_utf8_lossy(other)),
+            format!("invalid command {}", lossy(other)),
         )),
     })
 }
 
-/// IDENTIFY: validate like nsqd, answer JSON when the client negotiates features.
-fn identify(
+fn subscribe(
     inner: &Arc<Inner>,
-    resp: &mpsc::UnboundedSender<Out>,
+    msg_tx: &mut Option<mpsc::UnboundedSender<Bytes>>,
     s: &mut Session,
-    body: &[u8],
+    params: &[&[u8]],
+) -> ExecResult {
+    if s.state != ConnState::Init {
+        return Err(fatal("E_INVALID", "cannot SUB in current state"));
+    }
+    if s.heartbeat.is_none() {
+        return Err(fatal("E_INVALID", "cannot SUB with heartbeats disabled"));
+    }
+    if params.len() < 3 {
+        return Err(fatal("E_INVALID", "SUB insufficient number of parameters"));
+    }
+    let (topic, channel) = (lossy(params[1]), lossy(params[2]));
+    if !is_valid_name(&topic) {
+        return Err(fatal(
+            "E_BAD_TOPIC",
+            format!("SUB topic name {} is not valid", quoted(params[1])),
+        ));
+    }
+    if !is_valid_name(&channel) {
+        return Err(fatal(
+            "E_BAD_CHANNEL",
+            format!("SUB channel name {} is not valid", quoted(params[2])),
+        ));
+    }
+    let Some(tx) = msg_tx.take() else {
+        return Err(fatal("E_INVALID", "cannot SUB in current state"));
+    };
+    let mut st = inner.state();
+    st.clients.insert(
+        s.id,
+        Client {
+            topic: topic.clone(),
+            channel: channel.clone(),
+            rdy: 0,
+            in_flight: 0,
+            msg_timeout: s.pump_msg_timeout,
+            sample_rate: s.sample_rate,
+            closing: false,
+            out: tx,
+            remote: s.remote.clone(),
+            user_agent: s.user_agent.clone(),
+            client_id: s.client_id.clone(),
+            hostname: s.hostname.clone(),
+            finish_count: 0,
+            requeue_count: 0,
+            message_count: 0,
+            connect_ts: s.connect_ts,
+        },
+    );
+    st.subscribe(s.id, &topic, &channel);
+    s.state = ConnState::Subscribed;
+    Ok(Some(b"OK".to_vec()))
+}
+
+fn rdy(inner: &Arc<Inner>, s: &mut Session, params: &[&[u8]]) -> ExecResult {
+    let max = inner.opts.max_rdy_count;
+    if s.state == ConnState::Closing {
+        // nsqd ignores RDY changes of a closing client.
+        return Ok(None);
+    }
+    if s.state != ConnState::Subscribed {
+        return Err(fatal("E_INVALID", "cannot RDY in current state"));
+    }
+    let count = match params.get(1) {
+        None => 1,
+        Some(p) => base10(p).ok_or_else(|| {
+            fatal(
+                "E_INVALID",
+                format!("RDY could not parse count {}", lossy(p)),
+            )
+        })? as i64,
+    };
+    if count < 0 || count > max {
+        // Fatal in nsqd: "otherwise clients would have inconsistent state".
+        return Err(fatal(
+            "E_INVALID",
+            format!("RDY count {count} out of range 0-{max}"),
+        ));
+    }
+    let mut st = inner.state();
+    if let Some(c) = st.clients.get_mut(&s.id) {
+        c.rdy = count;
+    }
+    st.client_changed(s.id);
+    Ok(None)
+}
+
+/// FIN, REQ and TOUCH: the only commands whose failure is not fatal.
+fn settle(inner: &Arc<Inner>, s: &mut Session, params: &[&[u8]]) -> ExecResult {
+    let opts = &inner.opts;
+    let name = lossy(params[0]);
+    if s.state != ConnState::Subscribed && s.state != ConnState::Closing {
+        return Err(fatal(
+            "E_INVALID",
+            format!("cannot {name} in current state"),
+        ));
+    }
+    let min = if name == "REQ" { 3 } else { 2 };
+    if params.len() < min {
+        return Err(fatal(
+            "E_INVALID",
+            format!("{name} insufficient number of params"),
+        ));
+    }
+    let id = parse_id(params[1])?;
+    let idtext = lossy(&id);
+    match name.as_str() {
+        "FIN" => inner
+            .state()
+            .finish(s.id, &id)
+            .map(|()| None)
+            .map_err(|e| non_fatal("E_FIN_FAILED", format!("FIN {idtext} failed {e}"))),
+        "REQ" => {
+            let ms = base10(params[2]).ok_or_else(|| {
+                fatal(
+                    "E_INVALID",
+                    format!("REQ could not parse timeout {}", lossy(params[2])),
+                )
+            })?;
+            // nsqd clamps (and logs) rather than refuses an out-of-range delay.
+            let delay = millis_to_duration(ms)
+                .unwrap_or(Duration::ZERO)
+                .min(opts.max_req_timeout);
+            inner
+                .state()
+                .requeue(s.id, &id, delay)
+                .map(|()| None)
+                .map_err(|e| non_fatal("E_REQ_FAILED", format!("REQ {idtext} failed {e}")))
+        }
+        _ => inner
+            .state()
+            .touch(s.id, &id, s.msg_timeout, opts.max_msg_timeout)
+            .map(|()| None)
+            .map_err(|e| non_fatal("E_TOUCH_FAILED", format!("TOUCH {idtext} failed {e}"))),
+    }
+}
+
+fn producer_of(s: &Session) -> impl FnOnce() -> Producer + '_ {
+    || Producer {
+        remote: s.remote.clone(),
+        client_id: s.client_id.clone(),
+        hostname: s.hostname.clone(),
+        user_agent: s.user_agent.clone(),
+        connect_ts: s.connect_ts,
+        pub_counts: Default::default(),
+    }
+}
+
+async fn publish(
+    inner: &Arc<Inner>,
+    rd: &mut BufReader<OwnedReadHalf>,
+    s: &mut Session,
+    params: &[&[u8]],
 ) -> ExecResult {
     let opts = &inner.opts;
-    let ident: Identify = serde_json::from_slice(body)
-        .map_err(|_| fatal("E_BAD_BODY", "IDENTIFY failed to decode JSON body"))?;
-    let max_hb = opts.max_heartbeat_interval.as_millis() as i64;
-    s.heartbeat = match ident.heartbeat_interval {
-        -1 => None,
-        0 => Some(opts.heartbeat_interval),
-        ms if (1000..=max_hb).contains(&ms) => Some(Duration::from_millis(ms as u64)),
-        ms => {
-            return Err(fatal(
-                "E_BAD_BODY",
-                format!("IDENTIFY heartbeat interval ({ms}) is invalid"),
-            ));
+    let name = lossy(params[0]);
+    let deferred = name == "DPUB";
+    if params.len() < if deferred { 3 } else { 2 } {
+        return Err(fatal(
+            "E_INVALID",
+            format!("{name} insufficient number of parameters"),
+        ));
+    }
+    let topic = lossy(params[1]);
+    if !is_valid_name(&topic) {
+        return Err(fatal(
+            "E_BAD_TOPIC",
+            format!("{name} topic name {} is not valid", quoted(params[1])),
+        ));
+    }
+    let mut defer = None;
+    if deferred {
+        let ms = base10(params[2]).ok_or_else(|| {
+            fatal(
+                "E_INVALID",
+                format!("DPUB could not parse timeout {}", lossy(params[2])),
+            )
+        })?;
+        match millis_to_duration(ms) {
+            Some(d) if d <= opts.max_req_timeout => defer = Some(d),
+            _ => {
+                return Err(fatal(
+                    "E_INVALID",
+                    format!(
+                        "DPUB timeout {ms} out of range 0-{}",
+                        opts.max_req_timeout.as_millis()
+                    ),
+                ));
+            }
         }
-    };
-    s.output_buffer_size = match ident.output_buffer_size {
-        -1 => 1,
-        0 => opts.output_buffer_size,
-        n if n >= 64 && n as usize <= opts.max_output_buffer_size => n as usize,
-        n => {
-            return Err(fatal(
-                "E_BAD_BODY",
-                format!("IDENTIFY output buffer size ({n}) is invalid"),
-            ));
-        }
-    };
-    let max_obt = opts.max_output_buffer_timeout.as_millis() as i64;
-    s.output_buffer_timeout = match ident.output_buffer_timeout {
-        -1 => Duration::ZERO,
-        0 => opts.output_buffer_timeout,
-        ms if (1..=max_obt).contains(&ms) => Duration::from_millis(ms as u64),
-        ms => {
-            return Err(fatal(
-                "E_BAD_BODY",
-                format!("IDENTIFY output buffer timeout ({ms}) is invalid"),
-            ));
-        }
-    };
-    let max_mt = opts.max_msg_timeout.as_millis() as i64;
-    s.msg_timeout = match ident.msg_timeout {
-        0 => opts.msg_timeout,
-        ms if (1000..=max_mt).contains(&ms) => Duration::from_millis(ms as u64),
-        ms => {
-            return Err(fatal(
-                "E_BAD_BODY",
-                format!("IDENTIFY msg timeout ({ms}) is invalid"),
-            ));
-        }
-    };
-    if !(0..=99).contains(&ident.sample_rate) {
+    }
+    let body = read_message(rd, opts.max_msg_size, &name).await?;
+    let mut st = inner.state();
+    st.publish(&topic, Bytes::from(body), defer);
+    st.count_published(s.id, producer_of(s), &topic, 1);
+    Ok(Some(b"OK".to_vec()))
+}
+
+async fn mpublish(
+    inner: &Arc<Inner>,
+    rd: &mut BufReader<OwnedReadHalf>,
+    s: &mut Session,
+    params: &[&[u8]],
+) -> ExecResult {
+    let opts = &inner.opts;
+    if params.len() < 2 {
+        return Err(fatal("E_INVALID", "MPUB insufficient number of parameters"));
+    }
+    let topic = lossy(params[1]);
+    if !is_valid_name(&topic) {
+        // nsqd repeats the code inside the text here.
+        return Err(fatal(
+            "E_BAD_TOPIC",
+            format!(
+                "E_BAD_TOPIC MPUB topic name {} is not valid",
+                quoted(params[1])
+            ),
+        ));
+    }
+    // nsqd creates the topic before it reads the body.
+    inner.state().topic(&topic);
+    let len = read_len(rd)
+        .await
+        .map_err(|_| fatal("E_BAD_BODY", "MPUB failed to read body size"))?;
+    if len <= 0 {
+        return Err(fatal("E_BAD_BODY", format!("MPUB invalid body size {len}")));
+    }
+    if i64::from(len) > opts.max_body_size as i64 {
         return Err(fatal(
             "E_BAD_BODY",
-            format!("IDENTIFY sample rate ({}) is invalid", ident.sample_rate),
+            format!("MPUB body too big {len} > {}", opts.max_body_size),
         ));
+    }
+    let msgs = read_mpub(rd, opts.max_msg_size, opts.max_body_size).await?;
+    let mut st = inner.state();
+    let n = msgs.len() as u64;
+    for m in msgs {
+        st.publish(&topic, m, None);
+    }
+    st.count_published(s.id, producer_of(s), &topic, n);
+    Ok(Some(b"OK".to_vec()))
+}
+
+/// AUTH: nsqd without `--auth-http-address` checks the state and the body, then says
+/// it is disabled.
+async fn auth(
+    inner: &Arc<Inner>,
+    rd: &mut BufReader<OwnedReadHalf>,
+    s: &mut Session,
+    params: &[&[u8]],
+) -> ExecResult {
+    if s.state != ConnState::Init {
+        return Err(fatal("E_INVALID", "cannot AUTH in current state"));
+    }
+    if params.len() != 1 {
+        return Err(fatal("E_INVALID", "AUTH invalid number of parameters"));
+    }
+    read_body(rd, inner.opts.max_body_size, "AUTH").await?;
+    Err(fatal("E_AUTH_DISABLED", "AUTH disabled"))
+}
+
+/// IDENTIFY: validate like nsqd (`clientV2.Identify`), answer JSON when the client
+/// negotiates features.
+async fn identify(
+    inner: &Arc<Inner>,
+    rd: &mut BufReader<OwnedReadHalf>,
+    resp: &mpsc::UnboundedSender<Out>,
+    s: &mut Session,
+) -> ExecResult {
+    let opts = &inner.opts;
+    // nsqd checks the state before it reads the body.
+    if s.state != ConnState::Init {
+        return Err(fatal("E_INVALID", "cannot IDENTIFY in current state"));
+    }
+    let body = read_body(rd, opts.max_body_size, "IDENTIFY").await?;
+    let ident: Identify = serde_json::from_slice(&body)
+        .map_err(|_| fatal("E_BAD_BODY", "IDENTIFY failed to decode JSON body"))?;
+    let bad = |what: &str, v: i64| fatal("E_BAD_BODY", format!("IDENTIFY {what} ({v}) is invalid"));
+    s.client_id = ident.client_id.clone();
+    s.hostname = ident.hostname.clone();
+    s.user_agent = ident.user_agent.clone();
+    let max_hb = opts.max_heartbeat_interval.as_millis() as i64;
+    match ident.heartbeat_interval {
+        -1 => s.heartbeat = None,
+        0 => {}
+        ms if (1000..=max_hb).contains(&ms) => {
+            s.heartbeat = Some(Duration::from_millis(ms as u64));
+        }
+        ms => return Err(bad("heartbeat interval", ms)),
+    }
+    let min_obt = opts.min_output_buffer_timeout.as_millis() as i64;
+    let max_obt = opts.max_output_buffer_timeout.as_millis() as i64;
+    match ident.output_buffer_timeout {
+        -1 => s.output_buffer_timeout = Duration::ZERO,
+        0 => {}
+        ms if (min_obt..=max_obt).contains(&ms) => {
+            s.output_buffer_timeout = Duration::from_millis(ms as u64);
+        }
+        ms => return Err(bad("output buffer timeout", ms)),
+    }
+    match ident.output_buffer_size {
+        -1 => {
+            // "effectively no buffer": every write goes straight out.
+            s.output_buffer_size = 1;
+            s.output_buffer_timeout = Duration::ZERO;
+        }
+        0 => {}
+        n if n >= MIN_OUTPUT_BUFFER_SIZE && n as usize <= opts.max_output_buffer_size => {
+            s.output_buffer_size = n as usize;
+        }
+        n => return Err(bad("output buffer size", n)),
+    }
+    if !(0..=MAX_SAMPLE_RATE).contains(&ident.sample_rate) {
+        return Err(bad("sample rate", i64::from(ident.sample_rate)));
+    }
+    s.sample_rate = ident.sample_rate;
+    let max_mt = opts.max_msg_timeout.as_millis() as i64;
+    match ident.msg_timeout {
+        0 => {}
+        ms if (1000..=max_mt).contains(&ms) => s.msg_timeout = Duration::from_millis(ms as u64),
+        ms => return Err(bad("msg timeout", ms)),
+    }
+    if !s.pump_identified {
+        s.pump_identified = true;
+        s.pump_msg_timeout = s.msg_timeout;
+        let _ = resp.send(Out::Settings(WriterSettings {
+            heartbeat: s.heartbeat,
+            output_buffer_size: s.output_buffer_size,
+            output_buffer_timeout: s.output_buffer_timeout,
+        }));
+    }
+    if !ident.feature_negotiation {
+        return Ok(Some(b"OK".to_vec()));
     }
     // TLS, snappy and deflate are never negotiated: the reply says false, as an nsqd
     // started without TLS and with compression disabled does.
-    let _ = (ident.tls_v1, ident.snappy, ident.deflate);
-    let _ = resp.send(Out::Settings(WriterSettings {
-        heartbeat: s.heartbeat,
-        output_buffer_size: s.output_buffer_size,
-        output_buffer_timeout: s.output_buffer_timeout,
-    }));
-    s.identified = true;
-    let negotiate = ident.feature_negotiation;
-    s.ident = ident;
-    if !negotiate {
-        return Ok(Some(b"OK".to_vec()));
-    }
+    let _ = (
+        ident.tls_v1,
+        ident.snappy,
+        ident.deflate,
+        ident.deflate_level,
+    );
     let reply = serde_json::json!({
         "max_rdy_count": opts.max_rdy_count,
         "version": super::VERSION,
@@ -612,13 +801,15 @@ fn identify(
         "msg_timeout": s.msg_timeout.as_millis() as u64,
         "tls_v1": false,
         "deflate": false,
-        "deflate_level": 6,
-        "max_deflate_level": 6,
+        "deflate_level": DEFAULT_DEFLATE_LEVEL,
+        "max_deflate_level": DEFAULT_DEFLATE_LEVEL,
         "snappy": false,
-        "sample_rate": 0,
+        "sample_rate": s.sample_rate,
         "auth_required": false,
         "output_buffer_size": s.output_buffer_size,
         "output_buffer_timeout": s.output_buffer_timeout.as_millis() as u64,
+        "topology_region": "",
+        "topology_zone": "",
     });
     Ok(Some(
         serde_json::to_vec(&reply).expect("JSON value serialises"),
