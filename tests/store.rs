@@ -381,3 +381,30 @@ async fn the_configured_ttl_is_sent() {
         sink.close().await;
     }
 }
+
+#[tokio::test]
+async fn the_test_messages_round_trip_through_the_server() {
+    let (server, sink) = start().await;
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let settings = x_msrv::config::load(Some(&root.join("test/demo.toml"))).unwrap();
+    let text = std::fs::read_to_string(root.join("test/valid.json")).unwrap();
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let records = lines
+        .iter()
+        .map(|l| settings.prepare(l.as_bytes(), b"0000000000000000").unwrap())
+        .collect();
+    let outcomes = guarded(sink.store_batch(records)).await;
+    assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+    let stored = server.records(NS, SET);
+    assert_eq!(stored.len(), lines.len());
+    for line in lines {
+        let original: serde_json::Value = serde_json::from_str(line).unwrap();
+        let record = stored
+            .iter()
+            .find(|r| r.key.as_ref() == Some(&original["id"]))
+            .unwrap_or_else(|| panic!("no record for {line}"));
+        let bins = serde_json::Value::Object(record.bins.clone().into_iter().collect());
+        assert_eq!(bins, original, "stored bins differ from the message");
+    }
+    sink.close().await;
+}
