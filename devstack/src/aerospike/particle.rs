@@ -34,6 +34,11 @@ pub mod ptype {
 
 /// Width of an INTEGER or FLOAT particle on the wire.
 const NUMBER_SIZE: usize = 8;
+/// Integer widths the server accepts from the wire (`integer_from_wire`), unsigned
+/// below 8 bytes.
+const INTEGER_WIRE_SIZES: [usize; 4] = [1, 2, 4, 8];
+/// The length prefix of variable-size particles in the flat format.
+const FLAT_LENGTH_SIZE: usize = 4;
 
 /// Prefix byte that Aerospike's msgpack dialect puts in front of a string's bytes
 /// inside lists and maps (the particle type of the element).
@@ -76,7 +81,12 @@ impl Particle {
         Ok(Some(match ptype {
             ptype::NULL => return Ok(None),
             ptype::INTEGER => {
-                let b: [u8; NUMBER_SIZE] = data.try_into().map_err(|_| malformed())?;
+                if !INTEGER_WIRE_SIZES.contains(&data.len()) {
+                    return Err(malformed());
+                }
+                // Shorter integers are unsigned and zero-extended, as on the server.
+                let mut b = [0u8; NUMBER_SIZE];
+                b[NUMBER_SIZE - data.len()..].copy_from_slice(data);
                 Particle::Int(i64::from_be_bytes(b))
             }
             ptype::FLOAT => {
@@ -142,17 +152,33 @@ impl Particle {
         }
     }
 
-    /// Bytes the value occupies, for the record-size limit.
-    pub fn size(&self) -> usize {
+    /// Bytes the value occupies in the server's flat (storage) format, which is what
+    /// the record-size limit counts: a type byte, then for integers a length byte and
+    /// the significant bytes, for floats 8 bytes, for bools 1, and for everything
+    /// else a u32 length and the bytes.
+    pub fn flat_size(&self) -> usize {
         match self {
-            Particle::Int(_) | Particle::Float(_) => NUMBER_SIZE,
-            Particle::Bool(_) => 1,
+            Particle::Int(i) => {
+                let u = *i as u64;
+                let width = if u > u64::from(u32::MAX) {
+                    8
+                } else if u > u64::from(u16::MAX) {
+                    4
+                } else if u > u64::from(u8::MAX) {
+                    2
+                } else {
+                    1
+                };
+                2 + width
+            }
+            Particle::Float(_) => 1 + NUMBER_SIZE,
+            Particle::Bool(_) => 2,
             Particle::Str(b)
             | Particle::Blob(b)
             | Particle::List(b)
             | Particle::Map(b)
             | Particle::GeoJson(b)
-            | Particle::Hll(b) => b.len(),
+            | Particle::Hll(b) => 1 + FLAT_LENGTH_SIZE + b.len(),
         }
     }
 
@@ -240,8 +266,12 @@ mod tests {
     }
 
     #[test]
-    fn short_integer_is_malformed() {
-        assert!(Particle::decode(ptype::INTEGER, &[1, 2]).is_err());
+    fn short_integers_are_unsigned_and_odd_widths_malformed() {
+        assert_eq!(
+            Particle::decode(ptype::INTEGER, &[0xFF, 0xFF]).unwrap(),
+            Some(Particle::Int(0xFFFF))
+        );
+        assert!(Particle::decode(ptype::INTEGER, &[1, 2, 3]).is_err());
     }
 
     #[test]

@@ -27,11 +27,14 @@ pub const MAX_ALLOWED_TTL: u32 = 10 * 365 * 24 * 60 * 60;
 pub const N_PARTITIONS: u16 = 4096;
 /// Generations are 16 bits on the server and wrap to 1, skipping 0.
 const MAX_GENERATION: u32 = 0xFFFF;
-/// Approximate fixed bytes of a stored record (flat record header, void time, LUT,
-/// generation); the server's exact layout differs — see the README.
-const RECORD_OVERHEAD: usize = 39;
-/// Approximate per-bin bytes besides name and value (name length, flags, particle type).
-const BIN_OVERHEAD: usize = 3;
+/// `sizeof(as_flat_record)`: magic, flags, digest, last-update time, generation.
+const FLAT_RECORD_HEADER: usize = 35;
+/// The end mark the storage engines count against the limit.
+const FLAT_END_MARK: usize = 4;
+/// A stored void time, present when the record expires.
+const FLAT_VOID_TIME: usize = 4;
+/// Width of an integer user key's value.
+const INTEGER_SIZE: usize = 8;
 
 /// Store-wide limits and defaults.
 #[derive(Debug, Clone)]
@@ -69,16 +72,39 @@ impl Record {
         self.bins.iter().find(|(n, _)| n == name).map(|(_, p)| p)
     }
 
-    fn size(&self) -> usize {
-        RECORD_OVERHEAD
-            + self.set.len()
-            + self.key.as_ref().map_or(0, |k| k.data.len() + 1)
-            + self
-                .bins
-                .iter()
-                .map(|(n, p)| BIN_OVERHEAD + n.len() + p.size())
-                .sum::<usize>()
+    /// The size the server's storage would give the record (`as_flat_record_size`
+    /// plus the end mark), which is what `max-record-size` limits.
+    fn flat_size(&self) -> usize {
+        let mut size = FLAT_RECORD_HEADER + FLAT_END_MARK;
+        if self.void_time != 0 {
+            size += FLAT_VOID_TIME;
+        }
+        if !self.set.is_empty() {
+            size += 1 + self.set.len();
+        }
+        if let Some(k) = &self.key {
+            let key_size = 1 + k.data.len();
+            size += uintvar_size(key_size) + key_size;
+        }
+        if !self.bins.is_empty() {
+            size += uintvar_size(self.bins.len());
+        }
+        size + self
+            .bins
+            .iter()
+            .map(|(n, p)| 1 + n.len() + p.flat_size())
+            .sum::<usize>()
     }
+}
+
+/// Bytes of a LEB128-style unsigned varint.
+fn uintvar_size(mut v: usize) -> usize {
+    let mut n = 1;
+    while v >= 0x80 {
+        v >>= 7;
+        n += 1;
+    }
+    n
 }
 
 /// One namespace: records by digest (ordered, so scans resume by digest).
@@ -213,23 +239,38 @@ fn read(record: Option<&Record>, cmd: &Command<'_>) -> Outcome {
     let Some(r) = record else {
         return Outcome::error(rc::NOT_FOUND);
     };
-    let mut out = Outcome {
-        result_code: rc::OK,
+    // Errors still carry the record's metadata, as the server's replies do.
+    let fail = |code| Outcome {
+        result_code: code,
         generation: r.generation,
         void_time: r.void_time,
         bins: Vec::new(),
     };
+    if !cmd.set.is_empty() && cmd.set != r.set.as_bytes() {
+        return fail(rc::PARAMETER);
+    }
+    if let (Some(stored), Some(sent)) = (&r.key, cmd.key)
+        && !key_matches(stored, sent)
+    {
+        return fail(rc::KEY_MISMATCH);
+    }
+    let mut out = fail(rc::OK);
     if cmd.info1 & bits::INFO1_NOBINDATA != 0 {
         return out;
     }
-    let respond_all = cmd.info2 & bits::INFO2_RESPOND_ALL_OPS != 0;
-    if cmd.info1 & bits::INFO1_GET_ALL != 0 || cmd.ops.is_empty() {
+    if cmd.info1 & bits::INFO1_GET_ALL != 0 {
         out.bins = all_bins(r);
         return out;
     }
+    if cmd.ops.is_empty() {
+        return fail(rc::PARAMETER);
+    }
+    let respond_all = cmd.info2 & bits::INFO2_RESPOND_ALL_OPS != 0;
     for o in cmd.ops {
+        if o.name.len() > BIN_NAME_MAX_LEN {
+            return fail(rc::BIN_NAME);
+        }
         match o.op {
-            op::READ if o.name.is_empty() => out.bins.extend(all_bins(r)),
             op::READ => {
                 let name = String::from_utf8_lossy(&o.name).into_owned();
                 match r.bin(&name) {
@@ -239,7 +280,7 @@ fn read(record: Option<&Record>, cmd: &Command<'_>) -> Outcome {
                 }
             }
             // Reads of CDT/bit/HLL/expression results need the server's engines.
-            _ => return Outcome::error(rc::UNSUPPORTED_FEATURE),
+            _ => return fail(rc::UNSUPPORTED_FEATURE),
         }
     }
     out
@@ -256,7 +297,8 @@ fn next_generation(g: u32) -> u32 {
     if g >= MAX_GENERATION { 1 } else { g + 1 }
 }
 
-/// The void time a write gives a record, or the error the server answers.
+/// The void time a write gives a record, or the error the server answers
+/// (`is_valid_ttl`, `is_ttl_disallowed` in the server's `rw_utils.h`).
 fn new_void_time(
     config: &StoreConfig,
     record_ttl: u32,
@@ -269,18 +311,74 @@ fn new_void_time(
             Some(v) => return Ok(v),
             None => config.default_ttl,
         },
+        t if t > MAX_ALLOWED_TTL => return Err(rc::PARAMETER),
         0 => config.default_ttl,
-        t => {
-            if !config.allow_ttl {
-                return Err(rc::FORBIDDEN);
-            }
-            if t > MAX_ALLOWED_TTL {
+        t => t,
+    };
+    if ttl != 0 && !config.allow_ttl {
+        return Err(rc::FORBIDDEN);
+    }
+    Ok(if ttl == 0 { 0 } else { now.saturating_add(ttl) })
+}
+
+/// Message-level checks the server makes before touching the record
+/// (`write_master_policies`): op count, bin names, replace compatibility, read flags.
+fn check_write_policies(cmd: &Command<'_>) -> Result<(), u8> {
+    if cmd.ops.is_empty() {
+        return Err(rc::PARAMETER);
+    }
+    let replace = cmd.info3 & (bits::INFO3_CREATE_OR_REPLACE | bits::INFO3_REPLACE_ONLY) != 0;
+    let get_all = cmd.info1 & bits::INFO1_GET_ALL != 0;
+    let respond_all = cmd.info2 & bits::INFO2_RESPOND_ALL_OPS != 0;
+    let mut has_read = false;
+    let mut has_read_all = false;
+    let mut has_response_op = false;
+    for o in cmd.ops {
+        if o.op == op::TOUCH {
+            if replace {
                 return Err(rc::PARAMETER);
             }
-            t
+            continue;
         }
-    };
-    Ok(if ttl == 0 { 0 } else { now.saturating_add(ttl) })
+        if o.name.len() > BIN_NAME_MAX_LEN || o.name.contains(&0) {
+            return Err(rc::BIN_NAME);
+        }
+        let is_read_all = o.op == op::READ && o.name.is_empty() && get_all;
+        match o.op {
+            op::WRITE if o.ptype == ptype::NULL && replace => return Err(rc::PARAMETER),
+            op::INCR
+            | op::APPEND
+            | op::PREPEND
+            | op::DELETE_ALL
+            | op::CDT_MODIFY
+            | op::BITS_MODIFY
+            | op::HLL_MODIFY
+                if replace =>
+            {
+                return Err(rc::PARAMETER);
+            }
+            op::READ if is_read_all => {
+                if respond_all || has_read_all {
+                    return Err(rc::PARAMETER);
+                }
+                has_read = true;
+                has_read_all = true;
+            }
+            op::READ | op::CDT_READ | op::BITS_READ | op::HLL_READ | op::EXP_READ => {
+                has_read = true;
+                has_response_op = true;
+            }
+            op::CDT_MODIFY | op::HLL_MODIFY => has_response_op = true,
+            _ => {}
+        }
+    }
+    if has_read && cmd.info1 & bits::INFO1_READ == 0 {
+        return Err(rc::PARAMETER);
+    }
+    if (has_read_all && has_response_op) || (get_all && !has_read_all) {
+        return Err(rc::PARAMETER);
+    }
+    Ok(())
 }
 
 fn write(
@@ -290,42 +388,67 @@ fn write(
     cmd: &Command<'_>,
     now: u32,
 ) -> Outcome {
+    let is_delete = cmd.info2 & bits::INFO2_DELETE != 0;
+    if !is_delete && let Err(code) = check_write_policies(cmd) {
+        return Outcome::error(code);
+    }
     let existing = ns.records.get(&digest);
     let exists = existing.is_some();
+    // Failures after the record lookup report its generation and void time.
+    let fail = |code| Outcome {
+        result_code: code,
+        generation: existing.map_or(0, |r| r.generation),
+        void_time: existing.map_or(0, |r| r.void_time),
+        bins: Vec::new(),
+    };
 
-    // Existence and generation checks come before any op is applied, as on the server.
-    if cmd.info2 & bits::INFO2_CREATE_ONLY != 0 && exists {
-        return Outcome::error(rc::RECORD_EXISTS);
-    }
-    if cmd.info3 & (bits::INFO3_UPDATE_ONLY | bits::INFO3_REPLACE_ONLY) != 0 && !exists {
+    // Order of checks as in the server's write_master/delete_master.
+    let must_not_create = is_delete
+        || cmd.info3 & (bits::INFO3_UPDATE_ONLY | bits::INFO3_REPLACE_ONLY) != 0
+        || cmd.ops.iter().any(|o| o.op == op::TOUCH);
+    if must_not_create && !exists {
         return Outcome::error(rc::NOT_FOUND);
     }
+    if cmd.info2 & bits::INFO2_CREATE_ONLY != 0 && exists {
+        return fail(rc::RECORD_EXISTS);
+    }
+    // A record being created has generation 0 for these checks.
+    let current_generation = existing.map_or(0, |r| r.generation);
+    if cmd.info2 & bits::INFO2_GENERATION != 0 && cmd.generation != current_generation {
+        return fail(rc::GENERATION);
+    }
+    if cmd.info2 & bits::INFO2_GENERATION_GT != 0 && cmd.generation <= current_generation {
+        return fail(rc::GENERATION);
+    }
     if let Some(r) = existing {
-        if cmd.info2 & bits::INFO2_GENERATION != 0 && r.generation != cmd.generation {
-            return Outcome::error(rc::GENERATION);
-        }
-        if cmd.info2 & bits::INFO2_GENERATION_GT != 0 && cmd.generation <= r.generation {
-            return Outcome::error(rc::GENERATION);
+        if r.set.as_bytes() != cmd.set && !(is_delete && cmd.set.is_empty()) {
+            return fail(rc::PARAMETER);
         }
         if let (Some(stored), Some(sent)) = (&r.key, cmd.key)
             && !key_matches(stored, sent)
         {
-            return Outcome::error(rc::KEY_MISMATCH);
+            return fail(rc::KEY_MISMATCH);
         }
     }
 
-    // A delete command (info2 DELETE with no ops).
-    if cmd.info2 & bits::INFO2_DELETE != 0 {
-        return match ns.records.remove(&digest) {
-            Some(_) => Outcome::default(),
-            None => Outcome::error(rc::NOT_FOUND),
-        };
+    if is_delete {
+        ns.records.remove(&digest);
+        return Outcome::default();
     }
 
+    let new_key = match (existing.and_then(|r| r.key.clone()), cmd.key) {
+        (Some(k), _) => Some(k),
+        (None, Some(sent)) => match parse_user_key(sent) {
+            Some(k) => Some(k),
+            // The server refuses a key it cannot store (`get_msg_key`).
+            None => return fail(rc::UNSUPPORTED_FEATURE),
+        },
+        (None, None) => None,
+    };
     let void_time = match new_void_time(config, cmd.record_ttl, existing.map(|r| r.void_time), now)
     {
         Ok(v) => v,
-        Err(code) => return Outcome::error(code),
+        Err(code) => return fail(code),
     };
 
     let replace = cmd.info3 & (bits::INFO3_CREATE_OR_REPLACE | bits::INFO3_REPLACE_ONLY) != 0;
@@ -339,68 +462,51 @@ fn write(
             void_time: 0,
         },
     };
+    rec.key = new_key;
     if replace {
         rec.bins.clear();
-    }
-    if rec.key.is_none()
-        && let Some(k) = cmd.key
-    {
-        match k.split_first() {
-            Some((&kt, data)) => {
-                rec.key = Some(UserKey {
-                    ptype: kt,
-                    data: data.to_vec(),
-                })
-            }
-            None => return Outcome::error(rc::PARAMETER),
-        }
     }
 
     let respond_all = cmd.info2 & bits::INFO2_RESPOND_ALL_OPS != 0;
     let mut replies = Vec::new();
-    let mut deleted = false;
     for o in cmd.ops {
-        if o.name.len() > BIN_NAME_MAX_LEN {
-            return Outcome::error(rc::BIN_NAME);
-        }
-        let name = match std::str::from_utf8(&o.name) {
-            Ok(n) => n.to_owned(),
-            Err(_) => return Outcome::error(rc::PARAMETER),
-        };
+        // Names were validated above; the server treats them as bytes.
+        let name = String::from_utf8_lossy(&o.name).into_owned();
         match o.op {
+            op::TOUCH => continue,
+            op::READ if o.name.is_empty() => {
+                replies.extend(all_bins(&rec));
+                continue;
+            }
             op::READ => {
-                if name.is_empty() {
-                    replies.extend(all_bins(&rec));
-                } else {
-                    match rec.bin(&name) {
-                        Some(p) => replies.push((name, Some(p.clone()))),
-                        None if respond_all => replies.push((name, None)),
-                        None => {}
-                    }
+                match rec.bin(&name) {
+                    Some(p) => replies.push((name, Some(p.clone()))),
+                    None if respond_all => replies.push((name, None)),
+                    None => {}
                 }
                 continue;
             }
-            op::TOUCH => {
-                if !exists {
-                    return Outcome::error(rc::NOT_FOUND);
-                }
-            }
-            op::DELETE_ALL => {
-                rec.bins.clear();
-                deleted = true;
-            }
+            op::DELETE_ALL => rec.bins.clear(),
             op::WRITE | op::INCR | op::APPEND | op::PREPEND => {
                 let value = match Particle::decode(o.ptype, &o.data) {
                     Ok(v) => v,
-                    Err(_) => return Outcome::error(rc::PARAMETER),
+                    Err(_) => return fail(rc::PARAMETER),
                 };
                 if let Err(code) = apply_bin_op(&mut rec, o.op, name.clone(), value) {
-                    return Outcome::error(code);
+                    return fail(code);
                 }
             }
             // CDT, bit, HLL and expression ops need the server's engines; the stand-in
             // refuses them rather than pretend (see the README).
-            _ => return Outcome::error(rc::UNSUPPORTED_FEATURE),
+            op::CDT_READ
+            | op::CDT_MODIFY
+            | op::BITS_READ
+            | op::BITS_MODIFY
+            | op::HLL_READ
+            | op::HLL_MODIFY
+            | op::EXP_READ
+            | op::EXP_MODIFY => return fail(rc::UNSUPPORTED_FEATURE),
+            _ => return fail(rc::PARAMETER),
         }
         if respond_all {
             replies.push((name, None));
@@ -408,25 +514,24 @@ fn write(
     }
 
     if rec.bins.is_empty() {
-        // A record whose last bin goes away is deleted; one that never existed and got
-        // no bins is not created.
+        // The write removed every bin: the record is deleted — or, when there was
+        // nothing before, the server answers NOT_FOUND and creates nothing.
+        if !exists {
+            return Outcome::error(rc::NOT_FOUND);
+        }
         ns.records.remove(&digest);
-        let code = if exists || deleted {
-            rc::OK
-        } else {
-            rc::NOT_FOUND
-        };
         return Outcome {
-            result_code: code,
-            bins: if code == rc::OK { replies } else { Vec::new() },
-            ..Outcome::default()
+            result_code: rc::OK,
+            generation: 0,
+            void_time: 0,
+            bins: replies,
         };
     }
-    if rec.size() > config.max_record_size {
-        return Outcome::error(rc::RECORD_TOO_BIG);
+    rec.void_time = void_time;
+    if rec.flat_size() > config.max_record_size {
+        return fail(rc::RECORD_TOO_BIG);
     }
     rec.generation = next_generation(rec.generation);
-    rec.void_time = void_time;
     let out = Outcome {
         result_code: rc::OK,
         generation: rec.generation,
@@ -437,12 +542,24 @@ fn write(
     out
 }
 
+/// A user key field: particle type byte then value; integers must be 8 bytes.
+fn parse_user_key(sent: &[u8]) -> Option<UserKey> {
+    let (&kt, data) = sent.split_first()?;
+    if kt == ptype::INTEGER && data.len() != INTEGER_SIZE {
+        return None;
+    }
+    Some(UserKey {
+        ptype: kt,
+        data: data.to_vec(),
+    })
+}
+
 fn key_matches(stored: &UserKey, sent: &[u8]) -> bool {
     sent.split_first()
         .is_some_and(|(&t, d)| t == stored.ptype && d == stored.data.as_slice())
 }
 
-/// Applies WRITE/INCR/APPEND/PREPEND to one bin.
+/// Applies WRITE/INCR/APPEND/PREPEND to one bin (`as_bin_particle_*_from_client`).
 fn apply_bin_op(
     rec: &mut Record,
     opcode: u8,
@@ -451,7 +568,7 @@ fn apply_bin_op(
 ) -> Result<(), u8> {
     let pos = rec.bins.iter().position(|(n, _)| *n == name);
     let Some(value) = value else {
-        // NULL: WRITE deletes the bin; arithmetic with nothing is a parameter error.
+        // NULL: WRITE deletes the bin; modify ops have no NULL particle to apply.
         if opcode != op::WRITE {
             return Err(rc::PARAMETER);
         }
@@ -460,33 +577,28 @@ fn apply_bin_op(
         }
         return Ok(());
     };
-    let new = match (opcode, pos.map(|i| &rec.bins[i].1)) {
-        (op::WRITE, _) => value,
-        (op::INCR, None) => match value {
-            Particle::Int(_) | Particle::Float(_) => value,
-            _ => return Err(rc::PARAMETER),
-        },
-        (op::INCR, Some(old)) => match (old, &value) {
-            (Particle::Int(a), Particle::Int(b)) => Particle::Int(a.wrapping_add(*b)),
-            (Particle::Float(a), Particle::Float(b)) => Particle::Float(a + b),
-            (_, Particle::Int(_) | Particle::Float(_)) => return Err(rc::BIN_INCOMPATIBLE_TYPE),
-            _ => return Err(rc::PARAMETER),
-        },
-        (_, None) => match value {
-            Particle::Str(_) | Particle::Blob(_) => value,
-            _ => return Err(rc::PARAMETER),
-        },
-        (_, Some(old)) => {
-            let front = opcode == op::PREPEND;
-            match (old, value) {
-                (Particle::Str(a), Particle::Str(b)) => Particle::Str(concat(a, &b, front)),
-                (Particle::Blob(a), Particle::Blob(b)) => Particle::Blob(concat(a, &b, front)),
-                (_, Particle::Str(_) | Particle::Blob(_)) => {
-                    return Err(rc::BIN_INCOMPATIBLE_TYPE);
-                }
-                _ => return Err(rc::PARAMETER),
+    let new = match pos.map(|i| &rec.bins[i].1) {
+        // WRITE replaces; every modify op on a missing bin creates it from the value,
+        // whatever its type, as the server does.
+        old if opcode == op::WRITE || old.is_none() => value,
+        Some(old) => match (opcode, old, value) {
+            (op::INCR, Particle::Int(a), Particle::Int(b)) => Particle::Int(a.wrapping_add(b)),
+            (op::INCR, Particle::Float(a), Particle::Float(b)) => Particle::Float(a + b),
+            (op::APPEND, Particle::Str(a), Particle::Str(b)) => {
+                Particle::Str([&a[..], &b].concat())
             }
-        }
+            (op::APPEND, Particle::Blob(a), Particle::Blob(b)) => {
+                Particle::Blob([&a[..], &b].concat())
+            }
+            (op::PREPEND, Particle::Str(a), Particle::Str(b)) => {
+                Particle::Str([&b[..], a].concat())
+            }
+            (op::PREPEND, Particle::Blob(a), Particle::Blob(b)) => {
+                Particle::Blob([&b[..], a].concat())
+            }
+            _ => return Err(rc::BIN_INCOMPATIBLE_TYPE),
+        },
+        None => unreachable!("handled by the first arm"),
     };
     match pos {
         Some(i) => rec.bins[i].1 = new,
@@ -494,17 +606,6 @@ fn apply_bin_op(
     }
     Ok(())
 }
-
-fn concat(old: &[u8], add: &[u8], front: bool) -> Vec<u8> {
-    if front {
-        [add, old].concat()
-    } else {
-        [old, add].concat()
-    }
-}
-
-/// The NULL particle type, for replies that carry "no value".
-pub const NULL_PTYPE: u8 = ptype::NULL;
 
 #[cfg(test)]
 mod tests {
