@@ -494,3 +494,410 @@ async fn over_deliver_ignores_the_window_on_purpose() {
     let mut c = Client::sub(&s, "t", "c", 2).await;
     assert_eq!(c.frames_within(Duration::from_millis(500)).await.len(), 5);
 }
+
+/// Sends raw bytes and returns the next frame.
+async fn raw(c: &mut Client, bytes: &[u8]) -> Option<Frame> {
+    c.stream.write_all(bytes).await.unwrap();
+    c.frame().await
+}
+
+#[tokio::test]
+async fn numbers_parse_as_nsqd_does_and_sub_needs_heartbeats() {
+    let s = server().await;
+    // nsqd's ByteToBase10 knows no sign: a negative RDY or REQ is a parse error.
+    let mut c = Client::sub(&s, "t", "c", 0).await;
+    c.send("RDY -1").await;
+    assert_eq!(
+        c.frame().await,
+        Some(Frame::Error(
+            "E_INVALID RDY could not parse count -1".into()
+        ))
+    );
+    assert!(c.is_closed().await);
+    s.publish("t", "x");
+    let mut c = Client::sub(&s, "t", "c", 1).await;
+    let (_, id, _) = c.message().await;
+    c.send(&format!("REQ {id} -5")).await;
+    assert_eq!(
+        c.frame().await,
+        Some(Frame::Error(
+            "E_INVALID REQ could not parse timeout -5".into()
+        ))
+    );
+    assert!(c.is_closed().await);
+    // A REQ delay past max_req_timeout is clamped, not refused. (The message above
+    // stays in flight to the closed client until its timeout: publish another.)
+    s.publish("t", "y");
+    let mut c = Client::sub(&s, "t", "c", 1).await;
+    let (_, id, _) = c.message().await;
+    c.send(&format!("REQ {id} 99999999999")).await;
+    c.send("NOP").await;
+    assert!(c.frames_within(Duration::from_millis(300)).await.is_empty());
+    assert_eq!(s.channel_stats("t", "c").unwrap().deferred_count, 1);
+    c.send("FIN short").await;
+    assert_eq!(
+        c.frame().await,
+        Some(Frame::Error("E_INVALID invalid message ID".into()))
+    );
+    // Heartbeats off: nsqd refuses SUB.
+    let mut c = Client::connect(&s).await;
+    assert_eq!(
+        c.identify(r#"{"heartbeat_interval":-1}"#).await,
+        Frame::Response("OK".into())
+    );
+    c.send("SUB t c").await;
+    assert_eq!(
+        c.frame().await,
+        Some(Frame::Error(
+            "E_INVALID cannot SUB with heartbeats disabled".into()
+        ))
+    );
+    assert!(c.is_closed().await);
+}
+
+#[tokio::test]
+async fn identify_checks_state_ranges_and_echoes_sampling() {
+    let s = server().await;
+    let mut c = Client::connect(&s).await;
+    let Frame::Response(json) = c
+        .identify(r#"{"feature_negotiation":true,"sample_rate":50,"output_buffer_timeout":-1}"#)
+        .await
+    else {
+        panic!()
+    };
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["sample_rate"], 50);
+    assert_eq!(v["output_buffer_timeout"], 0);
+    assert_eq!(v["output_buffer_size"], 16384);
+    // IDENTIFY again is allowed before SUB, as in nsqd.
+    assert_eq!(c.identify("{}").await, Frame::Response("OK".into()));
+    c.send("SUB t c").await;
+    assert_eq!(c.frame().await, Some(Frame::Response("OK".into())));
+    assert_eq!(
+        c.identify("{}").await,
+        Frame::Error("E_INVALID cannot IDENTIFY in current state".into())
+    );
+    for (body, err) in [
+        (
+            r#"{"output_buffer_timeout":10}"#,
+            "E_BAD_BODY IDENTIFY output buffer timeout (10) is invalid",
+        ),
+        (
+            r#"{"output_buffer_size":63}"#,
+            "E_BAD_BODY IDENTIFY output buffer size (63) is invalid",
+        ),
+        (
+            r#"{"sample_rate":100}"#,
+            "E_BAD_BODY IDENTIFY sample rate (100) is invalid",
+        ),
+        (
+            r#"{"msg_timeout":999}"#,
+            "E_BAD_BODY IDENTIFY msg timeout (999) is invalid",
+        ),
+        ("not json", "E_BAD_BODY IDENTIFY failed to decode JSON body"),
+    ] {
+        let mut c = Client::connect(&s).await;
+        assert_eq!(c.identify(body).await, Frame::Error(err.into()), "{body}");
+        assert!(c.is_closed().await);
+    }
+    let mut c = Client::connect(&s).await;
+    let mut out = BytesMut::new();
+    out.put_slice(b"IDENTIFY\n");
+    out.put_u32(0);
+    assert_eq!(
+        raw(&mut c, &out).await,
+        Some(Frame::Error(
+            "E_BAD_BODY IDENTIFY invalid body size 0".into()
+        ))
+    );
+}
+
+#[tokio::test]
+async fn touch_extends_the_deadline_but_not_past_max_msg_timeout() {
+    let s = NsqServer::start(NsqOptions {
+        max_msg_timeout: Duration::from_millis(2500),
+        ..NsqOptions::default()
+    })
+    .await
+    .unwrap();
+    s.publish("t", "x");
+    let mut c = Client::connect(&s).await;
+    let _ = c.identify(r#"{"msg_timeout":1000}"#).await;
+    c.send("SUB t c").await;
+    assert_eq!(c.frame().await, Some(Frame::Response("OK".into())));
+    c.send("RDY 1").await;
+    let (_, id, _) = c.message().await;
+    let delivered = tokio::time::Instant::now();
+    // Keep touching: without the cap the message would never time out.
+    let redelivered = loop {
+        c.send(&format!("TOUCH {id}")).await;
+        match tokio::time::timeout(Duration::from_millis(300), c.frame()).await {
+            Ok(Some(Frame::Message { attempts, .. })) => break attempts,
+            Ok(Some(Frame::Response(r))) if r == "_heartbeat_" => {}
+            Ok(Some(Frame::Error(e))) if e.starts_with("E_TOUCH_FAILED") => {}
+            Ok(other) => panic!("unexpected {other:?}"),
+            Err(_) => {}
+        }
+        assert!(delivered.elapsed() < SOON, "never timed out");
+    };
+    assert_eq!(redelivered, 2);
+    assert!(
+        delivered.elapsed() >= Duration::from_millis(2000),
+        "TOUCH kept it past msg_timeout"
+    );
+    assert_eq!(s.channel_stats("t", "c").unwrap().timeout_count, 1);
+}
+
+#[tokio::test]
+async fn mpub_and_pub_errors_carry_nsqds_texts() {
+    let s = server().await;
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (
+            b"MPUB bad/t\n".to_vec(),
+            "E_BAD_TOPIC E_BAD_TOPIC MPUB topic name \"bad/t\" is not valid",
+        ),
+        (
+            [&b"MPUB t\n"[..], &8u32.to_be_bytes(), &0u32.to_be_bytes()].concat(),
+            "E_BAD_BODY MPUB invalid message count 0",
+        ),
+        (
+            [
+                &b"MPUB t\n"[..],
+                &8u32.to_be_bytes(),
+                &1u32.to_be_bytes(),
+                &0u32.to_be_bytes(),
+            ]
+            .concat(),
+            "E_BAD_MESSAGE MPUB invalid message(0) body size 0",
+        ),
+        (
+            [&b"PUB t\n"[..], &0u32.to_be_bytes()].concat(),
+            "E_BAD_MESSAGE PUB invalid message body size 0",
+        ),
+        (
+            [&b"PUB t\n"[..], &(1024u32 * 1024 + 1).to_be_bytes()].concat(),
+            "E_BAD_MESSAGE PUB message too big 1048577 > 1048576",
+        ),
+        (
+            b"DPUB t -1\n".to_vec(),
+            "E_INVALID DPUB could not parse timeout -1",
+        ),
+        (
+            b"DPUB t 3600001\n".to_vec(),
+            "E_INVALID DPUB timeout 3600001 out of range 0-3600000",
+        ),
+        (
+            [&b"AUTH\n"[..], &6u32.to_be_bytes(), b"secret"].concat(),
+            "E_AUTH_DISABLED AUTH disabled",
+        ),
+    ];
+    for (bytes, err) in cases {
+        let mut c = Client::connect(&s).await;
+        assert_eq!(raw(&mut c, &bytes).await, Some(Frame::Error(err.into())));
+        assert!(c.is_closed().await, "{err} is fatal");
+    }
+    let mut bad = TcpStream::connect(s.tcp_addr()).await.unwrap();
+    bad.write_all(b"  V1").await.unwrap();
+    let mut got = Vec::new();
+    tokio::time::timeout(SOON, bad.read_to_end(&mut got))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(&got[8..], b"E_BAD_PROTOCOL");
+}
+
+#[tokio::test]
+async fn ephemeral_channels_vanish_with_their_last_client() {
+    let s = server().await;
+    let c = Client::sub(&s, "t", "tail#ephemeral", 1).await;
+    assert!(s.channel_stats("t", "tail#ephemeral").is_some());
+    drop(c);
+    let deadline = tokio::time::Instant::now() + SOON;
+    while s.channel_stats("t", "tail#ephemeral").is_some() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "channel still there"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_paused_channel_holds_its_messages_and_deleting_it_closes_its_clients() {
+    let s = server().await;
+    let mut c = Client::sub(&s, "t", "c", 5).await;
+    let base = format!("http://{}", s.http_addr());
+    let b = base.clone();
+    tokio::task::spawn_blocking(move || {
+        assert_eq!(
+            http_post(&format!("{b}/channel/pause?topic=t&channel=c"), b""),
+            (200, String::new())
+        );
+    })
+    .await
+    .unwrap();
+    s.publish("t", "held");
+    assert!(c.frames_within(Duration::from_millis(300)).await.is_empty());
+    let b = base.clone();
+    tokio::task::spawn_blocking(move || {
+        http_post(&format!("{b}/channel/unpause?topic=t&channel=c"), b"");
+    })
+    .await
+    .unwrap();
+    assert_eq!(c.message().await.2, b"held");
+    let b = base.clone();
+    tokio::task::spawn_blocking(move || {
+        assert_eq!(
+            http_post(&format!("{b}/channel/delete?topic=t&channel=c"), b""),
+            (200, String::new())
+        );
+    })
+    .await
+    .unwrap();
+    assert!(
+        c.is_closed().await,
+        "nsqd closes a deleted channel's clients"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn http_errors_methods_and_stats_shape_follow_nsqd() {
+    let s = server().await;
+    let mut producer = Client::connect(&s).await;
+    let mut out = BytesMut::new();
+    out.put_slice(b"PUB p\n");
+    out.put_u32(1);
+    out.put_slice(b"x");
+    assert_eq!(
+        raw(&mut producer, &out).await,
+        Some(Frame::Response("OK".into()))
+    );
+    let b = format!("http://{}", s.http_addr());
+    tokio::task::spawn_blocking(move || {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let r = agent.get(format!("{b}/pub?topic=t")).call().unwrap();
+        assert_eq!(r.status().as_u16(), 405);
+        assert_eq!(
+            r.headers().get("X-NSQ-Content-Type").unwrap(),
+            "nsq; version=1.0"
+        );
+        assert_eq!(
+            http_post(&format!("{b}/ping"), b"").0,
+            405,
+            "nsqd serves /ping on GET only"
+        );
+        assert_eq!(
+            http_get(&format!("{b}/nothing")),
+            (404, r#"{"message":"NOT_FOUND"}"#.into())
+        );
+        // The body is checked before the query.
+        assert_eq!(
+            http_post(&format!("{b}/pub"), b""),
+            (400, r#"{"message":"MSG_EMPTY"}"#.into())
+        );
+        assert_eq!(
+            http_post(&format!("{b}/pub?topic=t&defer=-1"), b"x"),
+            (400, r#"{"message":"INVALID_DEFER"}"#.into())
+        );
+        assert_eq!(
+            http_post(&format!("{b}/mpub?topic=t"), b"\n\n"),
+            (200, "OK".into()),
+            "an MPUB of only empty lines publishes nothing and succeeds"
+        );
+        let mut bin = Vec::new();
+        bin.extend_from_slice(&1u32.to_be_bytes());
+        bin.extend_from_slice(&0u32.to_be_bytes());
+        assert_eq!(
+            http_post(&format!("{b}/mpub?topic=t&binary=yes"), &bin),
+            (413, r#"{"message":"BAD_MESSAGE"}"#.into()),
+            "an unknown binary value counts as true"
+        );
+        assert_eq!(
+            http_post(&format!("{b}/channel/create?topic=none&channel=c"), b""),
+            (404, r#"{"message":"TOPIC_NOT_FOUND"}"#.into())
+        );
+        assert_eq!(
+            http_post(&format!("{b}/channel/create?topic=t&channel=a/b"), b""),
+            (400, r#"{"message":"INVALID_ARG_CHANNEL"}"#.into())
+        );
+        assert_eq!(
+            http_post(&format!("{b}/topic/delete?topic=none"), b""),
+            (404, r#"{"message":"TOPIC_NOT_FOUND"}"#.into())
+        );
+        let (_, body) = http_get(&format!("{b}/stats?format=json&topic=none"));
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["topics"], serde_json::Value::Null);
+        let (_, body) = http_get(&format!("{b}/stats?format=json"));
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["version"], "1.3.0");
+        assert_eq!(v["health"], "OK");
+        assert!(v["memory"].is_object());
+        assert_eq!(v["producers"][0]["pub_counts"][0]["topic"], "p");
+        assert_eq!(v["producers"][0]["pub_counts"][0]["count"], 1);
+        assert_eq!(v["topics"][0]["topic_name"], "p", "sorted by name");
+        assert_eq!(v["topics"][0]["message_bytes"], 1);
+        assert_eq!(
+            v["topics"][0]["e2e_processing_latency"],
+            serde_json::json!({"count": 0, "percentiles": null})
+        );
+        let (_, body) = http_get(&format!("{b}/stats"));
+        assert!(body.contains("Topics:"), "{body}");
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nsqlookupd_keeps_registrations_like_the_real_one() {
+    let s = server().await;
+    s.create_channel("kept", "c");
+    let l = format!("http://{}", s.lookupd_http_addr());
+    let b = format!("http://{}", s.http_addr());
+    let node = format!("127.0.0.1:{}", s.http_addr().port());
+    tokio::task::spawn_blocking(move || {
+        let json = |url: &str| {
+            let (code, body) = http_get(url);
+            (
+                code,
+                serde_json::from_str::<serde_json::Value>(&body).unwrap(),
+            )
+        };
+        let (_, v) = json(&format!("{l}/nodes"));
+        assert_eq!(v["producers"][0]["topics"], serde_json::json!(["kept"]));
+        assert_eq!(v["producers"][0]["tombstones"], serde_json::json!([false]));
+        http_post(&format!("{l}/topic/tombstone?topic=kept&node={node}"), b"");
+        let (_, v) = json(&format!("{l}/lookup?topic=kept"));
+        assert_eq!(v["producers"], serde_json::json!([]), "tombstoned");
+        // nsqd deletes the topic: nsqlookupd keeps the registration, without producers.
+        assert_eq!(
+            http_post(&format!("{b}/topic/delete?topic=kept"), b"").0,
+            200
+        );
+        let (code, v) = json(&format!("{l}/lookup?topic=kept"));
+        assert_eq!(code, 200);
+        assert_eq!(v["channels"], serde_json::json!(["c"]));
+        assert_eq!(v["producers"], serde_json::json!([]));
+        assert_eq!(
+            json(&format!("{l}/topics")).1["topics"],
+            serde_json::json!(["kept"])
+        );
+        assert_eq!(
+            http_post(&format!("{l}/topic/delete?topic=kept"), b"").0,
+            200
+        );
+        assert_eq!(
+            http_get(&format!("{l}/lookup?topic=kept")),
+            (404, r#"{"message":"TOPIC_NOT_FOUND"}"#.into())
+        );
+        assert_eq!(
+            http_get(&format!("{l}/lookup")),
+            (400, r#"{"message":"MISSING_ARG_TOPIC"}"#.into())
+        );
+        assert_eq!(http_get(&format!("{l}/ping")), (200, "OK".into()));
+    })
+    .await
+    .unwrap();
+}
