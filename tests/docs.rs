@@ -1,5 +1,5 @@
 //! The documentation names every configuration key the code accepts: the README's
-//! table and the shipped commented config. A key added to the code but not
+//! table, the shipped commented config and the man page. A key added to the code but not
 //! documented fails here.
 
 use x_msrv::config::KEYS;
@@ -44,4 +44,12 @@ fn shipped_config_mentions_every_key() {
         })
         .collect();
     assert!(missing.is_empty(), "etc/x-msrv.toml lacks {missing:?}");
+}
+#[test]
+fn man_page_documents_every_key() {
+    let man = read("man/x-msrv.1");
+    // troff escapes hyphens in key names as \- .
+    let plain = man.replace("\\-", "-").replace("\\&", "");
+    let missing: Vec<_> = KEYS.iter().filter(|k| !plain.contains(*k)).collect();
+    assert!(missing.is_empty(), "man/x-msrv.1 lacks {missing:?}");
 }
