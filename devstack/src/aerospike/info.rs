@@ -18,7 +18,7 @@ use super::store::{N_PARTITIONS, Store};
 /// scans/queries, `batch-any` → batch writes).
 const FEATURES: &str = "batch-any;batch-index;blob-bits;cdt-list;cdt-map;cluster-stable;float;geo;\
 sindex-exists;peers;pipelining;pquery;pscans;query-show;relaxed-sc;replicas;replicas-all;\
-replicas-master;truncate-namespace;udf";
+replicas-master;replicas-max;truncate-namespace;udf";
 /// The stand-in's partition map never changes, so its generations are constants.
 const PARTITION_GENERATION: u32 = 1;
 /// See [`PARTITION_GENERATION`].
@@ -33,8 +33,23 @@ const REGIME: u32 = 0;
 const CLUSTER_KEY: &str = "A1B2C3D4E5F6";
 /// What the server answers for an unset cluster name (clients treat it as none).
 const UNSET_CLUSTER_NAME: &str = "null";
-/// Answer to a command the stand-in does not know.
-const UNRECOGNIZED: &str = "ERROR::unrecognized command";
+/// Answer to a command the server does not know (`handle_cmds` in `thr_info.c`:
+/// `ERROR:<AS_ERR_PARAMETER>:unrecognized command`).
+const UNRECOGNIZED: &str = "ERROR:4:unrecognized command";
+/// Answer when a namespace parameter names no namespace of the node.
+const NAMESPACE_NOT_FOUND: &str = "ERROR:20:namespace not found on node";
+/// What a bare info request (no commands) answers, as the server's summary.
+const SUMMARY: [&str; 9] = [
+    "features",
+    "node",
+    "edition",
+    "build",
+    "version",
+    "statistics",
+    "services-alumni",
+    "services",
+    "partition-generation",
+];
 
 /// What info answers depend on.
 pub struct InfoContext<'a> {
@@ -52,7 +67,7 @@ pub fn answer(request: &str, ctx: &InfoContext<'_>) -> String {
     let commands: Vec<&str> = request.split('\n').filter(|c| !c.is_empty()).collect();
     if commands.is_empty() {
         // A bare request gets the node's summary, as the server sends it.
-        for name in ["node", "build", "edition", "version", "statistics"] {
+        for name in SUMMARY {
             let _ = writeln!(out, "{name}\t{}", one(name, ctx));
         }
         return out;
@@ -155,7 +170,7 @@ fn statistics(ctx: &InfoContext<'_>) -> String {
 
 fn namespace(ctx: &InfoContext<'_>, ns: &str) -> String {
     if !ctx.namespaces.iter().any(|n| n == ns) {
-        return "ERROR::namespace not found".to_owned();
+        return NAMESPACE_NOT_FOUND.to_owned();
     }
     let store = lock(ctx);
     let objects = object_count(&store, ns, None);
@@ -172,6 +187,10 @@ fn sets(ctx: &InfoContext<'_>, filter: Option<&str>) -> String {
     let mut parts = filter.unwrap_or("").split('/');
     let want_ns = parts.next().filter(|s| !s.is_empty());
     let want_set = parts.next().filter(|s| !s.is_empty());
+    if want_ns.is_some_and(|w| !ctx.namespaces.iter().any(|n| n == w)) {
+        // The server answers this rather than an error ("clients won't handle error").
+        return "ns_type=unknown".to_owned();
+    }
     let store = lock(ctx);
     let mut counts: std::collections::BTreeMap<(String, String), usize> = Default::default();
     for ns in ctx.namespaces {
@@ -209,6 +228,6 @@ fn truncate(ctx: &InfoContext<'_>, command: &str, with_set: bool) -> String {
     if lock(ctx).truncate(ns, set) {
         "ok".to_owned()
     } else {
-        "ERROR::namespace not found".to_owned()
+        NAMESPACE_NOT_FOUND.to_owned()
     }
 }

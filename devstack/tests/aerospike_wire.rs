@@ -1,0 +1,193 @@
+//! The Aerospike stand-in at the byte level: info answers a client depends on and
+//! result codes for requests the official clients refuse to send (unknown namespace,
+//! 16-byte bin names). Messages are built here by hand, independently of the
+//! stand-in's own codec.
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use devstack::aerospike::{AerospikeOptions, AerospikeServer};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const DEADLINE: Duration = Duration::from_secs(20);
+const INFO: u8 = 1;
+const AS_MSG: u8 = 3;
+const INFO1_READ: u8 = 1;
+const INFO1_GET_ALL: u8 = 2;
+const INFO2_WRITE: u8 = 1;
+const FIELD_NAMESPACE: u8 = 0;
+const FIELD_SET: u8 = 1;
+const FIELD_DIGEST: u8 = 4;
+const OP_WRITE: u8 = 2;
+const PARTICLE_INTEGER: u8 = 1;
+
+async fn server() -> AerospikeServer {
+    AerospikeServer::start(AerospikeOptions::default())
+        .await
+        .expect("start")
+}
+
+async fn roundtrip(sock: &mut TcpStream, ptype: u8, body: &[u8]) -> (u8, Vec<u8>) {
+    let mut frame = (body.len() as u64).to_be_bytes();
+    frame[0] = 2;
+    frame[1] = ptype;
+    let io = async {
+        sock.write_all(&frame).await?;
+        sock.write_all(body).await?;
+        let mut hdr = [0u8; 8];
+        sock.read_exact(&mut hdr).await?;
+        let size = u64::from_be_bytes(hdr) & 0x0000_FFFF_FFFF_FFFF;
+        let mut reply = vec![0u8; size as usize];
+        sock.read_exact(&mut reply).await?;
+        Ok::<_, std::io::Error>((hdr[1], reply))
+    };
+    tokio::time::timeout(DEADLINE, io)
+        .await
+        .expect("answer in time")
+        .expect("socket io")
+}
+
+async fn info(server: &AerospikeServer, request: &str) -> String {
+    let mut sock = TcpStream::connect(server.addr()).await.expect("connect");
+    let (ptype, body) = roundtrip(&mut sock, INFO, request.as_bytes()).await;
+    assert_eq!(ptype, INFO);
+    String::from_utf8(body).expect("utf-8 info reply")
+}
+
+fn value<'a>(reply: &'a str, command: &str) -> &'a str {
+    reply
+        .lines()
+        .find_map(|l| l.strip_prefix(command).and_then(|r| r.strip_prefix('\t')))
+        .unwrap_or_else(|| panic!("no line for {command} in {reply:?}"))
+}
+
+#[tokio::test]
+async fn info_answers_what_clients_parse() {
+    let s = server().await;
+    let port = s.addr().port();
+    let reply = info(
+        &s,
+        "node\ncluster-name\nbuild\npartition-generation\npeers-clear-std\nreplicas\nnamespaces\n",
+    )
+    .await;
+    assert_eq!(value(&reply, "node"), "BB9020011AC4202");
+    assert_eq!(value(&reply, "cluster-name"), "null");
+    assert_eq!(value(&reply, "build"), "7.2.0.0");
+    assert_eq!(value(&reply, "partition-generation"), "1");
+    assert_eq!(value(&reply, "peers-clear-std"), format!("1,{port},[]"));
+    assert_eq!(value(&reply, "namespaces"), "test");
+
+    let replicas = value(&reply, "replicas");
+    assert!(
+        !replicas.ends_with(';'),
+        "no trailing separator: {replicas}"
+    );
+    let (ns, rest) = replicas.split_once(':').expect("ns:...");
+    assert_eq!(ns, "test");
+    let parts: Vec<&str> = rest.split(',').collect();
+    assert_eq!(&parts[..2], &["0", "1"], "regime 0, one replica");
+    let bitmap = base64::engine::general_purpose::STANDARD
+        .decode(parts[2])
+        .expect("base64 bitmap");
+    assert_eq!(bitmap.len(), 512);
+    assert!(bitmap.iter().all(|b| *b == 0xFF), "every partition owned");
+}
+
+#[tokio::test]
+async fn info_errors_look_like_the_server() {
+    let s = server().await;
+    let reply = info(&s, "no-such-command\nnamespace/nope\nnamespace/test\n").await;
+    assert_eq!(
+        value(&reply, "no-such-command"),
+        "ERROR:4:unrecognized command"
+    );
+    assert_eq!(
+        value(&reply, "namespace/nope"),
+        "ERROR:20:namespace not found on node"
+    );
+    assert!(value(&reply, "namespace/test").contains("replication-factor=1"));
+    // A bare request is the node summary.
+    let summary = info(&s, "").await;
+    assert_eq!(value(&summary, "node"), "BB9020011AC4202");
+    assert!(value(&summary, "features").contains("pscans"));
+}
+
+/// An AS_MSG write of one integer bin; returns (result code, generation).
+async fn raw_write(s: &AerospikeServer, ns: &str, bin: &str) -> (u8, u32) {
+    let mut body = vec![22, 0, INFO2_WRITE, 0, 0, 0];
+    body.extend_from_slice(&0u32.to_be_bytes()); // generation
+    body.extend_from_slice(&0u32.to_be_bytes()); // record ttl
+    body.extend_from_slice(&1000u32.to_be_bytes()); // transaction ttl
+    body.extend_from_slice(&3u16.to_be_bytes()); // fields
+    body.extend_from_slice(&1u16.to_be_bytes()); // ops
+    for (ftype, data) in [
+        (FIELD_NAMESPACE, ns.as_bytes()),
+        (FIELD_SET, b"wire".as_slice()),
+        (FIELD_DIGEST, &[7u8; 20]),
+    ] {
+        body.extend_from_slice(&(data.len() as u32 + 1).to_be_bytes());
+        body.push(ftype);
+        body.extend_from_slice(data);
+    }
+    let value = 5i64.to_be_bytes();
+    body.extend_from_slice(&((4 + bin.len() + value.len()) as u32).to_be_bytes());
+    body.extend_from_slice(&[OP_WRITE, PARTICLE_INTEGER, 0, bin.len() as u8]);
+    body.extend_from_slice(bin.as_bytes());
+    body.extend_from_slice(&value);
+
+    let mut sock = TcpStream::connect(s.addr()).await.expect("connect");
+    let (ptype, reply) = roundtrip(&mut sock, AS_MSG, &body).await;
+    assert_eq!(ptype, AS_MSG);
+    assert_eq!(reply[0], 22, "reply header size");
+    let generation = u32::from_be_bytes(reply[6..10].try_into().expect("4 bytes"));
+    (reply[5], generation)
+}
+
+#[tokio::test]
+async fn unknown_namespace_and_long_bin_name_get_server_codes() {
+    let s = server().await;
+    assert_eq!(
+        raw_write(&s, "nope", "a").await.0,
+        20,
+        "NAMESPACE_NOT_FOUND"
+    );
+    assert_eq!(
+        raw_write(&s, "test", "abcdefghijklmnop").await.0,
+        21,
+        "BIN_NAME_TOO_LONG"
+    );
+    assert_eq!(s.record_count("test", "wire"), 0);
+    assert_eq!(raw_write(&s, "test", "abcdefghijklmno").await, (0, 1));
+    assert_eq!(raw_write(&s, "test", "abcdefghijklmno").await, (0, 2));
+    assert_eq!(s.record_count("test", "wire"), 1);
+    assert_eq!(s.command_count(), 4);
+}
+
+#[tokio::test]
+async fn read_without_ops_or_get_all_is_a_parameter_error() {
+    let s = server().await;
+    assert_eq!(raw_write(&s, "test", "a").await.0, 0);
+    let read = |info1: u8| {
+        let mut body = vec![22, info1, 0, 0, 0, 0];
+        body.extend_from_slice(&[0u8; 12]);
+        body.extend_from_slice(&2u16.to_be_bytes());
+        body.extend_from_slice(&0u16.to_be_bytes());
+        for (ftype, data) in [
+            (FIELD_NAMESPACE, b"test".as_slice()),
+            (FIELD_DIGEST, &[7u8; 20]),
+        ] {
+            body.extend_from_slice(&(data.len() as u32 + 1).to_be_bytes());
+            body.push(ftype);
+            body.extend_from_slice(data);
+        }
+        body
+    };
+    let mut sock = TcpStream::connect(s.addr()).await.expect("connect");
+    let (_, reply) = roundtrip(&mut sock, AS_MSG, &read(INFO1_READ)).await;
+    assert_eq!(reply[5], 4, "PARAMETER_ERROR");
+    let (_, reply) = roundtrip(&mut sock, AS_MSG, &read(INFO1_READ | INFO1_GET_ALL)).await;
+    assert_eq!(reply[5], 0);
+    let n_ops = u16::from_be_bytes([reply[20], reply[21]]);
+    assert_eq!(n_ops, 1, "one bin comes back");
+}
