@@ -7,10 +7,14 @@
 //! otherwise INFO adds `info1 info2 info3`, INFO4 adds one byte, GEN a u16 generation,
 //! TTL a u32 record TTL, then `n_fields(2) n_ops(2)` and fields and ops as in a normal
 //! message. Rows without the INFO bit are the older read-only layout (`info1` only).
+//!
+//! Batch-level endings follow the server's `as/src/base/batch.c`: an unknown namespace
+//! ends the batch with PARAMETER_ERROR; without the REPORT_ALL_ERRORS flag the first
+//! row error other than NOT_FOUND/FILTERED_OUT ends it with that row's code.
 
 use std::time::SystemTime;
 
-use super::msg::{self, Cursor, Field, MsgError, Op, ReplyHeader, bits, field};
+use super::msg::{self, Cursor, Field, MsgError, Op, ReplyHeader, bits, field, rc};
 use super::store::{Command, Store};
 
 /// Row type bits (`BATCH_MSG_*`).
@@ -34,40 +38,68 @@ struct RowHeader {
     ops: Vec<Op>,
 }
 
-/// Executes every row of a batch field and returns the reply messages (no proto
-/// header), ending with the LAST message.
+/// Batch flag: report every row's error in its row and keep going (clients set it
+/// for `respond_all_keys`, the default).
+const REPORT_ALL_ERRORS: u8 = 0x4;
+/// Batch flag: without REPORT_ALL_ERRORS, still send the buffer holding the failed
+/// row before ending the batch with its code.
+const REPORT_ERROR_REC: u8 = 0x8;
+/// The server fills reply buffers of this size and sends each as one proto frame
+/// (`BATCH_BLOCK_SIZE`).
+const BATCH_BLOCK_SIZE: usize = 128 * 1024;
+/// Row results that never end a batch early.
+const BENIGN_ROW_CODES: [u8; 3] = [rc::OK, rc::NOT_FOUND, rc::FILTERED_OUT];
+
+/// Executes every row of a batch field and returns the reply bodies, one proto frame
+/// each: blocks of row messages, then a trailer flagged LAST carrying the batch's
+/// result code (as the server's `as_batch_send_trailer`).
 pub fn execute(
     batch_field: &[u8],
     store: &mut Store,
     now: SystemTime,
-) -> Result<Vec<u8>, MsgError> {
+) -> Result<Vec<Vec<u8>>, MsgError> {
     let mut c = Cursor::new(batch_field);
     let count = c.u32()?;
-    let _flags = c.u8()?;
+    let flags = c.u8()?;
+    if count == 0 {
+        return Ok(vec![trailer(rc::PARAMETER)]);
+    }
+    let report_all = flags & REPORT_ALL_ERRORS != 0;
+    let report_rec = flags & REPORT_ERROR_REC != 0;
+
     let mut prev: Option<RowHeader> = None;
-    let mut out = Vec::new();
+    let mut frames = Vec::new();
+    let mut block = Vec::new();
+    // The code that ends the batch early, and whether the block holding the failed
+    // row is still sent.
+    let mut batch_code = rc::OK;
+    let mut send_failed_block = false;
     for _ in 0..count {
         let index = c.u32()?;
         let digest = c.take(DIGEST_SIZE)?;
         let rtype = c.u8()?;
         let header = if rtype & BATCH_MSG_REPEAT != 0 {
-            // A repeated header never carries a per-row user key (the client only
-            // repeats identical headers), so reusing the fields is exact.
-            prev.clone().ok_or(MsgError::Truncated {
-                needed: 0,
-                offset: 0,
-                len: 0,
-            })?
+            match &prev {
+                // A repeat on the first row is garbage; the server stops there.
+                None => return Ok(vec![trailer(rc::PARAMETER)]),
+                Some(p) => p.clone(),
+            }
         } else {
             read_row_header(&mut c, rtype)?
         };
+        let namespace = msg::find_field(&header.fields, field::NAMESPACE).unwrap_or_default();
+        if !std::str::from_utf8(namespace).is_ok_and(|n| store.namespaces.contains_key(n)) {
+            // The server stops dispatching at an unknown namespace and terminates the
+            // batch with PARAMETER_ERROR (`as_batch_queue_task`), not per-row codes.
+            return Ok(vec![trailer(rc::PARAMETER)]);
+        }
         let cmd = Command {
             info1: header.info1,
             info2: header.info2,
             info3: header.info3,
             generation: header.generation,
             record_ttl: header.record_ttl,
-            namespace: msg::find_field(&header.fields, field::NAMESPACE).unwrap_or_default(),
+            namespace,
             set: msg::find_field(&header.fields, field::SET).unwrap_or_default(),
             digest: Some(digest),
             key: msg::find_field(&header.fields, field::KEY),
@@ -79,30 +111,58 @@ pub fn execute(
             .iter()
             .map(|(name, p)| super::reply_op(name, p.as_ref()))
             .collect();
-        msg::write_msg(
-            &mut out,
-            &ReplyHeader {
-                info3: 0,
-                result_code: outcome.result_code,
-                generation: outcome.generation,
-                void_time: outcome.void_time,
-                transaction_ttl: index,
-            },
-            &[],
-            &reply_ops,
-        );
+        if batch_code == rc::OK || send_failed_block {
+            msg::write_msg(
+                &mut block,
+                &ReplyHeader {
+                    info3: 0,
+                    result_code: outcome.result_code,
+                    generation: outcome.generation,
+                    void_time: outcome.void_time,
+                    transaction_ttl: index,
+                },
+                &[],
+                &reply_ops,
+            );
+        }
+        if !report_all && batch_code == rc::OK && !BENIGN_ROW_CODES.contains(&outcome.result_code) {
+            batch_code = outcome.result_code;
+            send_failed_block = report_rec;
+            if !report_rec {
+                block.clear();
+            }
+        }
+        if block.len() >= BATCH_BLOCK_SIZE {
+            if batch_code == rc::OK || send_failed_block {
+                frames.push(std::mem::take(&mut block));
+            }
+            // After the failed row's block, nothing more is sent.
+            send_failed_block = false;
+            block.clear();
+        }
         prev = Some(header);
     }
+    if !block.is_empty() && (batch_code == rc::OK || send_failed_block) {
+        frames.push(block);
+    }
+    frames.push(trailer(batch_code));
+    Ok(frames)
+}
+
+/// The final message of a batch reply.
+fn trailer(code: u8) -> Vec<u8> {
+    let mut out = Vec::new();
     msg::write_msg(
         &mut out,
         &ReplyHeader {
             info3: bits::INFO3_LAST,
+            result_code: code,
             ..ReplyHeader::default()
         },
         &[],
         &[],
     );
-    Ok(out)
+    out
 }
 
 fn read_row_header(c: &mut Cursor<'_>, rtype: u8) -> Result<RowHeader, MsgError> {

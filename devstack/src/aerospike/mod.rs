@@ -418,7 +418,7 @@ fn handle_as_msg(body: &[u8], shared: &Shared) -> Vec<Vec<u8>> {
         .or_else(|| m.field(field::BATCH_INDEX_WITH_SET))
     {
         return match batch::execute(rows, &mut shared.store(), now) {
-            Ok(out) => vec![out],
+            Ok(frames) => frames,
             Err(e) => {
                 tracing::debug!(error = %e, "malformed batch");
                 vec![error_reply(rc::PARAMETER)]

@@ -104,6 +104,7 @@ pub mod rc {
     pub const TIMEOUT: u8 = 9;
     pub const BIN_INCOMPATIBLE_TYPE: u8 = 12;
     pub const RECORD_TOO_BIG: u8 = 13;
+    pub const FILTERED_OUT: u8 = 27;
     pub const UNSUPPORTED_FEATURE: u8 = 16;
     pub const KEY_MISMATCH: u8 = 19;
     pub const NAMESPACE: u8 = 20;
