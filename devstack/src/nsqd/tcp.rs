@@ -713,6 +713,23 @@ async fn auth(
     Err(fatal("E_AUTH_DISABLED", "AUTH disabled"))
 }
 
+/// Decodes the IDENTIFY body as Go's `json.Unmarshal` does: `null` (for the body or
+/// a field) leaves the zero value, and keys match case-insensitively. Clients rely on
+/// this: tokio-nsq, for one, sends `"sample_rate": null`.
+fn parse_identify(body: &[u8]) -> serde_json::Result<Identify> {
+    match serde_json::from_slice::<serde_json::Value>(body)? {
+        serde_json::Value::Null => Ok(Identify::default()),
+        serde_json::Value::Object(map) => serde_json::from_value(serde_json::Value::Object(
+            map.into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k.to_lowercase(), v))
+                .collect(),
+        )),
+        // Go cannot unmarshal an array, string or number into a struct.
+        _ => Err(serde::de::Error::custom("IDENTIFY body is not an object")),
+    }
+}
+
 /// IDENTIFY: validate like nsqd (`clientV2.Identify`), answer JSON when the client
 /// negotiates features.
 async fn identify(
@@ -727,7 +744,7 @@ async fn identify(
         return Err(fatal("E_INVALID", "cannot IDENTIFY in current state"));
     }
     let body = read_body(rd, opts.max_body_size, "IDENTIFY").await?;
-    let ident: Identify = serde_json::from_slice(&body)
+    let ident = parse_identify(&body)
         .map_err(|_| fatal("E_BAD_BODY", "IDENTIFY failed to decode JSON body"))?;
     let bad = |what: &str, v: i64| fatal("E_BAD_BODY", format!("IDENTIFY {what} ({v}) is invalid"));
     s.client_id = ident.client_id.clone();
@@ -899,5 +916,40 @@ async fn write_loop(
                 flush_at = None;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base10_is_nsqds_byte_to_base10() {
+        assert_eq!(base10(b"250"), Some(250));
+        assert_eq!(base10(b""), Some(0), "an empty count parses as 0");
+        assert_eq!(base10(b"-1"), None, "no sign");
+        assert_eq!(base10(b"+1"), None);
+        assert_eq!(base10(b"1.5"), None);
+    }
+
+    #[test]
+    fn huge_millis_wrap_like_a_go_duration() {
+        assert_eq!(millis_to_duration(5), Some(Duration::from_millis(5)));
+        // 2^63 / 1e6 ms overflows int64 nanoseconds and goes negative in Go.
+        assert_eq!(millis_to_duration(9_300_000_000_000), None);
+    }
+
+    #[test]
+    fn identify_bodies_decode_like_go_json() {
+        let i =
+            parse_identify(br#"{"sample_rate":null,"Client_ID":"x","msg_timeout":2000}"#).unwrap();
+        assert_eq!(
+            (i.sample_rate, i.client_id.as_str(), i.msg_timeout),
+            (0, "x", 2000)
+        );
+        assert_eq!(parse_identify(b"null").unwrap().msg_timeout, 0);
+        assert!(parse_identify(b"[]").is_err());
+        assert!(parse_identify(br#"{"msg_timeout":"1"}"#).is_err());
+        assert!(parse_identify(br#"{"msg_timeout":1.5}"#).is_err());
     }
 }
