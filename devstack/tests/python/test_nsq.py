@@ -89,7 +89,8 @@ def test_http_pub_mpub_and_stats_with_curl():
     topic = topic_name("curl")
     assert curl("-d", "hello", f"http://{NSQD_HTTP}/pub?topic={topic}") == "OK"
     assert curl("--data-binary", "a\nb\nc\n", f"http://{NSQD_HTTP}/mpub?topic={topic}") == "OK"
-    assert curl("-X", "POST", f"http://{NSQD_HTTP}/channel/create?topic={topic}&channel=py") == "OK"
+    # nsqd answers a create with 200 and an empty body.
+    assert curl("-X", "POST", f"http://{NSQD_HTTP}/channel/create?topic={topic}&channel=py") == ""
     stats = channel_stats(topic, "py")
     assert stats["depth"] == 4
     code, body = curl_status("-d", "", f"http://{NSQD_HTTP}/pub?topic={topic}")
@@ -146,3 +147,71 @@ def test_pynsq_reader_finds_nsqd_through_lookupd():
     received = asyncio.run(consume(topic, 2, lambda m: True, nsqd_tcp_addresses=None,
                                    lookupd_http_addresses=[f"http://{NSQLOOKUPD_HTTP}"]))
     assert sorted(m.body for m in received) == [b"x", b"y"]
+
+
+def test_http_errors_and_methods_with_curl():
+    topic = topic_name("errors")
+    code, body = curl_status("-X", "POST", f"http://{NSQD_HTTP}/ping")
+    assert (code, json.loads(body)) == (405, {"message": "METHOD_NOT_ALLOWED"})
+    code, body = curl_status(f"http://{NSQD_HTTP}/no/such/path")
+    assert (code, json.loads(body)) == (404, {"message": "NOT_FOUND"})
+    code, body = curl_status("--data-binary", "@-", f"http://{NSQD_HTTP}/pub?topic={topic}")
+    assert (code, json.loads(body)) == (400, {"message": "MSG_EMPTY"})
+    code, body = curl_status("-d", "x", f"http://{NSQD_HTTP}/pub?topic=bad/name")
+    assert (code, json.loads(body)) == (400, {"message": "INVALID_TOPIC"})
+    code, body = curl_status("-X", "POST", f"http://{NSQD_HTTP}/channel/create?topic={topic}&channel=c")
+    assert (code, json.loads(body)) == (404, {"message": "TOPIC_NOT_FOUND"})
+    binary = (2).to_bytes(4, "big") + (3).to_bytes(4, "big") + b"one" + (3).to_bytes(4, "big") + b"two"
+    out = subprocess.run(
+        ["curl", "-sS", "--data-binary", "@-", f"http://{NSQD_HTTP}/mpub?topic={topic}&binary=true"],
+        input=binary, capture_output=True, check=True,
+    )
+    assert out.stdout == b"OK"
+    info = json.loads(curl(f"http://{NSQD_HTTP}/info"))
+    assert info["version"] == "1.3.0"
+    assert f"127.0.0.1:{info['tcp_port']}" == NSQD_TCP
+    stats = json.loads(curl(f"http://{NSQD_HTTP}/stats?format=json&topic={topic}"))
+    assert stats["topics"][0]["message_count"] == 2
+    assert stats["topics"][0]["depth"] == 2  # no channel yet: the topic holds them
+
+
+def test_pynsq_unfinished_message_times_out_and_comes_back():
+    topic = topic_name("timeout")
+    curl("-d", "slow", f"http://{NSQD_HTTP}/pub?topic={topic}")
+    attempts = []
+
+    def hold_first(message):
+        attempts.append(message.attempts)
+        if len(attempts) == 1:
+            message.enable_async()  # never answered: nsqd times it out after msg_timeout
+            return None
+        return True
+
+    asyncio.run(consume(topic, 2, hold_first, msg_timeout=1))  # pynsq: seconds
+    assert attempts == [1, 2]
+    stats = channel_stats(topic, "py")
+    assert (stats["timeout_count"], stats["in_flight_count"], stats["depth"]) == (1, 0, 0)
+
+
+def test_pynsq_writer_dpub_is_deferred():
+    topic = topic_name("dpub")
+    curl("-X", "POST", f"http://{NSQD_HTTP}/topic/create?topic={topic}")
+    curl("-X", "POST", f"http://{NSQD_HTTP}/channel/create?topic={topic}&channel=py")
+
+    async def scenario():
+        writer = nsq.Writer([NSQD_TCP])
+        done = asyncio.Event()
+        results = []
+        for _ in range(50):
+            if writer.conns:
+                break
+            await asyncio.sleep(0.1)
+        writer.dpub(topic, 60000, b"later", callback=lambda conn, data: (results.append(data), done.set()))
+        await asyncio.wait_for(done.wait(), 10)
+        for conn in list(writer.conns.values()):
+            conn.close()
+        return results
+
+    assert asyncio.run(scenario()) == [b"OK"]
+    stats = channel_stats(topic, "py")
+    assert (stats["deferred_count"], stats["depth"]) == (1, 0)
