@@ -601,3 +601,48 @@ async fn unknown_cluster_name_is_refused() {
 fn _key_type_check(k: Key) -> Key {
     k
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compressed_requests_and_replies_work() {
+    let (server, client) = default_setup().await;
+    let mut wpol = WritePolicy::default();
+    wpol.base_policy.use_compression = true;
+    let mut rpol = ReadPolicy::default();
+    rpol.base_policy.use_compression = true;
+    // Big, compressible values so both directions cross the compression threshold.
+    let text = "abc".repeat(2000);
+    for i in 0..3i64 {
+        let key = as_key!(NS, "zip", i);
+        bounded(client.put(&wpol, &key, &[as_bin!("t", text.as_str())]))
+            .await
+            .expect("compressed put");
+    }
+    assert_eq!(server.record_count(NS, "zip"), 3);
+    let rec = bounded(client.get(&rpol, &as_key!(NS, "zip", 1), Bins::All))
+        .await
+        .expect("compressed get");
+    assert_eq!(rec.bins["t"], Value::from(text.as_str()));
+
+    let mut bpol = BatchPolicy::default();
+    bpol.base_policy.use_compression = true;
+    let mut rows: Vec<BatchOperation> = (0..3i64)
+        .map(|i| {
+            BatchOperation::read(
+                &BatchReadPolicy::default(),
+                as_key!(NS, "zip", i),
+                Bins::All,
+            )
+        })
+        .collect();
+    bounded(client.batch(&bpol, &mut rows))
+        .await
+        .expect("compressed batch");
+    for row in &rows {
+        assert_eq!(row.result_code(), Some(ResultCode::Ok));
+        assert_eq!(
+            row.record().expect("record").bins["t"],
+            Value::from(text.as_str())
+        );
+    }
+    client.close().await.expect("close");
+}

@@ -191,3 +191,82 @@ async fn read_without_ops_or_get_all_is_a_parameter_error() {
     let n_ops = u16::from_be_bytes([reply[20], reply[21]]);
     assert_eq!(n_ops, 1, "one bin comes back");
 }
+
+#[tokio::test]
+async fn compressed_request_gets_a_compressed_reply() {
+    use std::io::{Read as _, Write as _};
+    const COMPRESSED: u8 = 4;
+    const INFO1_COMPRESS_RESPONSE: u8 = 0x80;
+    let s = server().await;
+    // A write with a long string, so the reply to the read below is big enough to be
+    // compressed.
+    let long = "x".repeat(1000);
+    let mut body = vec![22, INFO1_COMPRESS_RESPONSE, INFO2_WRITE, 0, 0, 0];
+    body.extend_from_slice(&[0u8; 12]);
+    body.extend_from_slice(&2u16.to_be_bytes());
+    body.extend_from_slice(&1u16.to_be_bytes());
+    for (ftype, data) in [
+        (FIELD_NAMESPACE, b"test".as_slice()),
+        (FIELD_DIGEST, &[9u8; 20]),
+    ] {
+        body.extend_from_slice(&(data.len() as u32 + 1).to_be_bytes());
+        body.push(ftype);
+        body.extend_from_slice(data);
+    }
+    body.extend_from_slice(&((4 + 1 + long.len()) as u32).to_be_bytes());
+    body.extend_from_slice(&[OP_WRITE, 3, 0, 1, b's']);
+    body.extend_from_slice(long.as_bytes());
+
+    // Compressed frame: u64 size of the whole inner frame, then zlib of that frame.
+    let mut inner = (body.len() as u64).to_be_bytes().to_vec();
+    inner[0] = 2;
+    inner[1] = AS_MSG;
+    inner.extend_from_slice(&body);
+    let mut enc = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(&inner).expect("zlib");
+    let mut zipped = (inner.len() as u64).to_be_bytes().to_vec();
+    zipped.extend_from_slice(&enc.finish().expect("zlib"));
+
+    let mut sock = TcpStream::connect(s.addr()).await.expect("connect");
+    let (ptype, reply) = roundtrip(&mut sock, COMPRESSED, &zipped).await;
+    // A write reply is tiny: sent plain even though compression was asked for.
+    assert_eq!(ptype, AS_MSG);
+    assert_eq!(reply[5], 0, "write succeeded");
+    assert_eq!(s.record_count("test", ""), 1);
+
+    // Read it back asking for a compressed reply.
+    let mut read = vec![
+        22,
+        INFO1_READ | INFO1_GET_ALL | INFO1_COMPRESS_RESPONSE,
+        0,
+        0,
+        0,
+        0,
+    ];
+    read.extend_from_slice(&[0u8; 12]);
+    read.extend_from_slice(&2u16.to_be_bytes());
+    read.extend_from_slice(&0u16.to_be_bytes());
+    for (ftype, data) in [
+        (FIELD_NAMESPACE, b"test".as_slice()),
+        (FIELD_DIGEST, &[9u8; 20]),
+    ] {
+        read.extend_from_slice(&(data.len() as u32 + 1).to_be_bytes());
+        read.push(ftype);
+        read.extend_from_slice(data);
+    }
+    let (ptype, reply) = roundtrip(&mut sock, AS_MSG, &read).await;
+    assert_eq!(ptype, COMPRESSED);
+    let declared = u64::from_be_bytes(reply[..8].try_into().expect("8 bytes")) as usize;
+    let mut frame = Vec::new();
+    flate2::read::ZlibDecoder::new(&reply[8..])
+        .read_to_end(&mut frame)
+        .expect("zlib reply");
+    assert_eq!(frame.len(), declared);
+    assert_eq!(frame[1], AS_MSG, "inner frame is a plain AS_MSG");
+    let msg = &frame[8..];
+    assert_eq!(msg[5], 0);
+    assert!(
+        msg.windows(long.len()).any(|w| w == long.as_bytes()),
+        "the bin value is inside"
+    );
+}

@@ -303,6 +303,8 @@ enum ConnError {
     Msg(#[from] msg::MsgError),
     #[error("proto type {0} is not supported")]
     UnsupportedType(u8),
+    #[error("bad compressed request: {0}")]
+    Compression(&'static str),
 }
 
 async fn serve_connection(mut sock: TcpStream, shared: &Shared) -> Result<(), ConnError> {
@@ -335,20 +337,12 @@ async fn serve_connection(mut sock: TcpStream, shared: &Shared) -> Result<(), Co
                     .await?;
             }
             msg::PROTO_TYPE_AS_MSG => {
-                shared.commands.fetch_add(1, Ordering::Relaxed);
-                let delay = *shared.delay.lock().unwrap_or_else(|e| e.into_inner());
-                if let Some(d) = delay {
-                    tokio::time::sleep(d).await;
-                }
-                let failure = *shared.fail_with.lock().unwrap_or_else(|e| e.into_inner());
-                let bodies = match failure {
-                    Some(code) => vec![error_reply(code)],
-                    None => handle_as_msg(&body, shared),
-                };
-                let mut out = Vec::new();
-                for b in &bodies {
-                    out.extend_from_slice(&msg::frame(msg::PROTO_TYPE_AS_MSG, b));
-                }
+                let out = serve_as_msg(&body, shared).await;
+                sock.write_all(&out).await?;
+            }
+            msg::PROTO_TYPE_COMPRESSED => {
+                let inner = decompress_request(&body)?;
+                let out = serve_as_msg(&inner, shared).await;
                 sock.write_all(&out).await?;
             }
             msg::PROTO_TYPE_ADMIN => {
@@ -359,11 +353,92 @@ async fn serve_connection(mut sock: TcpStream, shared: &Shared) -> Result<(), Co
                 sock.write_all(&msg::frame(msg::PROTO_TYPE_ADMIN, &reply))
                     .await?;
             }
-            // Compressed requests need zlib, which the stand-in does not carry; clients
-            // only compress when a policy asks for it (see the README).
             other => return Err(ConnError::UnsupportedType(other)),
         }
     }
+}
+
+/// Executes one AS_MSG body (delay and failure injection included) and returns the
+/// framed reply, compressed when the request asked for it.
+async fn serve_as_msg(body: &[u8], shared: &Shared) -> Vec<u8> {
+    shared.commands.fetch_add(1, Ordering::Relaxed);
+    let delay = *shared.delay.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(d) = delay {
+        tokio::time::sleep(d).await;
+    }
+    let failure = *shared.fail_with.lock().unwrap_or_else(|e| e.into_inner());
+    let bodies = match failure {
+        Some(code) => vec![error_reply(code)],
+        None => handle_as_msg(body, shared),
+    };
+    let compress = body
+        .get(INFO1_OFFSET)
+        .is_some_and(|info1| info1 & bits::INFO1_COMPRESS_RESPONSE != 0);
+    let mut out = Vec::new();
+    for b in &bodies {
+        let frame = msg::frame(msg::PROTO_TYPE_AS_MSG, b);
+        if compress && frame.len() > COMPRESS_THRESHOLD {
+            out.extend_from_slice(&compress_frame(&frame));
+        } else {
+            out.extend_from_slice(&frame);
+        }
+    }
+    out
+}
+
+/// Offset of info1 in an AS_MSG body.
+const INFO1_OFFSET: usize = 1;
+/// Replies up to this size go out uncompressed even when compression was asked for
+/// (the clients' default threshold; compressing tiny replies only adds bytes).
+const COMPRESS_THRESHOLD: usize = 128;
+/// Bytes of the uncompressed-size prefix of a compressed proto body.
+const COMPRESSED_SIZE_PREFIX: usize = 8;
+
+/// Unpacks a compressed proto body (`u64 uncompressed size`, then zlib of a whole
+/// AS_MSG proto frame) and returns the inner AS_MSG body.
+fn decompress_request(body: &[u8]) -> Result<Vec<u8>, ConnError> {
+    use std::io::Read as _;
+    let (size, data) =
+        body.split_at_checked(COMPRESSED_SIZE_PREFIX)
+            .ok_or(ConnError::Compression(
+                "compressed body shorter than its size prefix",
+            ))?;
+    let declared = u64::from_be_bytes(size.try_into().unwrap_or_default());
+    if declared > msg::MAX_PROTO_BODY {
+        return Err(msg::MsgError::TooLarge(declared).into());
+    }
+    let mut inner = Vec::new();
+    flate2::read::ZlibDecoder::new(data)
+        .take(declared)
+        .read_to_end(&mut inner)?;
+    let hdr: [u8; msg::PROTO_HEADER_SIZE] = inner
+        .get(..msg::PROTO_HEADER_SIZE)
+        .and_then(|h| h.try_into().ok())
+        .ok_or(ConnError::Compression(
+            "compressed frame shorter than a proto header",
+        ))?;
+    let header = ProtoHeader::parse(hdr)?;
+    if header.ptype != msg::PROTO_TYPE_AS_MSG {
+        return Err(ConnError::UnsupportedType(header.ptype));
+    }
+    let body = &inner[msg::PROTO_HEADER_SIZE..];
+    if body.len() as u64 != header.size {
+        return Err(ConnError::Compression("inner frame size does not match"));
+    }
+    Ok(body.to_vec())
+}
+
+/// Wraps a whole proto frame as a compressed (type 4) frame.
+fn compress_frame(frame: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut enc = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+    // Writing into a Vec cannot fail.
+    let _ = enc.write_all(frame);
+    let zipped = enc.finish().unwrap_or_default();
+    let mut body = Vec::with_capacity(COMPRESSED_SIZE_PREFIX + zipped.len());
+    body.extend_from_slice(&(frame.len() as u64).to_be_bytes());
+    body.extend_from_slice(&zipped);
+    msg::frame(msg::PROTO_TYPE_COMPRESSED, &body)
 }
 
 /// A single message with a result code, flagged LAST so that single-record, batch and
