@@ -646,3 +646,62 @@ async fn compressed_requests_and_replies_work() {
     }
     client.close().await.expect("close");
 }
+
+/// What x-msrv's sink does: batch writes with Replace and send_key, then a scan sees
+/// the keys; identical op lists without send_key go out as REPEAT rows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_replace_with_send_key_and_repeat_rows() {
+    let (server, client) = default_setup().await;
+    let keyed = BatchWritePolicy {
+        record_exists_action: RecordExistsAction::Replace,
+        send_key: true,
+        ..BatchWritePolicy::default()
+    };
+    let ops = vec![
+        operations::put(&as_bin!("v", 1)),
+        operations::put(&as_bin!("s", "x")),
+    ];
+    let mut rows: Vec<BatchOperation> = (0..20i64)
+        .map(|i| BatchOperation::write(&keyed, as_key!(NS, "sink", i), ops.clone()))
+        .collect();
+    bounded(client.batch(&BatchPolicy::write_default(), &mut rows))
+        .await
+        .expect("batch");
+    assert!(rows.iter().all(|r| r.result_code() == Some(ResultCode::Ok)));
+    let stored = server.records(NS, "sink");
+    assert_eq!(stored.len(), 20);
+    assert!(stored.iter().all(|r| r.key.is_some() && r.generation == 1));
+
+    // Replace drops bins not written again.
+    let replace_only_v = vec![operations::put(&as_bin!("v", 2))];
+    let mut rows: Vec<BatchOperation> = (0..20i64)
+        .map(|i| BatchOperation::write(&keyed, as_key!(NS, "sink", i), replace_only_v.clone()))
+        .collect();
+    bounded(client.batch(&BatchPolicy::write_default(), &mut rows))
+        .await
+        .expect("batch");
+    let stored = server.records(NS, "sink");
+    assert!(
+        stored
+            .iter()
+            .all(|r| r.bins.len() == 1 && r.bins["v"] == json!(2) && r.generation == 2)
+    );
+
+    // Without send_key the client repeats the previous row's header.
+    let plain = BatchWritePolicy::default();
+    let mut rows: Vec<BatchOperation> = (100..120i64)
+        .map(|i| BatchOperation::write(&plain, as_key!(NS, "sink", i), ops.clone()))
+        .collect();
+    bounded(client.batch(&BatchPolicy::write_default(), &mut rows))
+        .await
+        .expect("batch");
+    assert!(rows.iter().all(|r| r.result_code() == Some(ResultCode::Ok)));
+    assert_eq!(server.record_count(NS, "sink"), 40);
+    let unkeyed = server
+        .records(NS, "sink")
+        .into_iter()
+        .filter(|r| r.key.is_none())
+        .count();
+    assert_eq!(unkeyed, 20);
+    client.close().await.expect("close");
+}

@@ -190,3 +190,81 @@ fn read_row_header(c: &mut Cursor<'_>, rtype: u8) -> Result<RowHeader, MsgError>
     h.ops = ops;
     Ok(h)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aerospike::store::StoreConfig;
+
+    fn store() -> Store {
+        Store::new(
+            StoreConfig {
+                max_record_size: 1 << 20,
+                default_ttl: 0,
+                allow_ttl: true,
+            },
+            &["test".to_owned()],
+        )
+    }
+
+    /// A full write row (one int bin) followed by a REPEAT row for another digest.
+    fn write_then_repeat(ns: &[u8]) -> Vec<u8> {
+        let mut b = Vec::new();
+        b.extend_from_slice(&2u32.to_be_bytes());
+        b.push(REPORT_ALL_ERRORS);
+        b.extend_from_slice(&0u32.to_be_bytes());
+        b.extend_from_slice(&[1u8; DIGEST_SIZE]);
+        b.push(BATCH_MSG_INFO | BATCH_MSG_GEN | BATCH_MSG_TTL);
+        b.extend_from_slice(&[0, bits::INFO2_WRITE, 0]);
+        b.extend_from_slice(&0u16.to_be_bytes());
+        b.extend_from_slice(&0u32.to_be_bytes());
+        b.extend_from_slice(&2u16.to_be_bytes());
+        b.extend_from_slice(&1u16.to_be_bytes());
+        for (t, d) in [(field::NAMESPACE, ns), (field::SET, b"s".as_slice())] {
+            b.extend_from_slice(&(d.len() as u32 + 1).to_be_bytes());
+            b.push(t);
+            b.extend_from_slice(d);
+        }
+        b.extend_from_slice(&(4 + 1 + 8u32).to_be_bytes());
+        b.extend_from_slice(&[msg::op::WRITE, 1, 0, 1, b'a']);
+        b.extend_from_slice(&7i64.to_be_bytes());
+        b.extend_from_slice(&1u32.to_be_bytes());
+        b.extend_from_slice(&[2u8; DIGEST_SIZE]);
+        b.push(BATCH_MSG_REPEAT);
+        b
+    }
+
+    fn codes(frames: &[Vec<u8>]) -> Vec<(u8, u32, bool)> {
+        let mut out = Vec::new();
+        for f in frames {
+            let mut c = Cursor::new(f);
+            while !c.is_empty() {
+                let h = c.take(msg::MSG_HEADER_SIZE).unwrap();
+                let n_fields = u16::from_be_bytes([h[18], h[19]]);
+                let n_ops = u16::from_be_bytes([h[20], h[21]]);
+                msg::read_fields_ops(&mut c, n_fields, n_ops).unwrap();
+                let index = u32::from_be_bytes([h[14], h[15], h[16], h[17]]);
+                out.push((h[5], index, h[3] & bits::INFO3_LAST != 0));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn repeat_rows_reuse_the_previous_header() {
+        let mut s = store();
+        let frames = execute(&write_then_repeat(b"test"), &mut s, SystemTime::now()).unwrap();
+        assert_eq!(
+            codes(&frames),
+            vec![(rc::OK, 0, false), (rc::OK, 1, false), (rc::OK, 0, true)]
+        );
+        assert_eq!(s.namespaces["test"].records.len(), 2);
+    }
+
+    #[test]
+    fn unknown_namespace_ends_the_batch_with_parameter_error() {
+        let mut s = store();
+        let frames = execute(&write_then_repeat(b"nope"), &mut s, SystemTime::now()).unwrap();
+        assert_eq!(codes(&frames), vec![(rc::PARAMETER, 0, true)]);
+    }
+}
