@@ -901,3 +901,85 @@ async fn nsqlookupd_keeps_registrations_like_the_real_one() {
     .await
     .unwrap();
 }
+
+#[tokio::test]
+async fn output_buffer_timeout_off_holds_messages_until_the_window_closes() {
+    let s = NsqServer::start(NsqOptions::default()).await.unwrap();
+    let mut c = Client::connect(&s).await;
+    // -1 stops nsqd's flush ticker: buffered messages wait for a reason to flush.
+    assert_eq!(
+        c.identify(r#"{"output_buffer_timeout":-1,"heartbeat_interval":30000}"#)
+            .await,
+        Frame::Response("OK".into())
+    );
+    c.send("SUB t c").await;
+    assert_eq!(c.frame().await, Some(Frame::Response("OK".into())));
+    c.send("RDY 10").await;
+    s.publish("t", "buffered");
+    assert!(
+        c.frames_within(Duration::from_millis(600)).await.is_empty(),
+        "nsqd holds it in the 16 KiB buffer"
+    );
+    assert_eq!(s.channel_stats("t", "c").unwrap().in_flight_count, 1);
+    // RDY 0 makes the client not ready: nsqd's pump flushes.
+    c.send("RDY 0").await;
+    assert_eq!(c.message().await.2, b"buffered");
+}
+
+#[tokio::test]
+async fn a_full_window_flushes_at_once() {
+    let s = NsqServer::start(NsqOptions {
+        // Far longer than the test waits: only the full window can flush.
+        output_buffer_timeout: Duration::from_secs(30),
+        ..NsqOptions::default()
+    })
+    .await
+    .unwrap();
+    let mut c = Client::sub(&s, "t", "c", 1).await;
+    s.publish("t", "one");
+    assert_eq!(c.message().await.2, b"one");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_topic_gets_the_channels_nsqlookupd_knows() {
+    let s = server().await;
+    let l = format!("http://{}", s.lookupd_http_addr());
+    tokio::task::spawn_blocking(move || {
+        assert_eq!(
+            http_post(&format!("{l}/channel/create?topic=pre&channel=c"), b"").0,
+            200
+        );
+        assert_eq!(
+            http_post(
+                &format!("{l}/channel/create?topic=pre&channel=e%23ephemeral"),
+                b""
+            )
+            .0,
+            200
+        );
+    })
+    .await
+    .unwrap();
+    s.publish("pre", "x");
+    assert_eq!(s.channel_stats("pre", "c").map(|c| c.depth), Some(1));
+    let channels: Vec<_> = s.stats().topics.unwrap()[0]
+        .channels
+        .iter()
+        .map(|c| c.channel_name.clone())
+        .collect();
+    assert_eq!(channels, ["c"], "no ephemeral channel without a client");
+    // Deleted and published again: nsqlookupd still knows "c", so it comes back.
+    s.create_channel("pre", "d");
+    let b = format!("http://{}", s.http_addr());
+    tokio::task::spawn_blocking(move || {
+        assert_eq!(
+            http_post(&format!("{b}/topic/delete?topic=pre"), b"").0,
+            200
+        );
+    })
+    .await
+    .unwrap();
+    s.publish("pre", "y");
+    assert_eq!(s.channel_stats("pre", "d").map(|c| c.depth), Some(1));
+    assert_eq!(s.channel_stats("pre", "c").map(|c| c.depth), Some(1));
+}

@@ -2,10 +2,10 @@
 //! producer it can know: the stand-in nsqd of the same process.
 //!
 //! Real nsqd tells nsqlookupd about each topic and channel it creates or deletes
-//! (REGISTER / UNREGISTER over TCP). Here the registry catches up with the nsqd's state
-//! whenever nsqlookupd answers a request, which has the same outcome: registrations
-//! outlive the nsqd's topics (only the producer is removed, and only `#ephemeral`
-//! registrations vanish), as with the real pair.
+//! (REGISTER / UNREGISTER over TCP); here the nsqd's state hands the registry its new
+//! list of topics and channels after each such change, which has the same outcome:
+//! registrations outlive the nsqd's topics (only the producer is removed, and only
+//! `#ephemeral` registrations vanish), as with the real pair.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};

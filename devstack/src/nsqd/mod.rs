@@ -104,7 +104,7 @@ impl Default for NsqOptions {
 pub(crate) struct Inner {
     opts: NsqOptions,
     state: Mutex<queue::State>,
-    registry: Mutex<lookupd::Registry>,
+    registry: Arc<Mutex<lookupd::Registry>>,
     tcp_addr: SocketAddr,
     http_addr: SocketAddr,
     lookupd_addr: SocketAddr,
@@ -119,12 +119,11 @@ impl Inner {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// nsqlookupd's registrations, caught up with the nsqd's topics and channels.
+    /// nsqlookupd's registrations (the nsqd keeps them current as it creates and
+    /// deletes topics and channels). Lock order: state, then registry — `State` takes
+    /// this lock inside its own, so never take the state lock while holding this.
     fn registry(&self) -> MutexGuard<'_, lookupd::Registry> {
-        let names = self.state().names();
-        let mut reg = self.registry.lock().unwrap_or_else(|p| p.into_inner());
-        reg.sync(names);
-        reg
+        self.registry.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Closes these client connections (nsqd closes the clients of a deleted topic or
@@ -180,13 +179,14 @@ impl NsqServer {
         let tcp = TcpListener::bind(opts.tcp_addr).await?;
         let http = TcpListener::bind(opts.http_addr).await?;
         let lookupd = TcpListener::bind(opts.lookupd_http_addr).await?;
+        let registry = Arc::new(Mutex::new(lookupd::Registry::default()));
         let inner = Arc::new(Inner {
             tcp_addr: tcp.local_addr()?,
             http_addr: http.local_addr()?,
             lookupd_addr: lookupd.local_addr()?,
             opts,
-            state: Mutex::new(queue::State::default()),
-            registry: Mutex::new(lookupd::Registry::default()),
+            state: Mutex::new(queue::State::registering_with(Arc::clone(&registry))),
+            registry,
             next_client: AtomicU64::new(0),
             conns: Mutex::new(HashMap::new()),
             started: std::time::SystemTime::now(),

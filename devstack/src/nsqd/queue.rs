@@ -5,9 +5,13 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use std::sync::{Arc, Mutex};
+
 use bytes::{BufMut, Bytes, BytesMut};
 use serde::Serialize;
 use tokio::sync::mpsc;
+
+use super::lookupd::Registry;
 
 /// nsqd's message id: 16 ASCII hex digits.
 pub type MsgId = [u8; 16];
@@ -115,6 +119,8 @@ pub(crate) struct State {
     next_msg: u64,
     /// xorshift state for IDENTIFY `sample_rate` (nsqd uses `rand.Int31n(100)`).
     rng: u64,
+    /// The nsqlookupd this nsqd registers with (`None` in unit tests).
+    pub lookupd: Option<Arc<Mutex<Registry>>>,
 }
 
 /// Why a FIN/REQ/TOUCH failed; the texts are nsqd's (`channel.go`).
@@ -156,6 +162,14 @@ pub(crate) fn message_frame(msg: &Msg) -> Bytes {
 }
 
 impl State {
+    /// An nsqd that registers its topics and channels with this nsqlookupd.
+    pub fn registering_with(lookupd: Arc<Mutex<Registry>>) -> State {
+        State {
+            lookupd: Some(lookupd),
+            ..State::default()
+        }
+    }
+
     fn new_id(&mut self) -> MsgId {
         self.next_msg += 1;
         let hex = format!("{:016x}", self.next_msg);
@@ -164,9 +178,31 @@ impl State {
         id
     }
 
-    /// Creates the topic if missing (as nsqd's `GetTopic` does on PUB or SUB).
+    /// Creates the topic if missing (as nsqd's `GetTopic` does on PUB or SUB). Like an
+    /// nsqd with nsqlookupd configured, a new topic first gets the (non-ephemeral)
+    /// channels nsqlookupd knows for it, so none of them misses a message.
     pub fn topic(&mut self, name: &str) -> &mut Topic {
-        self.topics.entry(name.to_owned()).or_default()
+        if !self.topics.contains_key(name) {
+            let known = self.lookupd.as_ref().map_or_else(Vec::new, |r| {
+                r.lock().unwrap_or_else(|p| p.into_inner()).channels(name)
+            });
+            let mut topic = Topic::default();
+            for c in known.into_iter().filter(|c| !c.ends_with("#ephemeral")) {
+                topic.channels.insert(c, Channel::default());
+            }
+            self.topics.insert(name.to_owned(), topic);
+            self.notify_lookupd();
+        }
+        self.topics.get_mut(name).expect("inserted above")
+    }
+
+    /// nsqd's REGISTER/UNREGISTER after a topic or channel came or went.
+    fn notify_lookupd(&self) {
+        if let Some(r) = &self.lookupd {
+            r.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .sync(self.names());
+        }
     }
 
     /// Creates the channel if missing; a topic that held messages (no channel, not
@@ -175,6 +211,7 @@ impl State {
         let t = self.topic(topic);
         if !t.channels.contains_key(channel) {
             t.channels.insert(channel.to_owned(), Channel::default());
+            self.notify_lookupd();
             self.distribute(topic);
         }
     }
@@ -322,6 +359,7 @@ impl State {
                 if t.channels.is_empty() && c.topic.ends_with("#ephemeral") {
                     self.topics.remove(&c.topic);
                 }
+                self.notify_lookupd();
             }
         }
     }
@@ -479,14 +517,16 @@ impl State {
         let mut touched = Vec::new();
         for (tname, t) in &mut self.topics {
             for (cname, ch) in &mut t.channels {
-                let expired: Vec<MsgId> = ch
+                // Oldest deadline first, as nsqd pops its in-flight priority queue.
+                let mut expired: Vec<(Instant, MsgId)> = ch
                     .in_flight
                     .iter()
                     .filter(|(_, f)| f.deadline <= now)
-                    .map(|(id, _)| *id)
+                    .map(|(id, f)| (f.deadline, *id))
                     .collect();
+                expired.sort();
                 let mut changed = !expired.is_empty();
-                for id in expired {
+                for (_, id) in expired {
                     let f = ch.in_flight.remove(&id).expect("listed above");
                     ch.timeout_count += 1;
                     if let Some(c) = self.clients.get_mut(&f.client) {
@@ -527,6 +567,7 @@ impl State {
     /// Deletes a topic; returns the clients of its channels, which nsqd disconnects.
     pub fn delete_topic(&mut self, topic: &str) -> Option<Vec<u64>> {
         let t = self.topics.remove(topic)?;
+        self.notify_lookupd();
         Some(t.channels.into_values().flat_map(|ch| ch.clients).collect())
     }
 
@@ -538,6 +579,7 @@ impl State {
         if t.channels.is_empty() && topic.ends_with("#ephemeral") {
             self.topics.remove(topic);
         }
+        self.notify_lookupd();
         Some(ch.clients)
     }
 

@@ -129,6 +129,8 @@ struct WriterSettings {
 enum Out {
     Flush(Bytes),
     Settings(WriterSettings),
+    /// The client's RDY changed: flush if it is no longer ready.
+    Recheck,
 }
 
 /// Takes the client out of its channel however the connection task ends, aborted
@@ -423,7 +425,7 @@ async fn exec(
     Ok(match cmd {
         b"IDENTIFY" => identify(inner, rd, resp, s).await,
         b"FIN" | b"REQ" | b"TOUCH" => settle(inner, s, params),
-        b"RDY" => rdy(inner, s, params),
+        b"RDY" => rdy(inner, resp, s, params),
         b"PUB" | b"DPUB" => publish(inner, rd, s, params).await,
         b"MPUB" => mpublish(inner, rd, s, params).await,
         b"NOP" => Ok(None),
@@ -438,6 +440,8 @@ async fn exec(
                 c.rdy = 0;
                 c.closing = true;
             }
+            drop(st);
+            let _ = resp.send(Out::Recheck);
             Ok(Some(b"CLOSE_WAIT".to_vec()))
         }
         b"AUTH" => auth(inner, rd, s, params).await,
@@ -506,7 +510,12 @@ fn subscribe(
     Ok(Some(b"OK".to_vec()))
 }
 
-fn rdy(inner: &Arc<Inner>, s: &mut Session, params: &[&[u8]]) -> ExecResult {
+fn rdy(
+    inner: &Arc<Inner>,
+    resp: &mpsc::UnboundedSender<Out>,
+    s: &mut Session,
+    params: &[&[u8]],
+) -> ExecResult {
     let max = inner.opts.max_rdy_count;
     if s.state == ConnState::Closing {
         // nsqd ignores RDY changes of a closing client.
@@ -536,6 +545,8 @@ fn rdy(inner: &Arc<Inner>, s: &mut Session, params: &[&[u8]]) -> ExecResult {
         c.rdy = count;
     }
     st.client_changed(s.id);
+    drop(st);
+    let _ = resp.send(Out::Recheck);
     Ok(None)
 }
 
@@ -877,6 +888,16 @@ async fn write_loop(
                     buf.clear();
                     flush_at = None;
                 }
+                Some(Out::Recheck) => {
+                    // nsqd's pump wakes on `ReadyStateChan` and flushes a client that is
+                    // no longer ready.
+                    let ready = inner.state().clients.get(&id).is_some_and(|c| c.is_ready());
+                    if !ready && !buf.is_empty() {
+                        if wr.write_all(&buf).await.is_err() { return; }
+                        buf.clear();
+                        flush_at = None;
+                    }
+                }
                 Some(Out::Settings(s)) => {
                     cfg = s;
                     hb = cfg.heartbeat.map(|d| tokio::time::interval_at(tokio::time::Instant::now() + d, d));
@@ -900,11 +921,14 @@ async fn write_loop(
                         buf.put_slice(&f);
                     }
                     let ready = inner.state().clients.get(&id).is_some_and(|c| c.is_ready());
-                    if !ready || buf.len() >= cfg.output_buffer_size || cfg.output_buffer_timeout.is_zero() {
+                    if !ready || buf.len() >= cfg.output_buffer_size {
                         if wr.write_all(&buf).await.is_err() { return; }
                         buf.clear();
                         flush_at = None;
-                    } else if flush_at.is_none() {
+                    } else if flush_at.is_none() && !cfg.output_buffer_timeout.is_zero() {
+                        // A zero timeout (IDENTIFY -1) stops nsqd's flush ticker: the
+                        // buffer then waits for a full window, a full buffer or the
+                        // next response/heartbeat.
                         flush_at = Some(tokio::time::Instant::now() + cfg.output_buffer_timeout);
                     }
                 }
