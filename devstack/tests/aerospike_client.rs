@@ -705,3 +705,42 @@ async fn batch_replace_with_send_key_and_repeat_rows() {
     assert_eq!(unkeyed, 20);
     client.close().await.expect("close");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scan_with_max_records_stops_early_and_empty_set_is_empty() {
+    let (_server, client) = default_setup().await;
+    for i in 0..30i64 {
+        bounded(client.put(&wp(), &as_key!(NS, "capped", i), &[as_bin!("i", i)]))
+            .await
+            .expect("put");
+    }
+    let policy = QueryPolicy {
+        max_records: 10,
+        ..QueryPolicy::default()
+    };
+    let rs = bounded(client.query(
+        &policy,
+        PartitionFilter::all(),
+        Statement::new(NS, "capped", Bins::All),
+    ))
+    .await
+    .expect("query");
+    let mut stream = rs.into_stream();
+    let mut n = 0;
+    while let Some(r) = bounded(stream.next()).await {
+        r.expect("record");
+        n += 1;
+    }
+    assert!(n > 0 && n <= 10, "got {n} records with max_records 10");
+
+    let rs = bounded(client.query(
+        &QueryPolicy::default(),
+        PartitionFilter::all(),
+        Statement::new(NS, "nothing-here", Bins::All),
+    ))
+    .await
+    .expect("query");
+    let mut stream = rs.into_stream();
+    assert!(bounded(stream.next()).await.is_none());
+    client.close().await.expect("close");
+}
