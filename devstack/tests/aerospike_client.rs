@@ -744,3 +744,55 @@ async fn scan_with_max_records_stops_early_and_empty_set_is_empty() {
     assert!(bounded(stream.next()).await.is_none());
     client.close().await.expect("close");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_expire_after_their_ttl() {
+    let (server, client) = default_setup().await;
+    let key = as_key!(NS, "expiring", 1);
+    let p = WritePolicy {
+        expiration: Expiration::Seconds(1),
+        ..WritePolicy::default()
+    };
+    bounded(client.put(&p, &key, &[as_bin!("a", 1)]))
+        .await
+        .expect("put");
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        match bounded(client.get(&ReadPolicy::default(), &key, Bins::All)).await {
+            Ok(_) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Ok(rec) => panic!("record never expired: {rec:?}"),
+            Err(e) => {
+                assert_eq!(server_rc(&e), Some(ResultCode::KeyNotFoundError));
+                break;
+            }
+        }
+    }
+    assert_eq!(server.record_count(NS, "expiring"), 0);
+    client.close().await.expect("close");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_puts_from_many_tasks_all_land() {
+    let (server, client) = default_setup().await;
+    let client = std::sync::Arc::new(client);
+    let mut tasks = Vec::new();
+    for t in 0..32i64 {
+        let client = client.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..25i64 {
+                let key = as_key!(NS, "busy", t * 1000 + i);
+                bounded(client.put(&WritePolicy::default(), &key, &[as_bin!("v", i)]))
+                    .await
+                    .expect("put");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("task");
+    }
+    assert_eq!(server.record_count(NS, "busy"), 32 * 25);
+    assert!(server.command_count() >= 32 * 25);
+    client.close().await.expect("close");
+}

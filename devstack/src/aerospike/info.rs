@@ -56,6 +56,7 @@ pub struct InfoContext<'a> {
     pub node_name: &'a str,
     pub cluster_name: Option<&'a str>,
     pub build: &'a str,
+    /// The address the asking client connected to.
     pub addr: SocketAddr,
     pub namespaces: &'a [String],
     pub store: &'a Mutex<Store>,

@@ -308,6 +308,9 @@ enum ConnError {
 }
 
 async fn serve_connection(mut sock: TcpStream, shared: &Shared) -> Result<(), ConnError> {
+    // The address this client reached us on: what `service-clear-std` reports, so a
+    // server listening on 0.0.0.0 does not advertise an unroutable address.
+    let local = sock.local_addr().unwrap_or(shared.addr);
     loop {
         let mut hdr = [0u8; msg::PROTO_HEADER_SIZE];
         match sock.read_exact(&mut hdr).await {
@@ -328,7 +331,7 @@ async fn serve_connection(mut sock: TcpStream, shared: &Shared) -> Result<(), Co
                     node_name: &shared.opts.node_name,
                     cluster_name: shared.opts.cluster_name.as_deref(),
                     build: &shared.opts.build,
-                    addr: shared.addr,
+                    addr: local,
                     namespaces: &shared.opts.namespaces,
                     store: &shared.store,
                 };
