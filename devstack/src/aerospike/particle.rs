@@ -188,8 +188,9 @@ impl Particle {
         match self {
             Particle::Int(i) => Json::from(*i),
             Particle::Float(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
-            Particle::Str(b) | Particle::GeoJson(b) => {
-                Json::String(String::from_utf8_lossy(b).into_owned())
+            Particle::Str(b) => Json::String(String::from_utf8_lossy(b).into_owned()),
+            Particle::GeoJson(b) => {
+                Json::String(String::from_utf8_lossy(geojson_text(b)).into_owned())
             }
             Particle::Blob(b) | Particle::Hll(b) => bytes_json(b),
             Particle::Bool(b) => Json::Bool(*b),
@@ -199,6 +200,21 @@ impl Particle {
             }
         }
     }
+}
+
+/// Bytes before the text of a GeoJSON particle: flags(1) and a cell count(2), then
+/// that many 8-byte cell ids (clients send zero cells).
+const GEOJSON_HEADER: usize = 3;
+/// Width of one cell id in a GeoJSON particle.
+const GEOJSON_CELL_SIZE: usize = 8;
+
+/// The JSON text of a GeoJSON particle, past its header and cell ids.
+fn geojson_text(b: &[u8]) -> &[u8] {
+    let cells = b
+        .get(1..GEOJSON_HEADER)
+        .map_or(0, |c| usize::from(u16::from_be_bytes([c[0], c[1]])));
+    b.get(GEOJSON_HEADER + cells * GEOJSON_CELL_SIZE..)
+        .unwrap_or_default()
 }
 
 fn bytes_json(b: &[u8]) -> Json {
@@ -285,6 +301,14 @@ mod tests {
         let bytes = [0x92, 0xa3, 0x03, b'a', b'b', 0x07];
         let p = Particle::decode(ptype::LIST, &bytes).unwrap().unwrap();
         assert_eq!(p.to_json(), serde_json::json!(["ab", 7]));
+    }
+
+    #[test]
+    fn geojson_json_view_skips_the_header() {
+        let mut b = vec![0, 0, 0];
+        b.extend_from_slice(br#"{"type":"Point"}"#);
+        let p = Particle::decode(ptype::GEOJSON, &b).unwrap().unwrap();
+        assert_eq!(p.to_json(), serde_json::json!(r#"{"type":"Point"}"#));
     }
 
     #[test]
