@@ -983,3 +983,18 @@ async fn a_new_topic_gets_the_channels_nsqlookupd_knows() {
     assert_eq!(s.channel_stats("pre", "d").map(|c| c.depth), Some(1));
     assert_eq!(s.channel_stats("pre", "c").map(|c| c.depth), Some(1));
 }
+
+#[tokio::test]
+async fn an_overlong_line_or_a_late_body_ends_the_connection() {
+    let s = server().await;
+    let mut c = Client::connect(&s).await;
+    // Past nsqd's 16 KiB read buffer without a newline: `ReadSlice` fails, no frame.
+    c.stream.write_all(&vec![b'N'; 16 * 1024]).await.unwrap();
+    let end = tokio::time::timeout(SOON, c.frame()).await;
+    assert_eq!(end, Ok(None), "closed without an error frame");
+    // A PUB whose body never comes: the two-heartbeat read deadline covers it too.
+    let mut c = Client::connect(&s).await;
+    let _ = c.identify(r#"{"heartbeat_interval":1000}"#).await;
+    c.send("PUB t").await;
+    assert!(c.is_closed().await);
+}

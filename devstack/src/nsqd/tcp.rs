@@ -27,6 +27,8 @@ const FRAME_TYPE_ERROR: u32 = 1;
 
 /// nsqd's per-client output buffer (`defaultBufferSize`); not an nsqd option.
 const DEFAULT_OUTPUT_BUFFER_SIZE: usize = 16 * 1024;
+/// nsqd's per-client read buffer (also `defaultBufferSize`): the longest command line.
+const READ_BUFFER_SIZE: usize = 16 * 1024;
 /// Smallest `output_buffer_size` IDENTIFY may ask for.
 const MIN_OUTPUT_BUFFER_SIZE: i64 = 64;
 /// IDENTIFY `sample_rate` range is 0–99 percent.
@@ -222,33 +224,29 @@ async fn read_loop(
     let mut msg_tx = Some(msg_tx);
     let mut line = Vec::with_capacity(128);
     loop {
-        line.clear();
-        // nsqd sets a read deadline of two heartbeat intervals before every read.
-        let read = rd.read_until(b'\n', &mut line);
-        let n = match s.heartbeat {
-            Some(hb) => match tokio::time::timeout(hb * 2, read).await {
+        // nsqd sets a read deadline of two heartbeat intervals before it reads a
+        // command; the command's body must arrive within it too.
+        let heartbeat = s.heartbeat;
+        let (id, step) = (
+            s.id,
+            read_command(inner, &mut rd, resp, &mut msg_tx, s, &mut line),
+        );
+        let step = match heartbeat {
+            Some(hb) => match tokio::time::timeout(hb * 2, step).await {
                 Ok(r) => r?,
                 Err(_) => {
                     tracing::debug!(
-                        client = s.id,
-                        "no data for two heartbeat intervals; closing"
+                        client = id,
+                        "nothing read for two heartbeat intervals; closing"
                     );
                     return Ok(());
                 }
             },
-            None => read.await?,
+            None => step.await?,
         };
-        // nsqd's `ReadSlice('\n')`: a last line without its newline is an EOF, not a
-        // command.
-        if n == 0 || line.last() != Some(&b'\n') {
+        let Some(result) = step else {
             return Ok(());
-        }
-        line.pop();
-        if line.last() == Some(&b'\r') {
-            line.pop();
-        }
-        let params: Vec<&[u8]> = line.split(|&b| b == b' ').collect();
-        let result = exec(inner, &mut rd, resp, &mut msg_tx, s, &params).await?;
+        };
         match result {
             Ok(Some(data)) => {
                 let _ = resp.send(Out::Flush(frame(FRAME_TYPE_RESPONSE, &data)));
@@ -266,6 +264,33 @@ async fn read_loop(
 }
 
 type ExecResult = Result<Option<Vec<u8>>, ClientErr>;
+
+/// Reads one command line and runs it; `None` when the connection ends (EOF, or a line
+/// longer than nsqd's 16 KiB read buffer, where `ReadSlice` fails).
+async fn read_command(
+    inner: &Arc<Inner>,
+    rd: &mut BufReader<OwnedReadHalf>,
+    resp: &mpsc::UnboundedSender<Out>,
+    msg_tx: &mut Option<mpsc::UnboundedSender<Bytes>>,
+    s: &mut Session,
+    line: &mut Vec<u8>,
+) -> std::io::Result<Option<ExecResult>> {
+    line.clear();
+    let n = (&mut *rd)
+        .take(READ_BUFFER_SIZE as u64)
+        .read_until(b'\n', line)
+        .await?;
+    // A last line without its newline is an EOF to nsqd, not a command.
+    if n == 0 || line.last() != Some(&b'\n') {
+        return Ok(None);
+    }
+    line.pop();
+    if line.last() == Some(&b'\r') {
+        line.pop();
+    }
+    let params: Vec<&[u8]> = line.split(|&b| b == b' ').collect();
+    Ok(Some(exec(inner, rd, resp, msg_tx, s, &params).await?))
+}
 
 /// nsqd's `protocol.ByteToBase10`: decimal digits only (no sign), an empty string is
 /// 0, and overflow wraps.
