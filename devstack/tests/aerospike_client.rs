@@ -796,3 +796,44 @@ async fn concurrent_puts_from_many_tasks_all_land() {
     assert!(server.command_count() >= 32 * 25);
     client.close().await.expect("close");
 }
+
+/// A batch reply bigger than one 128 KiB block arrives in several proto frames.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_batch_reply_spans_several_frames() {
+    let (_server, client) = default_setup().await;
+    let value = "v".repeat(400);
+    let wpol = BatchWritePolicy::default();
+    let mut rows: Vec<BatchOperation> = (0..1000i64)
+        .map(|i| {
+            BatchOperation::write(
+                &wpol,
+                as_key!(NS, "big-batch", i),
+                vec![operations::put(&as_bin!("s", value.as_str()))],
+            )
+        })
+        .collect();
+    bounded(client.batch(&BatchPolicy::write_default(), &mut rows))
+        .await
+        .expect("batch write");
+    assert!(rows.iter().all(|r| r.result_code() == Some(ResultCode::Ok)));
+    let mut reads: Vec<BatchOperation> = (0..1000i64)
+        .map(|i| {
+            BatchOperation::read(
+                &BatchReadPolicy::default(),
+                as_key!(NS, "big-batch", i),
+                Bins::All,
+            )
+        })
+        .collect();
+    bounded(client.batch(&BatchPolicy::default(), &mut reads))
+        .await
+        .expect("batch read");
+    for r in &reads {
+        assert_eq!(r.result_code(), Some(ResultCode::Ok));
+        assert_eq!(
+            r.record().expect("record").bins["s"],
+            Value::from(value.as_str())
+        );
+    }
+    client.close().await.expect("close");
+}
