@@ -117,6 +117,8 @@ def test_scan_of_a_set(client, set_name):
     assert sorted(seen) == list(range(20))
 
 
+# append on strings is deprecated for servers >= 8.2; the stand-in is a 7.x server.
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_operate_and_delete(client, set_name):
     from aerospike_helpers.operations import operations as op
 
@@ -127,3 +129,12 @@ def test_operate_and_delete(client, set_name):
     client.remove(key)
     (_, meta) = client.exists(key)
     assert meta is None
+
+
+def test_ttl_and_info(client, set_name):
+    key = (NS, set_name, "ttl")
+    client.put(key, {"a": 1}, policy={"ttl": 100})
+    (_, meta, _) = client.get(key)
+    assert 90 <= meta["ttl"] <= 100
+    answers = client.info_all("namespaces")
+    assert any(NS in (resp or "") for (_err, resp) in answers.values())
