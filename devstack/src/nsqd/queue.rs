@@ -409,7 +409,8 @@ impl State {
             if forced {
                 self.over_deliver -= 1;
             }
-            msg.attempts = msg.attempts.saturating_add(1);
+            // A Go uint16: wraps after 65535 deliveries.
+            msg.attempts = msg.attempts.wrapping_add(1);
             let c = self.clients.get_mut(&id).expect("chosen client exists");
             c.in_flight += 1;
             c.message_count += 1;

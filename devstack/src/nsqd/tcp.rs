@@ -433,9 +433,40 @@ fn lossy(p: &[u8]) -> String {
     String::from_utf8_lossy(p).into_owned()
 }
 
-/// Go's `%q` for the names nsqd quotes in its errors (printable ASCII is the norm).
+/// Go's `%q` (`strconv.Quote`) for the names nsqd quotes in its errors.
 fn quoted(p: &[u8]) -> String {
-    format!("{:?}", lossy(p))
+    let mut out = String::from("\"");
+    for chunk in p.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\x07' => out.push_str("\\a"),
+                '\x08' => out.push_str("\\b"),
+                '\x0c' => out.push_str("\\f"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                '\x0b' => out.push_str("\\v"),
+                '\\' => out.push_str("\\\\"),
+                '"' => out.push_str("\\\""),
+                c if (c as u32) < 0x20 || c == '\x7f' => {
+                    out.push_str(&format!("\\x{:02x}", c as u32));
+                }
+                c if c.is_control() || (c.is_whitespace() && c != ' ') => {
+                    if (c as u32) < 0x10000 {
+                        out.push_str(&format!("\\u{:04x}", c as u32));
+                    } else {
+                        out.push_str(&format!("\\U{:08x}", c as u32));
+                    }
+                }
+                c => out.push(c),
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out.push('"');
+    out
 }
 
 async fn exec(
@@ -979,6 +1010,13 @@ mod tests {
         assert_eq!(base10(b"-1"), None, "no sign");
         assert_eq!(base10(b"+1"), None);
         assert_eq!(base10(b"1.5"), None);
+    }
+
+    #[test]
+    fn names_are_quoted_like_go() {
+        assert_eq!(quoted(b"bad/t"), r#""bad/t""#);
+        assert_eq!(quoted(b"a\tb\x00\"\xff"), r#""a\tb\x00\"\xff""#);
+        assert_eq!(quoted("é\u{a0}".as_bytes()), r#""é\u00a0""#);
     }
 
     #[test]
