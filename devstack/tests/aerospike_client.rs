@@ -837,3 +837,42 @@ async fn large_batch_reply_spans_several_frames() {
     }
     client.close().await.expect("close");
 }
+
+/// The server refuses a bin delete (a nil value) under Replace, and a touch of a
+/// missing record; a touch bumps the generation and sets the TTL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replace_with_nil_bin_and_touch() {
+    let (server, client) = default_setup().await;
+    let key = as_key!(NS, "touchy", 1);
+    let replace = WritePolicy {
+        record_exists_action: RecordExistsAction::Replace,
+        ..WritePolicy::default()
+    };
+    let err = bounded(client.put(&replace, &key, &[as_bin!("a", 1), as_bin!("b", None)]))
+        .await
+        .expect_err("nil bin under Replace");
+    assert_eq!(server_rc(&err), Some(ResultCode::ParameterError));
+    assert_eq!(server.record_count(NS, "touchy"), 0);
+
+    let err = bounded(client.touch(&wp(), &key))
+        .await
+        .expect_err("touch of a missing record");
+    assert_eq!(server_rc(&err), Some(ResultCode::KeyNotFoundError));
+
+    bounded(client.put(&replace, &key, &[as_bin!("a", 1)]))
+        .await
+        .expect("put");
+    let touch = WritePolicy {
+        expiration: Expiration::Seconds(500),
+        ..WritePolicy::default()
+    };
+    bounded(client.touch(&touch, &key)).await.expect("touch");
+    let stored = &server.records(NS, "touchy")[0];
+    assert_eq!(stored.generation, 2);
+    assert!(
+        stored.ttl.is_some_and(|t| (490..=500).contains(&t)),
+        "{stored:?}"
+    );
+    assert_eq!(stored.bins["a"], json!(1));
+    client.close().await.expect("close");
+}
