@@ -235,8 +235,6 @@ async fn info(State(inner): State<Arc<Inner>>) -> Response {
         "max_output_buffer_size": inner.opts.max_output_buffer_size,
         "max_output_buffer_timeout": go_duration(inner.opts.max_output_buffer_timeout),
         "max_deflate_level": 6,
-        "topology_zone": "",
-        "topology_region": "",
     }))
 }
 
@@ -571,8 +569,6 @@ fn peer_info(inner: &Inner) -> serde_json::Value {
         "tcp_port": inner.tcp_addr.port(),
         "http_port": inner.http_addr.port(),
         "version": VERSION,
-        "topology_zone": "",
-        "topology_region": "",
     })
 }
 

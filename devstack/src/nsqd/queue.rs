@@ -47,8 +47,6 @@ pub(crate) struct Channel {
     message_count: u64,
     requeue_count: u64,
     timeout_count: u64,
-    /// Deliveries taken from the in-memory queue (nsqd's `globalMsgCount`).
-    global_msg_count: u64,
     /// `/channel/pause`: its clients are not ready (`IsReadyForMessages`).
     paused: bool,
 }
@@ -398,7 +396,6 @@ impl State {
             };
             ch.next_client = (ch.next_client + k + 1) % n;
             let mut msg = ch.queue.pop_front().expect("queue checked non-empty");
-            ch.global_msg_count += 1;
             if sample_rate > 0 {
                 // nsqd takes the message off the channel and skips it: with sampling
                 // the channel loses the rest (`rand.Int31n(100) > sampleRate`).
@@ -682,7 +679,6 @@ impl State {
             in_flight_count: ch.in_flight.len() as u64,
             deferred_count: ch.deferred.len() as u64,
             message_count: ch.message_count,
-            global_msg_count: ch.global_msg_count,
             requeue_count: ch.requeue_count,
             timeout_count: ch.timeout_count,
             client_count: ch.clients.len() as u64,
@@ -794,10 +790,6 @@ pub struct TopicStats {
     pub e2e_processing_latency: E2eLatency,
 }
 
-fn is_zero(n: &u64) -> bool {
-    *n == 0
-}
-
 /// A channel entry of `/stats`.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct ChannelStats {
@@ -808,9 +800,6 @@ pub struct ChannelStats {
     pub in_flight_count: u64,
     pub deferred_count: u64,
     pub message_count: u64,
-    /// Deliveries (first ones and redeliveries); omitted when zero, as in nsqd.
-    #[serde(skip_serializing_if = "is_zero")]
-    pub global_msg_count: u64,
     pub requeue_count: u64,
     pub timeout_count: u64,
     pub client_count: u64,
@@ -839,8 +828,6 @@ pub struct ClientStats {
     pub deflate: bool,
     pub snappy: bool,
     pub user_agent: String,
-    pub topology_zone: String,
-    pub topology_region: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub pub_counts: Vec<PubCount>,
     pub tls: bool,
@@ -884,8 +871,6 @@ impl ClientStats {
             deflate: false,
             snappy: false,
             user_agent: c.user_agent.clone(),
-            topology_zone: String::new(),
-            topology_region: String::new(),
             pub_counts: Vec::new(),
             tls: false,
             tls_cipher_suite: String::new(),

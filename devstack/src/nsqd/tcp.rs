@@ -892,8 +892,6 @@ async fn identify(
         "auth_required": false,
         "output_buffer_size": s.output_buffer_size,
         "output_buffer_timeout": s.output_buffer_timeout.as_millis() as u64,
-        "topology_region": "",
-        "topology_zone": "",
     });
     Ok(Some(
         serde_json::to_vec(&reply).expect("JSON value serialises"),
