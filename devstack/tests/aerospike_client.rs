@@ -876,3 +876,26 @@ async fn replace_with_nil_bin_and_touch() {
     assert_eq!(stored.bins["a"], json!(1));
     client.close().await.expect("close");
 }
+
+/// Community Edition refuses multi-record transactions. A real CE server accepts the
+/// client's transaction-monitor write (a CDT list op) and answers ENTERPRISE_ONLY to
+/// the record write; the stand-in has no CDT engine and already refuses the monitor
+/// write (UNSUPPORTED_FEATURE). Either way nothing is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transactions_are_refused() {
+    let (server, client) = default_setup().await;
+    let mut p = WritePolicy::default();
+    p.base_policy.txn = Some(std::sync::Arc::new(aerospike::Txn::new()));
+    let err = bounded(client.put(&p, &as_key!(NS, "mrt", 1), &[as_bin!("a", 1)]))
+        .await
+        .expect_err("MRT on CE");
+    assert!(
+        matches!(
+            server_rc(&err),
+            Some(ResultCode::EnterpriseOnly | ResultCode::UnsupportedFeature)
+        ),
+        "{err:?}"
+    );
+    assert_eq!(server.record_count(NS, "mrt"), 0);
+    client.close().await.expect("close");
+}

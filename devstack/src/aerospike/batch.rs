@@ -104,6 +104,7 @@ pub fn execute(
             digest: Some(digest),
             key: msg::find_field(&header.fields, field::KEY),
             ops: &header.ops,
+            in_transaction: msg::find_field(&header.fields, field::MRT_ID).is_some(),
         };
         let outcome = store.execute(&cmd, now);
         let reply_ops: Vec<msg::ReplyOp<'_>> = outcome

@@ -526,6 +526,7 @@ fn handle_as_msg(body: &[u8], shared: &Shared) -> Vec<Vec<u8>> {
         digest: m.field(field::DIGEST),
         key: m.field(field::KEY),
         ops: &m.ops,
+        in_transaction: m.field(field::MRT_ID).is_some(),
     };
     let outcome = shared.store().execute(&cmd, now);
     let ops: Vec<ReplyOp<'_>> = outcome

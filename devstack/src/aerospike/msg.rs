@@ -110,6 +110,7 @@ pub mod rc {
     pub const NAMESPACE: u8 = 20;
     pub const BIN_NAME: u8 = 21;
     pub const FORBIDDEN: u8 = 22;
+    pub const ENTERPRISE_ONLY: u8 = 25;
     pub const SECURITY_NOT_SUPPORTED: u8 = 51;
     pub const INDEX_NOT_FOUND: u8 = 201;
 }

@@ -133,6 +133,8 @@ pub struct Command<'a> {
     pub digest: Option<&'a [u8]>,
     pub key: Option<&'a [u8]>,
     pub ops: &'a [Op],
+    /// The message carries a multi-record-transaction id (field MRT_ID).
+    pub in_transaction: bool,
 }
 
 /// What a record command produced.
@@ -215,6 +217,11 @@ impl Store {
         else {
             return Outcome::error(rc::NAMESPACE);
         };
+        if cmd.in_transaction {
+            // Transactions need strong consistency, an Enterprise feature
+            // (`mrt_allow_read`/`mrt_allow_write` in `mrt_utils_ce.c`).
+            return Outcome::error(rc::ENTERPRISE_ONLY);
+        }
         let Some(digest) = cmd
             .digest
             .and_then(|d| <[u8; DIGEST_SIZE]>::try_from(d).ok())
@@ -643,6 +650,7 @@ mod tests {
             digest: Some(&[1; DIGEST_SIZE]),
             key: None,
             ops,
+            in_transaction: false,
         }
     }
 
@@ -683,6 +691,44 @@ mod tests {
         c.generation = 1;
         assert_eq!(s.execute(&c, now).result_code, rc::GENERATION);
         c.generation = 2;
+        assert_eq!(s.execute(&c, now).result_code, rc::OK);
+    }
+
+    #[test]
+    fn transactions_are_enterprise_only() {
+        let mut s = store();
+        let ops = [write_op("a", 1)];
+        let mut c = cmd(&ops, 0, 0);
+        c.in_transaction = true;
+        assert_eq!(
+            s.execute(&c, SystemTime::now()).result_code,
+            rc::ENTERPRISE_ONLY
+        );
+    }
+
+    #[test]
+    fn creating_with_only_bin_deletes_is_not_found() {
+        let mut s = store();
+        let ops = [Op {
+            op: op::WRITE,
+            ptype: ptype::NULL,
+            name: b"a".to_vec(),
+            data: Vec::new(),
+        }];
+        let o = s.execute(&cmd(&ops, 0, 0), SystemTime::now());
+        assert_eq!(o.result_code, rc::NOT_FOUND);
+        assert!(s.namespaces["test"].records.is_empty());
+    }
+
+    #[test]
+    fn generation_check_on_a_new_record_compares_with_zero() {
+        let mut s = store();
+        let ops = [write_op("a", 1)];
+        let mut c = cmd(&ops, bits::INFO2_GENERATION, 0);
+        c.generation = 3;
+        let now = SystemTime::now();
+        assert_eq!(s.execute(&c, now).result_code, rc::GENERATION);
+        c.generation = 0;
         assert_eq!(s.execute(&c, now).result_code, rc::OK);
     }
 
