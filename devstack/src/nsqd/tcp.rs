@@ -2,18 +2,20 @@
 //! frames with nsqd's output buffering, and a heartbeat ticker.
 //!
 //! Output buffering follows `messagePump`: messages collect in the client's buffer,
-//! which is flushed at once when the client is no longer ready (its window is full),
-//! when the buffer passes `output_buffer_size`, when a response or heartbeat is sent, and
-//! otherwise after `output_buffer_timeout` — so the last messages of a burst can wait
-//! that long, as they do with the real server.
+//! which is flushed at once when the client is no longer ready (its window is full, or
+//! RDY was lowered), when the buffer passes `output_buffer_size`, when a response or
+//! heartbeat is sent, and otherwise after `output_buffer_timeout` (never, if IDENTIFY
+//! set it to -1) — so the last messages of a burst can wait that long, as they do with
+//! the real server.
+//!
+//! Every check, error code and error text follows nsqd 1.3.0; the few deliberate
+//! differences are listed in `devstack/README.md`.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::{BufMut, Bytes, BytesMut};
 use serde::Deserialize;
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
