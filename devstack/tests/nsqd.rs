@@ -998,3 +998,20 @@ async fn an_overlong_line_or_a_late_body_ends_the_connection() {
     c.send("PUB t").await;
     assert!(c.is_closed().await);
 }
+
+#[tokio::test]
+async fn shutdown_closes_listeners_and_connections() {
+    let s = server().await;
+    let mut c = Client::sub(&s, "t", "c", 1).await;
+    let (tcp, http) = (s.tcp_addr(), s.http_addr());
+    s.shutdown().await;
+    assert!(c.is_closed().await, "client connections are closed");
+    assert!(
+        TcpStream::connect(tcp).await.is_err(),
+        "TCP listener closed"
+    );
+    assert!(
+        TcpStream::connect(http).await.is_err(),
+        "HTTP listener closed"
+    );
+}

@@ -285,9 +285,18 @@ impl NsqServer {
         self.inner.state().over_deliver += n;
     }
 
-    /// Stops serving and closes every connection.
-    pub async fn shutdown(self) {
-        drop(self);
+    /// Stops serving and closes every connection; the listeners are closed when this
+    /// returns.
+    pub async fn shutdown(mut self) {
+        let tasks = std::mem::take(&mut self.tasks);
+        for t in &tasks {
+            t.abort();
+        }
+        self.drop_clients();
+        for t in tasks {
+            // Cancelled on purpose: the JoinError says so and nothing else.
+            let _ = t.await;
+        }
     }
 }
 
