@@ -1015,3 +1015,23 @@ async fn shutdown_closes_listeners_and_connections() {
         "HTTP listener closed"
     );
 }
+
+#[tokio::test]
+async fn sampling_takes_skipped_messages_off_the_channel() {
+    let s = server().await;
+    let mut c = Client::connect(&s).await;
+    let _ = c.identify(r#"{"sample_rate":1}"#).await;
+    c.send("SUB t c").await;
+    assert_eq!(c.frame().await, Some(Frame::Response("OK".into())));
+    c.send("RDY 1000").await;
+    for i in 0..200 {
+        s.publish("t", format!("m{i}"));
+    }
+    let got = c.frames_within(Duration::from_millis(500)).await.len();
+    // About 2 % get through (nsqd: `rand.Int31n(100) > 1` skips); 50 would take a
+    // miracle.
+    assert!(got < 50, "{got} delivered");
+    let ch = s.channel_stats("t", "c").unwrap();
+    assert_eq!(ch.depth, 0, "skipped messages are gone, not queued");
+    assert_eq!(ch.in_flight_count as usize, got);
+}
