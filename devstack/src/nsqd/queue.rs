@@ -1,11 +1,10 @@
 //! Topics, channels and the in-flight bookkeeping of nsqd (`nsqd/topic.go`,
-//! `nsqd/channel.go`, `nsqd/client_v2.go`), without any I/O: every operation takes the
-//! state and returns what to send to which client, so the rules are unit-tested directly.
+//! `nsqd/channel.go`, `nsqd/client_v2.go`), without socket I/O: a delivery is a frame
+//! handed to the client's writer channel, so the rules are unit-tested directly.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::{BufMut, Bytes, BytesMut};
 use serde::Serialize;
@@ -53,8 +52,8 @@ pub(crate) struct Channel {
 
 #[derive(Debug, Default)]
 pub(crate) struct Topic {
-    /// Messages published before the topic had a channel (nsqd keeps them in the topic),
-    /// with their DPUB deferral, applied when they reach a channel.
+    /// Messages the topic holds while it has no channel or is paused (nsqd keeps them
+    /// in the topic), with their DPUB deferral, applied when they reach a channel.
     backlog: VecDeque<(Msg, Option<Duration>)>,
     channels: BTreeMap<String, Channel>,
     message_count: u64,
