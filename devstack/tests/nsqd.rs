@@ -789,6 +789,8 @@ async fn http_errors_methods_and_stats_shape_follow_nsqd() {
             405,
             "nsqd serves /ping on GET only"
         );
+        let head = agent.head(format!("{b}/ping")).call().unwrap();
+        assert_eq!(head.status().as_u16(), 405, "no HEAD in nsqd's router");
         assert_eq!(
             http_get(&format!("{b}/nothing")),
             (404, r#"{"message":"NOT_FOUND"}"#.into())

@@ -158,13 +158,15 @@ async fn ping() -> Response {
         .into_response()
 }
 
+// GET routes get an explicit HEAD: axum would answer HEAD itself, nsqd's router (no
+// HEAD handlers registered) says 405.
 pub(crate) async fn serve_nsqd(listener: TcpListener, inner: Arc<Inner>) {
     let app = Router::new()
-        .route("/ping", get(ping))
-        .route("/info", get(info))
+        .route("/ping", get(ping).head(method_not_allowed))
+        .route("/info", get(info).head(method_not_allowed))
         .route("/pub", post(publish))
         .route("/mpub", post(mpublish))
-        .route("/stats", get(stats))
+        .route("/stats", get(stats).head(method_not_allowed))
         .route("/topic/create", post(topic_create))
         .route("/topic/delete", post(topic_delete))
         .route("/topic/empty", post(topic_empty))
@@ -185,15 +187,15 @@ pub(crate) async fn serve_nsqd(listener: TcpListener, inner: Arc<Inner>) {
 
 pub(crate) async fn serve_lookupd(listener: TcpListener, inner: Arc<Inner>) {
     let app = Router::new()
-        .route("/ping", get(ping))
+        .route("/ping", get(ping).head(method_not_allowed))
         .route(
             "/info",
-            get(|| async { v1_json(&json!({ "version": VERSION })) }),
+            get(|| async { v1_json(&json!({ "version": VERSION })) }).head(method_not_allowed),
         )
-        .route("/lookup", get(lookup))
-        .route("/topics", get(topics))
-        .route("/channels", get(channels))
-        .route("/nodes", get(nodes))
+        .route("/lookup", get(lookup).head(method_not_allowed))
+        .route("/topics", get(topics).head(method_not_allowed))
+        .route("/channels", get(channels).head(method_not_allowed))
+        .route("/nodes", get(nodes).head(method_not_allowed))
         .route("/topic/create", post(lookupd_topic_create))
         .route("/topic/delete", post(lookupd_topic_delete))
         .route("/channel/create", post(lookupd_channel_create))
