@@ -1037,3 +1037,16 @@ async fn sampling_takes_skipped_messages_off_the_channel() {
     assert_eq!(ch.depth, 0, "skipped messages are gone, not queued");
     assert_eq!(ch.in_flight_count as usize, got);
 }
+
+#[tokio::test]
+async fn error_texts_echo_the_clients_bytes_unchanged() {
+    let s = server().await;
+    let mut stream = TcpStream::connect(s.tcp_addr()).await.unwrap();
+    stream.write_all(b"  V2BOGUS\xff\n").await.unwrap();
+    let mut got = Vec::new();
+    tokio::time::timeout(SOON, stream.read_to_end(&mut got))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(&got[8..], b"E_INVALID invalid command BOGUS\xff");
+}

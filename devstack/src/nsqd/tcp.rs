@@ -42,11 +42,12 @@ const NANOS_PER_MILLI: i64 = 1_000_000;
 /// An error frame and whether nsqd closes the connection after it (`FatalClientErr`).
 pub(crate) struct ClientErr {
     pub(crate) code: &'static str,
-    pub(crate) text: String,
+    /// Bytes, not a `String`: nsqd echoes the client's bytes as they came.
+    pub(crate) text: Vec<u8>,
     fatal: bool,
 }
 
-fn fatal(code: &'static str, text: impl Into<String>) -> ClientErr {
+fn fatal(code: &'static str, text: impl Into<Vec<u8>>) -> ClientErr {
     ClientErr {
         code,
         text: text.into(),
@@ -54,7 +55,7 @@ fn fatal(code: &'static str, text: impl Into<String>) -> ClientErr {
     }
 }
 
-fn non_fatal(code: &'static str, text: impl Into<String>) -> ClientErr {
+fn non_fatal(code: &'static str, text: impl Into<Vec<u8>>) -> ClientErr {
     ClientErr {
         code,
         text: text.into(),
@@ -255,8 +256,8 @@ async fn read_loop(
             }
             Ok(None) => {}
             Err(e) => {
-                let text = format!("{} {}", e.code, e.text);
-                let _ = resp.send(Out::Flush(frame(FRAME_TYPE_ERROR, text.as_bytes())));
+                let text = [e.code.as_bytes(), b" ", &e.text].concat();
+                let _ = resp.send(Out::Flush(frame(FRAME_TYPE_ERROR, &text)));
                 if e.fatal {
                     return Ok(());
                 }
@@ -505,7 +506,7 @@ async fn exec(
         b"AUTH" => auth(inner, rd, s, params).await,
         other => Err(fatal(
             "E_INVALID",
-            format!("invalid command {}", lossy(other)),
+            [&b"invalid command "[..], other].concat(),
         )),
     })
 }
@@ -587,7 +588,7 @@ fn rdy(
         Some(p) => base10(p).ok_or_else(|| {
             fatal(
                 "E_INVALID",
-                format!("RDY could not parse count {}", lossy(p)),
+                [&b"RDY could not parse count "[..], p].concat(),
             )
         })? as i64,
     };
@@ -626,18 +627,19 @@ fn settle(inner: &Arc<Inner>, s: &mut Session, params: &[&[u8]]) -> ExecResult {
         ));
     }
     let id = parse_id(params[1])?;
-    let idtext = lossy(&id);
+    // `FIN <id> failed <reason>`, the id echoed as sent.
+    let failed = |e: &str| [name.as_bytes(), b" ", &id, b" failed ", e.as_bytes()].concat();
     match name.as_str() {
         "FIN" => inner
             .state()
             .finish(s.id, &id)
             .map(|()| None)
-            .map_err(|e| non_fatal("E_FIN_FAILED", format!("FIN {idtext} failed {e}"))),
+            .map_err(|e| non_fatal("E_FIN_FAILED", failed(e))),
         "REQ" => {
             let ms = base10(params[2]).ok_or_else(|| {
                 fatal(
                     "E_INVALID",
-                    format!("REQ could not parse timeout {}", lossy(params[2])),
+                    [&b"REQ could not parse timeout "[..], params[2]].concat(),
                 )
             })?;
             // nsqd clamps (and logs) rather than refuses an out-of-range delay.
@@ -648,13 +650,13 @@ fn settle(inner: &Arc<Inner>, s: &mut Session, params: &[&[u8]]) -> ExecResult {
                 .state()
                 .requeue(s.id, &id, delay)
                 .map(|()| None)
-                .map_err(|e| non_fatal("E_REQ_FAILED", format!("REQ {idtext} failed {e}")))
+                .map_err(|e| non_fatal("E_REQ_FAILED", failed(e)))
         }
         _ => inner
             .state()
             .touch(s.id, &id, s.msg_timeout, opts.max_msg_timeout)
             .map(|()| None)
-            .map_err(|e| non_fatal("E_TOUCH_FAILED", format!("TOUCH {idtext} failed {e}"))),
+            .map_err(|e| non_fatal("E_TOUCH_FAILED", failed(e))),
     }
 }
 
@@ -696,7 +698,7 @@ async fn publish(
         let ms = base10(params[2]).ok_or_else(|| {
             fatal(
                 "E_INVALID",
-                format!("DPUB could not parse timeout {}", lossy(params[2])),
+                [&b"DPUB could not parse timeout "[..], params[2]].concat(),
             )
         })?;
         match millis_to_duration(ms) {
