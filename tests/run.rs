@@ -1,0 +1,471 @@
+//! The `x-msrv` binary end to end, the way an operator runs it: a config file, the
+//! stand-in nsqd and Aerospike over real sockets, signals, exit codes, and what ends up
+//! stored, rejected and left in NSQ.
+
+use std::path::PathBuf;
+use std::process::{ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use devstack::aerospike::{AerospikeOptions, AerospikeServer};
+use devstack::nsqd::{NsqOptions, NsqServer};
+use tokio::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_x-msrv");
+const NAMESPACE: &str = "test";
+const SET: &str = "messages";
+const REJECTED: &str = "rejected";
+const CHANNEL: &str = "x-msrv";
+/// Upper bound for one x-msrv run in these tests (each sets a much shorter timeout).
+const RUN_LIMIT: Duration = Duration::from_secs(60);
+
+struct Stack {
+    nsq: NsqServer,
+    aero: AerospikeServer,
+    dir: tempfile::TempDir,
+}
+
+struct Outcome {
+    status: ExitStatus,
+    stderr: String,
+}
+
+impl Outcome {
+    fn code(&self) -> i32 {
+        self.status
+            .code()
+            .expect("x-msrv exited, not killed by a signal")
+    }
+    /// A field of the summary line, e.g. `summary("stored")`.
+    fn summary(&self, field: &str) -> String {
+        let line = self
+            .stderr
+            .lines()
+            .find(|l| l.contains("run finished"))
+            .unwrap_or_else(|| panic!("no summary line in:\n{}", self.stderr));
+        let key = format!("{field}=");
+        let start = line
+            .find(&key)
+            .unwrap_or_else(|| panic!("no {field} in {line}"))
+            + key.len();
+        line[start..]
+            .split([' ', ','])
+            .next()
+            .unwrap()
+            .trim_matches('"')
+            .to_owned()
+    }
+    fn count(&self, field: &str) -> u64 {
+        self.summary(field).parse().unwrap()
+    }
+}
+
+impl Stack {
+    async fn start() -> Stack {
+        Self::start_with(NsqOptions::default()).await
+    }
+
+    async fn start_with(nsq: NsqOptions) -> Stack {
+        Stack {
+            nsq: NsqServer::start(nsq).await.expect("stand-in nsqd"),
+            aero: AerospikeServer::start(AerospikeOptions::default())
+                .await
+                .expect("stand-in aerospike"),
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// Writes a config for `topic` with N = `n`. `overrides` are `key = value` TOML lines
+    /// (dotted keys) that replace or add to the defaults below.
+    fn config(&self, topic: &str, n: u64, overrides: &[&str]) -> PathBuf {
+        let schema = self.dir.path().join("message.schema.json");
+        std::fs::copy(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/etc/message.schema.json"),
+            &schema,
+        )
+        .unwrap();
+        let mut keys: Vec<(String, String)> = [
+            ("timeout", "\"5s\"".to_owned()),
+            ("grace", "\"3s\"".to_owned()),
+            ("nsq.nsqd", format!("[\"{}\"]", self.nsq.tcp_addr())),
+            ("nsq.topic", format!("\"{topic}\"")),
+            ("nsq.channel", format!("\"{CHANNEL}\"")),
+            ("nsq.max-messages", n.to_string()),
+            ("nsq.connect-timeout", "\"3s\"".to_owned()),
+            ("message.schema", format!("\"{}\"", schema.display())),
+            ("aerospike.hosts", format!("[\"{}\"]", self.aero.addr())),
+            ("aerospike.namespace", format!("\"{NAMESPACE}\"")),
+            ("aerospike.set", format!("\"{SET}\"")),
+            ("aerospike.timeout", "\"2s\"".to_owned()),
+            ("rejected.set", format!("\"{REJECTED}\"")),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        for line in overrides {
+            let (k, v) = line.split_once('=').expect("override is key = value");
+            let (k, v) = (k.trim().to_owned(), v.trim().to_owned());
+            match keys.iter_mut().find(|(key, _)| *key == k) {
+                Some(entry) => entry.1 = v,
+                None => keys.push((k, v)),
+            }
+        }
+        // Top-level keys first: in TOML a bare key after a dotted one is still top level,
+        // but keeping them first reads like the shipped file.
+        keys.sort_by_key(|(k, _)| k.contains('.'));
+        let text: String = keys.iter().map(|(k, v)| format!("{k} = {v}\n")).collect();
+        let path = self.dir.path().join(format!("{topic}.toml"));
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn publish_valid(&self, topic: &str, ids: std::ops::Range<u64>) {
+        for id in ids {
+            self.nsq.publish(topic, valid_message(id));
+        }
+    }
+
+    fn depth(&self, topic: &str) -> u64 {
+        self.nsq
+            .channel_stats(topic, CHANNEL)
+            .map_or(0, |c| c.depth)
+    }
+}
+
+fn valid_message(id: u64) -> String {
+    format!(
+        r#"{{ "id": {id}, "msg": "Some message-{id}", "ext": [ {{"ext1": "xxx"}}, {{"ext2": 42}} ] }}"#
+    )
+}
+
+fn command(config: &PathBuf, args: &[&str]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.arg("--config")
+        .arg(config)
+        .args(args)
+        .env_remove("JOURNAL_STREAM")
+        .env("RUST_LOG", "x_msrv=info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    cmd
+}
+
+async fn run(config: &PathBuf, args: &[&str]) -> Outcome {
+    let child = command(config, args).spawn().expect("x-msrv starts");
+    let out = tokio::time::timeout(RUN_LIMIT, child.wait_with_output())
+        .await
+        .expect("x-msrv finished in time")
+        .unwrap();
+    Outcome {
+        status: out.status,
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+async fn wait_until(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn takes_exactly_n_and_leaves_the_rest_queued() {
+    let stack = Stack::start().await;
+    stack.publish_valid("deep", 0..100);
+    let out = run(&stack.config("deep", 37, &[]), &[]).await;
+    assert_eq!(out.code(), 0, "{}", out.stderr);
+    assert_eq!(out.summary("stop_reason"), "done");
+    assert_eq!(out.count("received"), 37);
+    assert_eq!(out.count("stored"), 37);
+    assert_eq!(out.count("over_limit"), 0, "no over-delivery from one nsqd");
+    assert_eq!(stack.aero.record_count(NAMESPACE, SET), 37);
+    assert_eq!(stack.depth("deep"), 63);
+    let ch = stack.nsq.channel_stats("deep", CHANNEL).unwrap();
+    assert_eq!((ch.in_flight_count, ch.requeue_count), (0, 0));
+}
+
+#[tokio::test]
+async fn messages_forced_past_n_are_requeued_never_processed() {
+    let stack = Stack::start().await;
+    stack.publish_valid("forced", 0..30);
+    stack.nsq.over_deliver(5);
+    let out = run(&stack.config("forced", 10, &[]), &[]).await;
+    assert_eq!(out.code(), 0, "{}", out.stderr);
+    assert_eq!(out.count("stored"), 10);
+    assert_eq!(out.count("over_limit"), 5);
+    assert_eq!(
+        stack.aero.record_count(NAMESPACE, SET),
+        10,
+        "the extras were not stored"
+    );
+    wait_until("extras back in the queue", Duration::from_secs(10), || {
+        stack.depth("forced") == 20
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn invalid_messages_are_kept_with_their_reasons() {
+    let stack = Stack::start().await;
+    stack.publish_valid("mixed", 0..3);
+    stack.nsq.publish("mixed", "{ not json");
+    stack
+        .nsq
+        .publish("mixed", r#"{ "id": 7, "msg": 12, "ext": [] }"#);
+    stack
+        .nsq
+        .publish("mixed", r#"{ "msg": "no id", "ext": [] }"#);
+    let out = run(&stack.config("mixed", 100, &["timeout = \"2s\""]), &[]).await;
+    assert_eq!(out.code(), 0, "{}", out.stderr);
+    assert_eq!(out.count("stored"), 3);
+    assert_eq!(out.count("invalid"), 3);
+    assert_eq!(
+        stack.depth("mixed"),
+        0,
+        "the invalid ones are finished, because they are kept"
+    );
+    let rejected = stack.aero.records(NAMESPACE, REJECTED);
+    assert_eq!(rejected.len(), 3);
+    let reasons: Vec<String> = rejected
+        .iter()
+        .map(|r| r.bins["reason"].to_string())
+        .collect();
+    assert!(reasons.iter().any(|r| r.contains("JSON")), "{reasons:?}");
+    assert!(
+        reasons.iter().filter(|r| r.contains("schema")).count() >= 2,
+        "{reasons:?}"
+    );
+    assert!(
+        rejected
+            .iter()
+            .any(|r| r.bins["body"].to_string().contains("{ not json"))
+    );
+}
+
+#[tokio::test]
+async fn a_redelivered_message_is_stored_once() {
+    // nsqd times the message out while Aerospike is slow: the FIN comes too late
+    // (E_FIN_FAILED), nsqd redelivers, and the second store writes the same key.
+    let stack = Stack::start().await;
+    stack.publish_valid("again", 0..1);
+    stack.aero.set_delay(Some(Duration::from_millis(1500)));
+    let cfg = stack.config(
+        "again",
+        2,
+        &[
+            "nsq.msg-timeout = \"1s\"",
+            "aerospike.timeout = \"5s\"",
+            "timeout = \"10s\"",
+        ],
+    );
+    let out = run(&cfg, &[]).await;
+    assert_eq!(out.code(), 0, "{}", out.stderr);
+    assert_eq!(out.count("received"), 2, "delivered twice: {}", out.stderr);
+    assert_eq!(
+        stack.aero.record_count(NAMESPACE, SET),
+        1,
+        "one record, not a duplicate"
+    );
+    assert_eq!(stack.depth("again"), 0);
+}
+
+#[tokio::test]
+async fn a_store_outage_requeues_everything() {
+    let stack = Stack::start().await;
+    stack.publish_valid("outage", 0..20);
+    // DEVICE_OVERLOAD: a transient server answer.
+    stack.aero.fail_with(Some(18));
+    let out = run(&stack.config("outage", 20, &[]), &[]).await;
+    assert_eq!(out.code(), 75, "{}", out.stderr);
+    assert_eq!(out.count("stored"), 0);
+    assert_eq!(out.summary("stop_reason"), "store-unavailable");
+    assert_eq!(stack.aero.record_count(NAMESPACE, SET), 0);
+    // REQ'd with a delay, so deferred; nothing FIN'd, nothing in flight.
+    let ch = stack.nsq.channel_stats("outage", CHANNEL).unwrap();
+    assert_eq!(ch.in_flight_count, 0);
+    assert_eq!(ch.depth + ch.deferred_count, 20, "{ch:?}");
+}
+
+#[tokio::test]
+async fn a_slow_store_times_out_and_requeues() {
+    let stack = Stack::start().await;
+    stack.publish_valid("slow", 0..5);
+    stack.aero.set_delay(Some(Duration::from_secs(3)));
+    let out = run(
+        &stack.config("slow", 5, &["aerospike.timeout = \"300ms\""]),
+        &[],
+    )
+    .await;
+    assert_eq!(out.code(), 75, "{}", out.stderr);
+    let ch = stack.nsq.channel_stats("slow", CHANNEL).unwrap();
+    assert_eq!(ch.in_flight_count, 0);
+    assert_eq!(ch.depth + ch.deferred_count, 5);
+}
+
+#[tokio::test]
+async fn sigterm_mid_run_loses_nothing() {
+    let stack = Stack::start().await;
+    stack.publish_valid("term", 0..50);
+    stack.aero.set_delay(Some(Duration::from_millis(700)));
+    let cfg = stack.config(
+        "term",
+        50,
+        &["timeout = \"30s\"", "aerospike.batch-size = 5"],
+    );
+    let child = command(&cfg, &[]).spawn().unwrap();
+    wait_until("messages in flight", Duration::from_secs(10), || {
+        stack
+            .nsq
+            .channel_stats("term", CHANNEL)
+            .is_some_and(|c| c.in_flight_count > 0)
+    })
+    .await;
+    signal(child.id().unwrap(), "TERM");
+    let out = tokio::time::timeout(RUN_LIMIT, child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("stop_reason=signal"), "{stderr}");
+    let stored = stack.aero.record_count(NAMESPACE, SET) as u64;
+    assert!(stored < 50, "stopped early");
+    let ch = stack.nsq.channel_stats("term", CHANNEL).unwrap();
+    assert_eq!(ch.in_flight_count, 0, "nothing left in flight: {ch:?}");
+    assert_eq!(
+        stored + ch.depth,
+        50,
+        "every message is stored or back in the queue"
+    );
+}
+
+#[tokio::test]
+async fn sigterm_while_connecting_exits_at_once() {
+    // An "nsqd" that accepts and never answers: the handshake would wait for
+    // connect-timeout (30 s here).
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = silent.local_addr().unwrap();
+    let _keep = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = silent.accept().await {
+            held.push(s);
+        }
+    });
+    let stack = Stack::start().await;
+    let nsqd = format!("nsq.nsqd = [\"{addr}\"]");
+    let cfg = stack.config(
+        "hang",
+        5,
+        &["timeout = \"60s\"", "nsq.connect-timeout = \"30s\"", &nsqd],
+    );
+    let child = command(&cfg, &[]).spawn().unwrap();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let sent = Instant::now();
+    signal(child.id().unwrap(), "TERM");
+    let out = tokio::time::timeout(RUN_LIMIT, child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        sent.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        sent.elapsed()
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn an_empty_queue_ends_at_the_timeout_with_success() {
+    let stack = Stack::start().await;
+    let started = Instant::now();
+    let out = run(&stack.config("empty", 10, &["timeout = \"1s\""]), &[]).await;
+    assert_eq!(out.code(), 0, "{}", out.stderr);
+    assert_eq!(out.summary("stop_reason"), "timeout");
+    assert_eq!(out.count("received"), 0);
+    assert!(started.elapsed() >= Duration::from_secs(1));
+}
+
+#[tokio::test]
+async fn unreachable_servers_exit_unavailable() {
+    let stack = Stack::start().await;
+    stack.aero.stop().await;
+    let out = run(
+        &stack.config("down", 1, &["aerospike.timeout = \"500ms\""]),
+        &[],
+    )
+    .await;
+    assert_eq!(out.code(), 69, "{}", out.stderr);
+    assert!(out.stderr.contains("Aerospike"), "{}", out.stderr);
+}
+
+#[tokio::test]
+async fn config_errors_name_the_key() {
+    let stack = Stack::start().await;
+    for (extra, key) in [
+        ("nsq.max-messagez = 3", "max-messagez"),
+        ("nsq.max-in-flight = -1", "max-in-flight"),
+        ("aerospike.timeout = \"soon\"", "timeout"),
+        ("nsq.lookupd = [\"127.0.0.1:4161\"]", "lookupd"),
+        ("message.key = \"id\"", "message.key"),
+    ] {
+        let out = run(&stack.config("cfg", 1, &[extra]), &[]).await;
+        assert_eq!(out.code(), 78, "{extra}: {}", out.stderr);
+        assert!(
+            out.stderr.contains(key),
+            "{extra}: error does not name {key}: {}",
+            out.stderr
+        );
+    }
+    let out = run(&PathBuf::from("/nonexistent/x-msrv.toml"), &[]).await;
+    assert_eq!(out.code(), 78, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("/nonexistent/x-msrv.toml"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[tokio::test]
+async fn check_and_records_commands() {
+    let stack = Stack::start().await;
+    stack.publish_valid("cmds", 0..3);
+    let cfg = stack.config("cmds", 3, &[]);
+    let check = command(&cfg, &["check"]).output().await.unwrap();
+    assert_eq!(
+        check.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    assert_eq!(run(&cfg, &[]).await.code(), 0);
+    let listed = command(&cfg, &["records", "--json"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(listed.status.code(), Some(0));
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&listed.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    stack.aero.stop().await;
+    let check = command(&cfg, &["check"]).output().await.unwrap();
+    assert_eq!(check.status.code(), Some(69));
+}
+
+fn signal(pid: u32, name: &str) {
+    let ok = std::process::Command::new("kill")
+        .arg(format!("-{name}"))
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
+    assert!(ok.success());
+}
