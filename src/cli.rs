@@ -4,6 +4,18 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+/// Shown after `--help`: what the exit status means (the man page has the same list).
+const AFTER_HELP: &str = "\
+Exit status:
+  0   ran cleanly: N handled, timeout reached (empty queue included), or stopped by a signal
+  1   internal error
+  2   usage error
+  69  NSQ or Aerospike could not be reached at start
+  75  some messages could not be stored and went back to NSQ, or NSQ was lost mid-run
+  78  configuration or schema error (the message names the key)
+
+See x-msrv(1) for every configuration key.";
+
 /// Moves at most N JSON messages from NSQ into Aerospike, then exits.
 ///
 /// Meant to be started by the x-msrv.timer systemd timer every M seconds. Each run
@@ -11,7 +23,7 @@ use clap::{Args, Parser, Subcommand};
 /// Schema, stores it in Aerospike and only then finishes it in NSQ. Invalid messages are
 /// kept with the reason in the rejected set; nothing is dropped.
 #[derive(Debug, Parser)]
-#[command(name = "x-msrv", version, about, long_about)]
+#[command(name = "x-msrv", version, about, long_about, after_long_help = AFTER_HELP)]
 pub struct Cli {
     /// Configuration file (.toml, .yaml, .yml or .json) [default: the first of
     /// /etc/x-msrv/x-msrv.{toml,yaml,yml,json}]
