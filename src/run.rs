@@ -42,6 +42,8 @@ pub enum StopReason {
     Signal,
     /// Every NSQ connection closed under us.
     ConsumerClosed,
+    /// nsqlookupd knows no nsqd with the topic yet: nothing to consume, not a failure.
+    NoProducers,
     /// Aerospike failed a write in a way a retry might fix (down, slow, overloaded);
     /// the run stops early rather than requeue every remaining message one by one.
     StoreUnavailable,
@@ -55,6 +57,7 @@ impl StopReason {
             StopReason::Timeout => "timeout",
             StopReason::Signal => "signal",
             StopReason::ConsumerClosed => "consumer-closed",
+            StopReason::NoProducers => "no-producers",
             StopReason::StoreUnavailable => "store-unavailable",
         }
     }
@@ -184,6 +187,13 @@ pub async fn run(
             }
         },
     };
+    if consumer.stats().connections == 0 {
+        // Only possible with nsqlookupd: no nsqd has announced the topic yet.
+        info!(topic = %settings.nsq.topic, "nsqlookupd knows no producer of the topic; nothing to do");
+        let _ = consumer.close(settings.grace).await;
+        sink.close().await;
+        return Ok(stopped_before_start(StopReason::NoProducers, started));
+    }
     info!(
         topic = %settings.nsq.topic,
         channel = %settings.nsq.channel,

@@ -394,6 +394,33 @@ async fn an_empty_queue_ends_at_the_timeout_with_success() {
 }
 
 #[tokio::test]
+async fn lookupd_discovery_and_a_topic_nobody_produces() {
+    let stack = Stack::start().await;
+    stack.publish_valid("found", 0..4);
+    let lookupd = format!(
+        "nsq.lookupd = [\"http://{}\"]",
+        stack.nsq.lookupd_http_addr()
+    );
+    let cfg = stack.config("found", 4, &[&lookupd]);
+    // Exactly one of nsqd and lookupd: drop the default nsqd line.
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    let text: String = text
+        .lines()
+        .filter(|l| !l.starts_with("nsq.nsqd"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&cfg, &text).unwrap();
+    let out = run(&cfg, &[]).await;
+    assert_eq!(out.code(), 0, "{}", out.stderr);
+    assert_eq!(out.count("stored"), 4);
+
+    std::fs::write(&cfg, text.replace("\"found\"", "\"nobody-yet\"")).unwrap();
+    let out = run(&cfg, &[]).await;
+    assert_eq!(out.code(), 0, "{}", out.stderr);
+    assert_eq!(out.summary("stop_reason"), "no-producers");
+}
+
+#[tokio::test]
 async fn unreachable_servers_exit_unavailable() {
     let stack = Stack::start().await;
     stack.aero.stop().await;
