@@ -73,27 +73,8 @@ impl Conn {
         tx: mpsc::UnboundedSender<Message>,
     ) -> Result<Arc<Conn>, NsqError> {
         let handshake = async {
-            let stream = TcpStream::connect(addr)
-                .await
-                .map_err(|source| NsqError::Connect {
-                    addr: addr.to_owned(),
-                    source,
-                })?;
-            // Settlements are small writes that must leave now, not after Nagle's delay.
-            stream
-                .set_nodelay(true)
-                .map_err(|source| io_err(addr, source))?;
-            let (mut rd, mut wr) = stream.into_split();
-            let mut rbuf = BytesMut::with_capacity(READ_BUFFER);
-            let mut out = BytesMut::with_capacity(512);
-            out.extend_from_slice(frame::MAGIC_V2);
-            frame::identify(&mut out, &identify_body(opts));
-            wr.write_all(&out)
-                .await
-                .map_err(|source| io_err(addr, source))?;
-            let reply = read_response(addr, &mut rd, &mut wr, &mut rbuf, "IDENTIFY").await?;
-            let max_rdy_count = parse_identify(addr, &reply)?;
-            out.clear();
+            let (mut rd, mut wr, mut rbuf, max_rdy_count) = identify(addr, opts).await?;
+            let mut out = BytesMut::with_capacity(128);
             frame::sub(&mut out, &opts.topic, &opts.channel);
             wr.write_all(&out)
                 .await
@@ -348,22 +329,7 @@ impl Conn {
 /// Returns nsqd's `max_rdy_count`.
 pub(crate) async fn probe(addr: &str, opts: &ConsumerOptions) -> Result<u64, NsqError> {
     let handshake = async {
-        let stream = TcpStream::connect(addr)
-            .await
-            .map_err(|source| NsqError::Connect {
-                addr: addr.to_owned(),
-                source,
-            })?;
-        let (mut rd, mut wr) = stream.into_split();
-        let mut out = BytesMut::new();
-        out.extend_from_slice(frame::MAGIC_V2);
-        frame::identify(&mut out, &identify_body(opts));
-        wr.write_all(&out)
-            .await
-            .map_err(|source| io_err(addr, source))?;
-        let mut rbuf = BytesMut::with_capacity(4096);
-        let reply = read_response(addr, &mut rd, &mut wr, &mut rbuf, "IDENTIFY").await?;
-        let max_rdy_count = parse_identify(addr, &reply)?;
+        let (_, mut wr, _, max_rdy_count) = identify(addr, opts).await?;
         let _ = wr.shutdown().await;
         Ok(max_rdy_count)
     };
@@ -373,6 +339,36 @@ pub(crate) async fn probe(addr: &str, opts: &ConsumerOptions) -> Result<u64, Nsq
             addr: addr.to_owned(),
             after: opts.connect_timeout,
         })?
+}
+
+/// Connects, sends the magic and IDENTIFY, and reads the reply: the start shared by a
+/// subscription and a probe. Returns the halves, the read buffer (it may already hold
+/// more frames) and nsqd's `max_rdy_count`. Not bounded here: callers wrap it.
+async fn identify(
+    addr: &str,
+    opts: &ConsumerOptions,
+) -> Result<(OwnedReadHalf, OwnedWriteHalf, BytesMut, u64), NsqError> {
+    let stream = TcpStream::connect(addr)
+        .await
+        .map_err(|source| NsqError::Connect {
+            addr: addr.to_owned(),
+            source,
+        })?;
+    // Settlements are small writes that must leave now, not after Nagle's delay.
+    stream
+        .set_nodelay(true)
+        .map_err(|source| io_err(addr, source))?;
+    let (mut rd, mut wr) = stream.into_split();
+    let mut rbuf = BytesMut::with_capacity(READ_BUFFER);
+    let mut out = BytesMut::with_capacity(512);
+    out.extend_from_slice(frame::MAGIC_V2);
+    frame::identify(&mut out, &identify_body(opts));
+    wr.write_all(&out)
+        .await
+        .map_err(|source| io_err(addr, source))?;
+    let reply = read_response(addr, &mut rd, &mut wr, &mut rbuf, "IDENTIFY").await?;
+    let max_rdy_count = parse_identify(addr, &reply)?;
+    Ok((rd, wr, rbuf, max_rdy_count))
 }
 
 fn io_err(addr: &str, source: std::io::Error) -> NsqError {
