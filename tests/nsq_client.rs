@@ -337,3 +337,28 @@ async fn bad_names_are_refused_before_connecting() {
     let err = Consumer::connect(opts).await.err().unwrap();
     assert!(matches!(err, NsqError::Options(_)), "{err}");
 }
+
+#[tokio::test]
+async fn several_nsqd_share_n_between_them() {
+    let (a, b) = (nsqd().await, nsqd().await);
+    publish(&a, "split", 50);
+    publish(&b, "split", 50);
+    let addrs = vec![a.tcp_addr().to_string(), b.tcp_addr().to_string()];
+    let opts = ConsumerOptions::new(NsqAddresses::Nsqd(addrs), "split", "x-msrv", 31);
+    let mut consumer = Consumer::connect(opts).await.unwrap();
+    assert_eq!(consumer.stats().connections, 2);
+    let got = drain(&mut consumer, 4, Duration::from_millis(500)).await;
+    let stats = consumer.stats();
+    consumer.close(Duration::from_secs(2)).await.unwrap();
+    assert_eq!(got, 31);
+    assert_eq!(
+        stats.over_limit_requeued, 0,
+        "the shares add up to N, so neither nsqd sends more"
+    );
+    let left = |s: &NsqServer| s.channel_stats("split", "x-msrv").unwrap().depth;
+    assert_eq!(left(&a) + left(&b), 100 - 31);
+    assert!(
+        left(&a) < 50 && left(&b) < 50,
+        "both nsqd were consumed from"
+    );
+}
