@@ -362,3 +362,20 @@ async fn several_nsqd_share_n_between_them() {
         "both nsqd were consumed from"
     );
 }
+
+#[tokio::test]
+async fn an_idle_nsqd_gives_its_share_to_a_busy_one() {
+    let (a, b) = (nsqd().await, nsqd().await);
+    publish(&a, "lopsided", 50);
+    b.create_topic("lopsided");
+    let addrs = vec![a.tcp_addr().to_string(), b.tcp_addr().to_string()];
+    let opts = ConsumerOptions::new(NsqAddresses::Nsqd(addrs), "lopsided", "x-msrv", 30);
+    let mut consumer = Consumer::connect(opts).await.unwrap();
+    // Without moving shares, nsqd `a` would stop at its half of N (15).
+    let got = drain(&mut consumer, 4, x_msrv::nsq::REBALANCE_IDLE * 4).await;
+    let stats = consumer.stats();
+    consumer.close(Duration::from_secs(2)).await.unwrap();
+    assert_eq!(got, 30);
+    assert_eq!(stats.received, 30);
+    assert_eq!(a.channel_stats("lopsided", "x-msrv").unwrap().depth, 20);
+}

@@ -10,10 +10,12 @@
 //! written before the FINs shrinks with it. Once N have arrived, or after
 //! [`Consumer::stop_receiving`], every `RDY` is 0.
 //!
-//! A connection that ends gives its share to a live one. Shares do not move between
-//! live connections otherwise: with several nsqd and a small N, a run can end at its
-//! timeout with fewer than N even though another nsqd had more. That errs on the side
-//! the product promises (never more than N); the next run takes the rest.
+//! A connection that ends gives its share to a live one. With several nsqd, a connection
+//! that has nothing in flight and received nothing for [`REBALANCE_IDLE`] (its nsqd has
+//! no messages for us) gives its share to the connections that are receiving: its `RDY`
+//! is lowered to 0 first, then theirs are raised, so the shares still never add up to
+//! more than what is wanted. A message already on the wire from the idle nsqd when its
+//! `RDY` drops still counts against N, and past N it is requeued unprocessed.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
@@ -27,6 +29,12 @@ use super::{ConsumerOptions, Message, MessageId, NsqAddresses, NsqError, Settle}
 
 /// After the grace period, the least time still given to nsqd to answer `CLS`.
 const MIN_CLOSE_WAIT: Duration = Duration::from_millis(500);
+/// A connection with nothing in flight that received nothing for this long gives its
+/// share to the busy ones. Well above nsqd's flush delay for x-msrv (25 ms), so a
+/// connection between two flushes is not mistaken for an idle one.
+pub const REBALANCE_IDLE: Duration = Duration::from_millis(500);
+/// How often the shares are looked at (only with more than one nsqd).
+const REBALANCE_INTERVAL: Duration = Duration::from_millis(200);
 
 #[derive(Debug, Default, Clone)]
 struct ConnAcct {
@@ -35,6 +43,10 @@ struct ConnAcct {
     share: u64,
     cap: u64,
     rdy_sent: u64,
+    /// The last arrival (or the subscription).
+    last_active: Option<Instant>,
+    /// It gave its share away as idle: never a receiver again (no ping-pong).
+    donated: bool,
 }
 
 #[derive(Debug, Default)]
@@ -112,6 +124,7 @@ impl Shared {
         self.received.fetch_add(1, Ordering::Relaxed);
         let c = &mut a.conns[idx];
         c.inflight += 1;
+        c.last_active = Some(Instant::now());
         if c.share > 0 {
             c.share -= 1;
         } else if let Some(other) = a
@@ -202,6 +215,52 @@ impl Shared {
         });
     }
 
+    /// Moves the shares of idle connections to the receiving ones. Returns the donors
+    /// (whose `RDY` must be lowered first) and the receivers, or `None` once nothing more
+    /// is wanted (N arrived, or stopped).
+    fn plan_rebalance(&self, now: Instant) -> Option<(Vec<usize>, Vec<usize>)> {
+        let mut a = self.lock();
+        if a.stopped || a.admitted >= self.max_messages {
+            return None;
+        }
+        let idle = |c: &ConnAcct| {
+            c.last_active
+                .is_none_or(|t| now.duration_since(t) >= REBALANCE_IDLE)
+        };
+        // A receiver is receiving now, or has used up its share (its nsqd had messages).
+        let receivers: Vec<usize> = (0..a.conns.len())
+            .filter(|&i| {
+                let c = &a.conns[i];
+                c.alive && !c.donated && (c.share == 0 || !idle(c))
+            })
+            .collect();
+        let donors: Vec<usize> = (0..a.conns.len())
+            .filter(|&i| {
+                let c = &a.conns[i];
+                c.alive && c.share > 0 && c.inflight == 0 && idle(c)
+            })
+            .collect();
+        if receivers.is_empty() || donors.is_empty() {
+            return Some((Vec::new(), Vec::new()));
+        }
+        let pool: u64 = donors
+            .iter()
+            .map(|&i| std::mem::take(&mut a.conns[i].share))
+            .sum();
+        let n = receivers.len() as u64;
+        for (k, &i) in receivers.iter().enumerate() {
+            a.conns[i].share += pool / n + u64::from((k as u64) < pool % n);
+        }
+        Some((donors, receivers))
+    }
+
+    fn conn(&self, idx: usize) -> Option<Arc<Conn>> {
+        self.conns
+            .get()
+            .and_then(|c| c.get(idx))
+            .and_then(Weak::upgrade)
+    }
+
     fn inflight(&self) -> u64 {
         self.lock()
             .conns
@@ -268,6 +327,39 @@ pub struct Consumer {
     shared: Arc<Shared>,
     conns: Vec<Arc<Conn>>,
     rx: mpsc::UnboundedReceiver<Message>,
+    rebalancer: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Consumer {
+    fn drop(&mut self) {
+        if let Some(task) = self.rebalancer.take() {
+            task.abort();
+        }
+    }
+}
+
+/// Moves shares from idle connections to busy ones until nothing more is wanted.
+async fn rebalance(shared: Arc<Shared>) {
+    loop {
+        tokio::time::sleep(REBALANCE_INTERVAL).await;
+        let Some((donors, receivers)) = shared.plan_rebalance(Instant::now()) else {
+            return;
+        };
+        if donors.is_empty() {
+            continue;
+        }
+        tracing::debug!(
+            ?donors,
+            ?receivers,
+            "moving the shares of idle nsqd connections"
+        );
+        // Lower first, then raise: the shares on the wire never exceed what is wanted.
+        for i in donors.into_iter().chain(receivers) {
+            if let Some(c) = shared.conn(i) {
+                let _ = c.update_rdy().await;
+            }
+        }
+    }
 }
 
 impl Consumer {
@@ -333,6 +425,7 @@ impl Consumer {
             for (i, c) in conns.iter().enumerate() {
                 let acct = &mut a.conns[c.idx];
                 acct.alive = !c.is_closed();
+                acct.last_active = Some(Instant::now());
                 acct.cap = per_conn_in_flight.min(c.max_rdy_count);
                 // Split N evenly; the first `N mod live` connections get one more.
                 acct.share =
@@ -345,7 +438,13 @@ impl Consumer {
             }
         }
         tracing::debug!(connections = conns.len(), "subscribed");
-        Ok(Consumer { shared, conns, rx })
+        let rebalancer = (conns.len() > 1).then(|| tokio::spawn(rebalance(Arc::clone(&shared))));
+        Ok(Consumer {
+            shared,
+            conns,
+            rx,
+            rebalancer,
+        })
     }
 
     /// The next message, or `None` once every connection has closed. Cancel-safe.
@@ -385,6 +484,9 @@ impl Consumer {
     /// waits for `CLOSE_WAIT` and closes the sockets.
     pub async fn close(mut self, grace: Duration) -> Result<(), NsqError> {
         let deadline = Instant::now() + grace;
+        if let Some(task) = self.rebalancer.take() {
+            task.abort();
+        }
         self.stop_receiving().await;
         let mut untaken = Vec::new();
         while let Ok(m) = self.rx.try_recv() {
@@ -519,6 +621,45 @@ mod tests {
         assert_eq!(s.lock().conns[1].share, 0);
         assert_eq!(s.admit(1), Admission::OverLimit);
         assert_eq!(s.over_limit.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn idle_connections_give_their_share_to_busy_ones() {
+        let s = shared(100, &[(50, 34), (50, 33), (50, 33)]);
+        let t0 = Instant::now();
+        {
+            let mut a = s.lock();
+            a.conns[0].last_active = Some(t0);
+            a.conns[1].last_active = Some(t0);
+            a.conns[2].last_active = Some(t0);
+        }
+        assert_eq!(s.rdy_change(1, 0), Some(33));
+        let _ = s.admit(0);
+        assert_eq!(
+            s.plan_rebalance(t0),
+            Some((vec![], vec![])),
+            "nobody idle yet"
+        );
+        let later = Instant::now() + REBALANCE_IDLE;
+        s.lock().conns[0].last_active = Some(later);
+        let (donors, receivers) = s.plan_rebalance(later).unwrap();
+        assert_eq!((donors, receivers), (vec![1, 2], vec![0]));
+        let a = s.lock();
+        assert_eq!(a.conns[0].share, 33 + 66);
+        assert_eq!(
+            a.conns[0].share + a.conns[0].inflight,
+            100,
+            "shares still add up to what is wanted"
+        );
+        assert_eq!((a.conns[1].share, a.conns[2].share), (0, 0));
+        drop(a);
+        assert_eq!(s.rdy_change(1, 0), Some(0));
+        s.lock().stopped = true;
+        assert_eq!(
+            s.plan_rebalance(later),
+            None,
+            "nothing to move after a stop"
+        );
     }
 
     #[test]

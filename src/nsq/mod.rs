@@ -43,7 +43,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-pub use consumer::{Consumer, ConsumerStats, Settler};
+pub use consumer::{Consumer, ConsumerStats, REBALANCE_IDLE, Settler};
 pub use frame::ServerError;
 pub use lookupd::lookup_producers;
 
