@@ -14,7 +14,7 @@
 
 use std::time::SystemTime;
 
-use super::msg::{self, Cursor, Field, MsgError, Op, ReplyHeader, bits, field, rc};
+use super::msg::{self, Cursor, Field, MsgError, Op, ReplyHeader, field, rc};
 use super::store::{Command, Store};
 
 /// Row type bits (`BATCH_MSG_*`).
@@ -62,7 +62,7 @@ pub fn execute(
     let count = c.u32()?;
     let flags = c.u8()?;
     if count == 0 {
-        return Ok(vec![trailer(rc::PARAMETER)]);
+        return Ok(vec![msg::last_reply(rc::PARAMETER)]);
     }
     let report_all = flags & REPORT_ALL_ERRORS != 0;
     let report_rec = flags & REPORT_ERROR_REC != 0;
@@ -81,7 +81,7 @@ pub fn execute(
         let header = if rtype & BATCH_MSG_REPEAT != 0 {
             match &prev {
                 // A repeat on the first row is garbage; the server stops there.
-                None => return Ok(vec![trailer(rc::PARAMETER)]),
+                None => return Ok(vec![msg::last_reply(rc::PARAMETER)]),
                 Some(p) => p.clone(),
             }
         } else {
@@ -91,7 +91,7 @@ pub fn execute(
         if !std::str::from_utf8(namespace).is_ok_and(|n| store.namespaces.contains_key(n)) {
             // The server stops dispatching at an unknown namespace and terminates the
             // batch with PARAMETER_ERROR (`as_batch_queue_task`), not per-row codes.
-            return Ok(vec![trailer(rc::PARAMETER)]);
+            return Ok(vec![msg::last_reply(rc::PARAMETER)]);
         }
         let cmd = Command {
             info1: header.info1,
@@ -146,24 +146,8 @@ pub fn execute(
     if !block.is_empty() && (batch_code == rc::OK || send_failed_block) {
         frames.push(block);
     }
-    frames.push(trailer(batch_code));
+    frames.push(msg::last_reply(batch_code));
     Ok(frames)
-}
-
-/// The final message of a batch reply.
-fn trailer(code: u8) -> Vec<u8> {
-    let mut out = Vec::new();
-    msg::write_msg(
-        &mut out,
-        &ReplyHeader {
-            info3: bits::INFO3_LAST,
-            result_code: code,
-            ..ReplyHeader::default()
-        },
-        &[],
-        &[],
-    );
-    out
 }
 
 fn read_row_header(c: &mut Cursor<'_>, rtype: u8) -> Result<RowHeader, MsgError> {
@@ -195,6 +179,7 @@ fn read_row_header(c: &mut Cursor<'_>, rtype: u8) -> Result<RowHeader, MsgError>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::aerospike::msg::bits;
     use crate::aerospike::store::StoreConfig;
 
     fn store() -> Store {

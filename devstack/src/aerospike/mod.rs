@@ -371,7 +371,7 @@ async fn serve_as_msg(body: &[u8], shared: &Shared) -> Vec<u8> {
     }
     let failure = *shared.fail_with.lock().unwrap_or_else(|e| e.into_inner());
     let bodies = match failure {
-        Some(code) => vec![error_reply(code)],
+        Some(code) => vec![msg::last_reply(code)],
         None => handle_as_msg(body, shared),
     };
     let compress = body
@@ -444,23 +444,6 @@ fn compress_frame(frame: &[u8]) -> Vec<u8> {
     msg::frame(msg::PROTO_TYPE_COMPRESSED, &body)
 }
 
-/// A single message with a result code, flagged LAST so that single-record, batch and
-/// scan parsers all stop at it.
-fn error_reply(code: u8) -> Vec<u8> {
-    let mut out = Vec::new();
-    msg::write_msg(
-        &mut out,
-        &ReplyHeader {
-            info3: bits::INFO3_LAST,
-            result_code: code,
-            ..ReplyHeader::default()
-        },
-        &[],
-        &[],
-    );
-    out
-}
-
 /// The reply op for a bin (`None` = a NULL particle).
 pub(crate) fn reply_op<'a>(name: &'a str, p: Option<&Particle>) -> ReplyOp<'a> {
     match p {
@@ -483,13 +466,13 @@ fn handle_as_msg(body: &[u8], shared: &Shared) -> Vec<Vec<u8>> {
         Ok(m) => m,
         Err(e) => {
             tracing::debug!(error = %e, "malformed AS_MSG");
-            return vec![error_reply(rc::PARAMETER)];
+            return vec![msg::last_reply(rc::PARAMETER)];
         }
     };
     let now = SystemTime::now();
     if m.field(field::FILTER_EXP).is_some() {
         // Filter expressions need the server's expression engine.
-        return vec![error_reply(rc::UNSUPPORTED_FEATURE)];
+        return vec![msg::last_reply(rc::UNSUPPORTED_FEATURE)];
     }
     if let Some(rows) = m
         .field(field::BATCH_INDEX)
@@ -499,7 +482,7 @@ fn handle_as_msg(body: &[u8], shared: &Shared) -> Vec<Vec<u8>> {
             Ok(frames) => frames,
             Err(e) => {
                 tracing::debug!(error = %e, "malformed batch");
-                vec![error_reply(rc::PARAMETER)]
+                vec![msg::last_reply(rc::PARAMETER)]
             }
         };
     }
@@ -508,12 +491,12 @@ fn handle_as_msg(body: &[u8], shared: &Shared) -> Vec<Vec<u8>> {
             Ok(frames) => frames,
             Err(e) => {
                 tracing::debug!(error = %e, "malformed scan");
-                vec![error_reply(rc::PARAMETER)]
+                vec![msg::last_reply(rc::PARAMETER)]
             }
         };
     }
     if m.field(field::UDF_FILENAME).is_some() {
-        return vec![error_reply(rc::UNSUPPORTED_FEATURE)];
+        return vec![msg::last_reply(rc::UNSUPPORTED_FEATURE)];
     }
     let cmd = Command {
         info1: m.info1,

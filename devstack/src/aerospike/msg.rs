@@ -346,6 +346,24 @@ pub struct ReplyOp<'a> {
     pub data: Vec<u8>,
 }
 
+/// A reply of one message carrying only a result code, flagged LAST so that the
+/// single-record, batch and scan parsers of the clients all stop at it (an error answer,
+/// or a batch's closing trailer).
+pub fn last_reply(code: u8) -> Vec<u8> {
+    let mut out = Vec::new();
+    write_msg(
+        &mut out,
+        &ReplyHeader {
+            info3: bits::INFO3_LAST,
+            result_code: code,
+            ..ReplyHeader::default()
+        },
+        &[],
+        &[],
+    );
+    out
+}
+
 /// Appends one AS_MSG (without proto header) to `out`.
 pub fn write_msg(out: &mut Vec<u8>, h: &ReplyHeader, fields: &[(u8, &[u8])], ops: &[ReplyOp<'_>]) {
     out.push(MSG_HEADER_SIZE as u8);

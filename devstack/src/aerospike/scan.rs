@@ -16,20 +16,7 @@ pub const FRAME_TARGET_BYTES: usize = 128 * 1024;
 
 /// The reply bodies (each to be framed separately) for a scan/query message.
 pub fn execute(m: &AsMsg, store: &Store, now: SystemTime) -> Result<Vec<Vec<u8>>, MsgError> {
-    let fail = |code: u8| {
-        let mut out = Vec::new();
-        msg::write_msg(
-            &mut out,
-            &ReplyHeader {
-                info3: bits::INFO3_LAST,
-                result_code: code,
-                ..ReplyHeader::default()
-            },
-            &[],
-            &[],
-        );
-        Ok(vec![out])
-    };
+    let fail = |code: u8| Ok(vec![msg::last_reply(code)]);
     let Some(ns) = m
         .field(field::NAMESPACE)
         .and_then(|n| std::str::from_utf8(n).ok())
