@@ -344,22 +344,24 @@ async fn read_body<R: AsyncRead + Unpin>(
     Ok(body)
 }
 
-/// Reads one PUB/DPUB message body (`E_BAD_MESSAGE` errors).
+/// Reads one message body, size first, with nsqd's `E_BAD_MESSAGE` texts: `what` is
+/// `message` for PUB/DPUB and `message(i)` for the i-th message of an MPUB.
 async fn read_message<R: AsyncRead + Unpin>(
     rd: &mut R,
     max: usize,
     cmd: &str,
+    what: &str,
 ) -> Result<Vec<u8>, ClientErr> {
     let len = read_len(rd).await.map_err(|_| {
         fatal(
             "E_BAD_MESSAGE",
-            format!("{cmd} failed to read message body size"),
+            format!("{cmd} failed to read {what} body size"),
         )
     })?;
     if len <= 0 {
         return Err(fatal(
             "E_BAD_MESSAGE",
-            format!("{cmd} invalid message body size {len}"),
+            format!("{cmd} invalid {what} body size {len}"),
         ));
     }
     if i64::from(len) > max as i64 {
@@ -399,28 +401,7 @@ pub(crate) async fn read_mpub<R: AsyncRead + Unpin>(
     }
     let mut msgs = Vec::with_capacity(count as usize);
     for i in 0..count {
-        let size = read_len(rd).await.map_err(|_| {
-            fatal(
-                "E_BAD_MESSAGE",
-                format!("MPUB failed to read message({i}) body size"),
-            )
-        })?;
-        if size <= 0 {
-            return Err(fatal(
-                "E_BAD_MESSAGE",
-                format!("MPUB invalid message({i}) body size {size}"),
-            ));
-        }
-        if i64::from(size) > max_msg_size as i64 {
-            return Err(fatal(
-                "E_BAD_MESSAGE",
-                format!("MPUB message too big {size} > {max_msg_size}"),
-            ));
-        }
-        let mut body = vec![0u8; size as usize];
-        rd.read_exact(&mut body)
-            .await
-            .map_err(|_| fatal("E_BAD_MESSAGE", "MPUB failed to read message body"))?;
+        let body = read_message(rd, max_msg_size, "MPUB", &format!("message({i})")).await?;
         msgs.push(Bytes::from(body));
     }
     Ok(msgs)
@@ -714,7 +695,7 @@ async fn publish(
             }
         }
     }
-    let body = read_message(rd, opts.max_msg_size, &name).await?;
+    let body = read_message(rd, opts.max_msg_size, &name, "message").await?;
     let mut st = inner.state();
     st.publish(&topic, Bytes::from(body), defer);
     st.count_published(s.id, producer_of(s), &topic, 1);
