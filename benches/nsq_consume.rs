@@ -32,7 +32,6 @@ async fn main() {
     );
     let started = Instant::now();
     let mut consumer = Consumer::connect(opts).await.expect("subscribe");
-    let settler = consumer.settler();
     let mut done = 0u64;
     while done < total {
         let Ok(Some(first)) = tokio::time::timeout(Duration::from_secs(10), consumer.next()).await
@@ -47,7 +46,7 @@ async fn main() {
             }
         }
         done += settle.len() as u64;
-        settler.settle(settle).await.expect("settle");
+        x_msrv::nsq::settle(settle).await.expect("settle");
     }
     let elapsed = started.elapsed();
     let stats = consumer.stats();

@@ -40,6 +40,10 @@ pub struct Cli {
     #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
 
+    /// After a run, also print its summary as one JSON object on stdout (for scripts)
+    #[arg(long = "summary-json", global = true)]
+    pub summary_json: bool,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }

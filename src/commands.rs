@@ -12,13 +12,21 @@ use crate::exit::Exit;
 use crate::run::{self, RunError};
 use crate::store::AerospikeSink;
 
-/// `x-msrv run`: one batch, then the summary line and the exit code.
-pub async fn run(settings: Arc<Settings>, shutdown: CancellationToken) -> Exit {
+/// `x-msrv run`: one batch, then the summary line and the exit code; with
+/// `summary_json`, the summary also as one JSON object on stdout.
+pub async fn run(settings: Arc<Settings>, shutdown: CancellationToken, summary_json: bool) -> Exit {
     match run::run(settings, shutdown).await {
         Ok(summary) => {
             // One line with every count in its text: `journalctl -u x-msrv` shows the
             // message, not structured fields, and the same line is what stderr shows.
             info!("run finished: {summary}");
+            if summary_json {
+                // For scripts and tests: stable field names, no log format to parse.
+                match serde_json::to_string(&summary) {
+                    Ok(line) => println!("{line}"),
+                    Err(e) => error!(error = %e, "cannot write the summary as JSON"),
+                }
+            }
             if summary.is_temporary_failure() {
                 Exit::TempFail
             } else {
@@ -38,7 +46,7 @@ pub async fn run(settings: Arc<Settings>, shutdown: CancellationToken) -> Exit {
 /// every NSQ address and Aerospike answer, without taking a message.
 pub async fn check(settings: &Settings) -> Exit {
     let mut ok = true;
-    match crate::nsq::probe(&run::consumer_options(settings)).await {
+    match crate::nsq::probe(&settings.nsq.consumer_options()).await {
         Ok(found) => {
             for line in found {
                 println!("nsq: {line}");
@@ -81,7 +89,7 @@ pub async fn records(settings: &Settings, args: &RecordsArgs) -> Exit {
         }
     };
     let set = if args.rejected {
-        &settings.rejected.set
+        &settings.aerospike.rejected_set
     } else {
         &settings.aerospike.set
     };

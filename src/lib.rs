@@ -1,5 +1,25 @@
 //! x-msrv: moves at most N JSON messages from NSQ into Aerospike per run.
+//!
+//! # Layout
+//! In the order a message meets them; data flows one way, `nsq → record → store →
+//! settle`, and the configuration is read only at start-up.
+//! - [`config`]: file and environment → checked [`config::Settings`], before any
+//!   connection (start-up only).
+//! - [`nsq`]: the consumer: connections, the at-most-N `RDY` window, [`nsq::Message`],
+//!   and settling (FIN/REQ).
+//! - [`record`]: a message body → a [`record::Record`] (JSON, schema, key, bins) or a
+//!   [`record::Rejection`].
+//! - [`store`]: the Aerospike sink: batch writes with one result per record, the
+//!   rejected set, listing.
+//! - [`batch`]: one batch through record → store → settle; each message's
+//!   [`batch::Outcome`] decided by a pure function; a [`batch::BatchReport`] back.
+//! - [`run`]: one run: connect, schedule batches, watch the stop signals, sum the
+//!   reports into a [`run::RunSummary`].
+//! - [`commands`]: the subcommands (`run`, `check`, `records`, the generator) and their
+//!   exit codes ([`exit`]); [`cli`] is the command line, [`logging`] journald/stderr,
+//!   [`generator`] the systemd timer drop-in.
 
+pub mod batch;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -7,6 +27,6 @@ pub mod exit;
 pub mod generator;
 pub mod logging;
 pub mod nsq;
+pub mod record;
 pub mod run;
 pub mod store;
-pub mod validate;

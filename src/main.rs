@@ -71,7 +71,7 @@ async fn async_main(cli: Cli) -> Exit {
     };
 
     let exit = match cli.command {
-        None | Some(Command::Run) => commands::run(settings, shutdown).await,
+        None | Some(Command::Run) => commands::run(settings, shutdown, cli.summary_json).await,
         Some(Command::Check) => commands::check(&settings).await,
         Some(Command::Records(args)) => commands::records(&settings, &args).await,
         Some(Command::SystemdGenerator(_)) => unreachable!("handled before the runtime starts"),

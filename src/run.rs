@@ -1,38 +1,38 @@
-//! One run: take at most N messages from NSQ, store them in Aerospike, settle each in NSQ.
+//! One run: connect, take at most N messages in batches, stop, add up what happened.
 //!
 //! ```text
-//!  Consumer::next ─► batch ─► validate: JSON, schema, key, bins ─► AerospikeSink::store_batch
-//!                                 │ rejected                        │ one outcome per record
-//!                                 ▼                                 ▼
-//!                         store_rejected ◄──── permanent error ── stored → FIN
-//!                                 │                                transient → REQ (backoff)
-//!                                 └──────► kept → FIN, not kept → REQ
+//!  connect Aerospike, subscribe ─► loop { Consumer::next ─► spawn Pipeline::process(batch) }
+//!                                       until N settled, timeout, signal, store failing,
+//!                                       or NSQ gone
+//!                                 ─► RDY 0, grace for batches in hand, CLS ─► RunSummary
 //! ```
 //!
-//! A message is FIN'd only once its record, or its rejection, is acknowledged by
-//! Aerospike; every other path sends it back to NSQ (REQ), so nothing is lost whatever
-//! stops the run. Batches run concurrently; each message is settled exactly when its own
-//! record's outcome is known.
+//! This module only schedules: what happens to each message is the [`batch`] stage's
+//! business, and each batch task hands back a [`BatchReport`] that the loop adds up.
+//! Batches run concurrently; each message is settled exactly when its own record's
+//! outcome is known.
+//!
+//! [`batch`]: crate::batch
 
-use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
+use crate::batch::{BatchReport, Pipeline};
 use crate::config::Settings;
-use crate::nsq::{Consumer, ConsumerOptions, Message, NsqError, Settle, Settler};
-use crate::store::{AerospikeSink, RejectedMessage, StoreError};
+use crate::nsq::{Consumer, NsqError};
+use crate::store::{AerospikeSink, StoreError};
 
 /// Batches processed at the same time. Two cores: more only adds queueing, while two or
 /// three keep Aerospike busy while the next batch is validated.
 const MAX_CONCURRENT_BATCHES: usize = 4;
 
 /// Why a run stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum StopReason {
     /// N messages were received and all of them settled.
     Done,
@@ -70,7 +70,7 @@ impl std::fmt::Display for StopReason {
 }
 
 /// What a run did; logged as one line and mapped to the exit code.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct RunSummary {
     /// Messages taken from NSQ (at most N).
     pub received: u64,
@@ -87,7 +87,12 @@ pub struct RunSummary {
     /// Why the run ended.
     pub stop_reason: StopReason,
     /// Wall time from start to the last settlement.
+    #[serde(rename = "duration_ms", serialize_with = "as_millis")]
     pub duration: Duration,
+}
+
+fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u128(d.as_millis())
 }
 
 impl std::fmt::Display for RunSummary {
@@ -130,24 +135,6 @@ pub enum RunError {
     Store(#[from] StoreError),
 }
 
-/// Counters shared by the batch tasks.
-#[derive(Debug, Default)]
-struct Counters {
-    stored: AtomicU64,
-    invalid: AtomicU64,
-    requeued: AtomicU64,
-    /// Set by a batch that met a transient store error: the run stops taking messages.
-    store_failing: AtomicBool,
-}
-
-/// What each batch task needs; shared, never copied per message.
-struct Pipeline {
-    settings: Arc<Settings>,
-    sink: AerospikeSink,
-    settler: Settler,
-    counters: Counters,
-}
-
 /// Runs one batch. Returns when the run is over and every message it took is settled (or,
 /// past the grace period, handed back to NSQ).
 ///
@@ -179,7 +166,7 @@ pub async fn run(
             sink.close().await;
             return Ok(stopped_before_start(StopReason::Timeout, started));
         }
-        consumer = Consumer::connect(consumer_options(&settings)) => match consumer {
+        consumer = Consumer::connect(settings.nsq.consumer_options()) => match consumer {
             Ok(consumer) => consumer,
             Err(e) => {
                 sink.close().await;
@@ -202,28 +189,26 @@ pub async fn run(
     );
 
     let pipeline = Arc::new(Pipeline {
-        settings: Arc::clone(&settings),
+        rules: Arc::clone(&settings.message),
         sink,
-        settler: consumer.settler(),
-        counters: Counters::default(),
+        retry: settings.retry,
+        topic: settings.nsq.topic.clone(),
+        channel: settings.nsq.channel.clone(),
     });
     let batch_size = settings.aerospike.batch_size;
     let max_messages = settings.nsq.max_messages;
 
-    let mut tasks: JoinSet<()> = JoinSet::new();
-    // Sizes of the batches still running, by task: a task that panicked reports no
-    // output, yet its messages must still count as settled (dropped messages are REQ'd).
-    let mut running: HashMap<tokio::task::Id, u64> = HashMap::new();
-    let mut settled: u64 = 0;
+    let mut tasks: JoinSet<BatchReport> = JoinSet::new();
+    let mut total = BatchReport::default();
     let mut dispatched: u64 = 0;
     let stop_reason = loop {
-        if pipeline.counters.store_failing.load(Ordering::Relaxed) {
+        if total.store_failing {
             break StopReason::StoreUnavailable;
         }
-        // Done: N received, every one of them taken from the consumer and settled.
+        // Done: N received, every one of them taken from the consumer, every batch over.
         if consumer.stats().received >= max_messages
             && dispatched >= max_messages
-            && settled == dispatched
+            && tasks.is_empty()
         {
             break StopReason::Done;
         }
@@ -231,15 +216,8 @@ pub async fn run(
             biased;
             () = shutdown.cancelled() => break StopReason::Signal,
             () = &mut deadline => break StopReason::Timeout,
-            Some(joined) = tasks.join_next_with_id(), if !tasks.is_empty() => {
-                let id = match joined {
-                    Ok((id, ())) => id,
-                    Err(e) => {
-                        warn!(error = %e, "a batch task failed; its messages go back to NSQ");
-                        e.id()
-                    }
-                };
-                settled += running.remove(&id).unwrap_or(0);
+            Some(joined) = tasks.join_next(), if !tasks.is_empty() => {
+                add_report(&mut total, joined);
             }
             next = consumer.next(), if tasks.len() < MAX_CONCURRENT_BATCHES => {
                 let Some(first) = next else { break StopReason::ConsumerClosed };
@@ -253,11 +231,9 @@ pub async fn run(
                         None => break,
                     }
                 }
-                let size = batch.len() as u64;
-                dispatched += size;
+                dispatched += batch.len() as u64;
                 let pipeline = Arc::clone(&pipeline);
-                let handle = tasks.spawn(async move { pipeline.process_batch(batch).await });
-                running.insert(handle.id(), size);
+                tasks.spawn(async move { pipeline.process(batch).await });
             }
         }
     };
@@ -265,14 +241,20 @@ pub async fn run(
     consumer.stop_receiving().await;
     debug!(reason = %stop_reason, in_progress = tasks.len(), "stopping");
     let grace = settings.grace;
-    let drained =
-        tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} }).await;
+    let drained = tokio::time::timeout(grace, async {
+        while let Some(joined) = tasks.join_next().await {
+            add_report(&mut total, joined);
+        }
+    })
+    .await;
     if drained.is_err() {
         // Aborting drops the batches' messages; a dropped message is REQ'd by its
         // connection, so this hands them back to NSQ instead of waiting for msg_timeout.
         warn!(grace = ?grace, "grace period over; returning unfinished messages to NSQ");
         tasks.abort_all();
-        while tasks.join_next().await.is_some() {}
+        while let Some(joined) = tasks.join_next().await {
+            add_report(&mut total, joined);
+        }
     }
     let stats = consumer.stats();
     if let Err(e) = consumer.close(grace).await {
@@ -282,10 +264,12 @@ pub async fn run(
         .expect("every batch task has ended, so the pipeline has no other owner");
     pipeline.sink.close().await;
 
-    let counters = &pipeline.counters;
-    let stored = counters.stored.load(Ordering::Relaxed);
-    let invalid = counters.invalid.load(Ordering::Relaxed);
-    let requeued = counters.requeued.load(Ordering::Relaxed);
+    let BatchReport {
+        stored,
+        invalid,
+        requeued,
+        ..
+    } = total;
     Ok(RunSummary {
         received: stats.received,
         stored,
@@ -300,19 +284,15 @@ pub async fn run(
     })
 }
 
-/// The NSQ consumer's options from the settings.
-pub fn consumer_options(settings: &Settings) -> ConsumerOptions {
-    let nsq = &settings.nsq;
-    let mut opts = ConsumerOptions::new(
-        nsq.addresses.clone(),
-        &nsq.topic,
-        &nsq.channel,
-        nsq.max_messages,
-    );
-    opts.max_in_flight = nsq.max_in_flight;
-    opts.msg_timeout = nsq.msg_timeout;
-    opts.connect_timeout = nsq.connect_timeout;
-    opts
+/// Adds a finished batch's report. A batch task that panicked or was aborted reports
+/// nothing: its messages were dropped unsettled, and a dropped message is requeued, so
+/// they count as returned.
+fn add_report(total: &mut BatchReport, joined: Result<BatchReport, tokio::task::JoinError>) {
+    match joined {
+        Ok(report) => total.add(&report),
+        Err(e) if e.is_cancelled() => {}
+        Err(e) => warn!(error = %e, "a batch task failed; its messages go back to NSQ"),
+    }
 }
 
 fn stopped_before_start(stop_reason: StopReason, started: Instant) -> RunSummary {
@@ -328,115 +308,33 @@ fn stopped_before_start(stop_reason: StopReason, started: Instant) -> RunSummary
     }
 }
 
-impl Pipeline {
-    /// Validates, stores and settles one batch. Never returns an error: every message
-    /// leaves with an outcome (FIN after its record or rejection is stored, else REQ).
-    async fn process_batch(&self, batch: Vec<Message>) {
-        let mut records = Vec::with_capacity(batch.len());
-        let mut accepted = Vec::with_capacity(batch.len());
-        let mut rejected: Vec<(Message, String)> = Vec::new();
-        for msg in batch {
-            match self.settings.prepare(&msg.body, &msg.id.0) {
-                Ok(record) => {
-                    records.push(record);
-                    accepted.push(msg);
-                }
-                Err(rejection) => {
-                    debug!(msg_id = %msg.id, reason = %rejection, "message rejected");
-                    rejected.push((msg, rejection.to_string()));
-                }
-            }
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-        let mut settlements = Vec::with_capacity(accepted.len() + rejected.len());
-        if !records.is_empty() {
-            let outcomes = self.sink.store_batch(records).await;
-            for (msg, outcome) in accepted.into_iter().zip(outcomes) {
-                match outcome {
-                    Ok(()) => {
-                        self.counters.stored.fetch_add(1, Ordering::Relaxed);
-                        settlements.push((msg, Settle::Finish));
-                    }
-                    Err(e) if e.is_permanent() => {
-                        // Retrying cannot help (a bin name too long, a record too big):
-                        // keep the message as invalid rather than loop on it.
-                        debug!(msg_id = %msg.id, error = %e, "store refused the record");
-                        rejected.push((msg, format!("not storable: {e}")));
-                    }
-                    Err(e) => self.retry_later(msg, &e, &mut settlements, &mut rejected),
-                }
-            }
-        }
-
-        if !rejected.is_empty() {
-            let items = rejected
-                .iter()
-                .map(|(msg, reason)| self.rejected_message(msg, reason))
-                .collect();
-            let outcomes = self.sink.store_rejected(items).await;
-            for ((msg, reason), outcome) in rejected.into_iter().zip(outcomes) {
-                match outcome {
-                    Ok(()) => {
-                        warn!(msg_id = %msg.id, reason = %reason, "invalid message kept in the rejected set");
-                        self.counters.invalid.fetch_add(1, Ordering::Relaxed);
-                        settlements.push((msg, Settle::Finish));
-                    }
-                    Err(e) => {
-                        // Not kept, so not finished: NSQ holds it until a run can keep it.
-                        warn!(msg_id = %msg.id, error = %e, "cannot keep an invalid message; requeued");
-                        self.requeue(msg, &mut settlements);
-                    }
-                }
-            }
-        }
-
-        if let Err(e) = self.settler.settle(settlements).await {
-            // The connection is gone: nsqd redelivers these after msg_timeout, and a
-            // stored record is simply written again under the same key.
-            warn!(error = %e, "cannot settle messages with NSQ");
-        }
-    }
-
-    /// A transient store failure: REQ with backoff, or, past `max-attempts`, keep the
-    /// message as rejected with the reason (go-nsq would silently drop it there).
-    fn retry_later(
-        &self,
-        msg: Message,
-        error: &StoreError,
-        settlements: &mut Vec<(Message, Settle)>,
-        rejected: &mut Vec<(Message, String)>,
-    ) {
-        self.counters.store_failing.store(true, Ordering::Relaxed);
-        if u32::from(msg.attempts) >= self.settings.nsq.max_attempts {
-            rejected.push((
-                msg,
-                format!(
-                    "not stored after {} attempts: {error}",
-                    self.settings.nsq.max_attempts
-                ),
-            ));
-        } else {
-            debug!(msg_id = %msg.id, error = %error, "store failed; requeued");
-            self.requeue(msg, settlements);
-        }
-    }
-
-    fn requeue(&self, msg: Message, settlements: &mut Vec<(Message, Settle)>) {
-        self.counters.store_failing.store(true, Ordering::Relaxed);
-        self.counters.requeued.fetch_add(1, Ordering::Relaxed);
-        let delay = self.settings.requeue_delay(msg.attempts);
-        settlements.push((msg, Settle::Requeue(delay)));
-    }
-
-    fn rejected_message(&self, msg: &Message, reason: &str) -> RejectedMessage {
-        RejectedMessage {
-            msg_id: msg.id.to_string(),
-            body: msg.body.clone(),
-            reason: reason.to_owned(),
-            attempts: msg.attempts,
-            timestamp: msg.timestamp,
-            topic: self.settings.nsq.topic.clone(),
-            channel: self.settings.nsq.channel.clone(),
-        }
+    #[test]
+    fn the_summary_reads_the_same_as_text_and_json() {
+        let summary = RunSummary {
+            received: 5,
+            stored: 3,
+            invalid: 1,
+            requeued: 1,
+            returned: 0,
+            over_limit: 2,
+            stop_reason: StopReason::StoreUnavailable,
+            duration: Duration::from_millis(41),
+        };
+        assert_eq!(
+            summary.to_string(),
+            "received=5 stored=3 invalid=1 requeued=1 returned=0 over_limit=2 stop_reason=store-unavailable duration_ms=41"
+        );
+        assert_eq!(
+            serde_json::to_value(&summary).unwrap(),
+            serde_json::json!({
+                "received": 5, "stored": 3, "invalid": 1, "requeued": 1, "returned": 0,
+                "over_limit": 2, "stop_reason": "store-unavailable", "duration_ms": 41
+            })
+        );
+        assert!(summary.is_temporary_failure());
     }
 }

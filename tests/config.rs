@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use x_msrv::config::{self, ConfigError, Format, Settings};
-use x_msrv::validate::Rejection;
+use x_msrv::nsq::MessageId;
+use x_msrv::record::Rejection;
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -63,7 +64,7 @@ fn demo_config_loads_from_anywhere() {
     // Relative schema path: resolved against test/, not the working directory.
     let settings = config::load(Some(&repo().join("test/demo.toml"))).unwrap();
     assert_eq!(
-        settings.message.schema_path,
+        settings.message.schema_path(),
         repo().join("test/../etc/message.schema.json")
     );
     assert_eq!(
@@ -88,7 +89,7 @@ fn send_test_messages_defaults_to_the_demo_topic() {
     assert!(help.contains(&settings.nsq.topic), "{help}");
 }
 
-const NSQ_ID: &[u8; 16] = b"0a1b2c3d4e5f6a7b";
+const NSQ_ID: MessageId = MessageId(*b"0a1b2c3d4e5f6a7b");
 
 fn lines(path: &Path) -> Vec<String> {
     std::fs::read_to_string(path)
@@ -107,7 +108,8 @@ fn every_valid_test_message_is_accepted() {
     let mut ids = Vec::new();
     for line in &valid {
         let prepared = settings
-            .prepare(line.as_bytes(), NSQ_ID)
+            .message
+            .to_record(line.as_bytes(), &NSQ_ID)
             .unwrap_or_else(|r| panic!("{line}: {r}"));
         ids.push(prepared.key);
     }
@@ -121,7 +123,7 @@ fn every_invalid_test_message_is_rejected_with_a_reason() {
     let invalid = lines(&repo().join("test/invalid.json"));
     let (mut broken, mut off_schema) = (0, 0);
     for line in &invalid {
-        match settings.prepare(line.as_bytes(), NSQ_ID) {
+        match settings.message.to_record(line.as_bytes(), &NSQ_ID) {
             Ok(_) => panic!("accepted an invalid message: {line}"),
             Err(r @ Rejection::Json { .. }) => {
                 assert!(

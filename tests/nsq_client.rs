@@ -33,7 +33,6 @@ fn publish(server: &NsqServer, topic: &str, count: usize) {
 /// Receives until `n` messages arrived or nothing more comes for `quiet`, settling every
 /// received message with FIN in batches of `batch`.
 async fn drain(consumer: &mut Consumer, batch: usize, quiet: Duration) -> usize {
-    let settler = consumer.settler();
     let mut got = 0;
     let mut pending = Vec::new();
     loop {
@@ -42,14 +41,18 @@ async fn drain(consumer: &mut Consumer, batch: usize, quiet: Duration) -> usize 
                 got += 1;
                 pending.push((m, Settle::Finish));
                 if pending.len() >= batch {
-                    settler.settle(std::mem::take(&mut pending)).await.unwrap();
+                    x_msrv::nsq::settle(std::mem::take(&mut pending))
+                        .await
+                        .unwrap();
                 }
             }
             Ok(None) | Err(_) => {
                 if pending.is_empty() {
                     return got;
                 }
-                settler.settle(std::mem::take(&mut pending)).await.unwrap();
+                x_msrv::nsq::settle(std::mem::take(&mut pending))
+                    .await
+                    .unwrap();
             }
         }
     }
@@ -134,9 +137,7 @@ async fn req_with_delay_redelivers_with_attempts_counted() {
         .unwrap();
     assert_eq!(first.attempts, 1);
     let id = first.id;
-    consumer
-        .settler()
-        .settle(vec![(first, Settle::Requeue(Duration::from_millis(200)))])
+    x_msrv::nsq::settle(vec![(first, Settle::Requeue(Duration::from_millis(200)))])
         .await
         .unwrap();
     let again = tokio::time::timeout(SOON, consumer.next())
@@ -145,9 +146,7 @@ async fn req_with_delay_redelivers_with_attempts_counted() {
         .unwrap();
     assert_eq!(again.id, id);
     assert_eq!(again.attempts, 2);
-    consumer
-        .settler()
-        .settle(vec![(again, Settle::Finish)])
+    x_msrv::nsq::settle(vec![(again, Settle::Finish)])
         .await
         .unwrap();
     let stats = consumer.stats();
@@ -176,9 +175,7 @@ async fn a_dropped_message_goes_back_at_once() {
         .unwrap();
     assert_eq!(again.id, id);
     assert_eq!(again.attempts, 2);
-    consumer
-        .settler()
-        .settle(vec![(again, Settle::Finish)])
+    x_msrv::nsq::settle(vec![(again, Settle::Finish)])
         .await
         .unwrap();
     consumer.close(Duration::from_secs(2)).await.unwrap();
@@ -195,9 +192,7 @@ async fn close_requeues_what_was_never_taken_and_leaves_nothing_in_flight() {
         .await
         .unwrap()
         .unwrap();
-    consumer
-        .settler()
-        .settle(vec![(first, Settle::Finish)])
+    x_msrv::nsq::settle(vec![(first, Settle::Finish)])
         .await
         .unwrap();
     wait_until("messages buffered", || {
@@ -247,9 +242,7 @@ async fn heartbeats_are_answered() {
         .unwrap()
         .unwrap();
     assert_eq!(&msg.body[..], b"late");
-    consumer
-        .settler()
-        .settle(vec![(msg, Settle::Finish)])
+    x_msrv::nsq::settle(vec![(msg, Settle::Finish)])
         .await
         .unwrap();
     consumer.close(Duration::from_secs(2)).await.unwrap();
@@ -300,9 +293,7 @@ async fn a_lost_connection_ends_the_stream() {
             .is_none()
     );
     // Settling on a dead connection reports it; nsqd redelivers at msg_timeout.
-    let err = consumer
-        .settler()
-        .settle(vec![(msg, Settle::Finish)])
+    let err = x_msrv::nsq::settle(vec![(msg, Settle::Finish)])
         .await
         .unwrap_err();
     assert!(
@@ -378,4 +369,40 @@ async fn an_idle_nsqd_gives_its_share_to_a_busy_one() {
     assert_eq!(got, 30);
     assert_eq!(stats.received, 30);
     assert_eq!(a.channel_stats("lopsided", "x-msrv").unwrap().depth, 20);
+}
+
+#[tokio::test]
+async fn a_lost_nsqd_hands_its_share_on_after_an_unreachable_one() {
+    let (a, b) = (nsqd().await, nsqd().await);
+    a.create_topic("heir");
+    publish(&b, "heir", 50);
+    // The first address refuses, so the two live connections are the 2nd and 3rd of the
+    // list: their place in the accounting is not their place among the live ones.
+    let addrs = vec![
+        "127.0.0.1:1".to_owned(),
+        a.tcp_addr().to_string(),
+        b.tcp_addr().to_string(),
+    ];
+    let opts = ConsumerOptions::new(NsqAddresses::Nsqd(addrs), "heir", "x-msrv", 30);
+    let mut consumer = Consumer::connect(opts).await.unwrap();
+    assert_eq!(consumer.stats().connections, 2);
+    // b's half of N, taken and finished at once (long before a counts as idle).
+    let mut half = Vec::new();
+    while half.len() < 15 {
+        let msg = tokio::time::timeout(SOON, consumer.next())
+            .await
+            .expect("b delivers its half")
+            .expect("a message");
+        half.push((msg, Settle::Finish));
+    }
+    x_msrv::nsq::settle(half).await.unwrap();
+    // a goes away holding the other half. b inherits it and has nothing left to settle,
+    // so only a RDY written to b on a's loss lets the rest through.
+    a.drop_clients();
+    let rest = drain(&mut consumer, 4, x_msrv::nsq::REBALANCE_IDLE * 4).await;
+    let stats = consumer.stats();
+    consumer.close(Duration::from_secs(2)).await.unwrap();
+    assert_eq!(15 + rest, 30, "b took a's share after a was lost");
+    assert_eq!(stats.over_limit_requeued, 0);
+    assert_eq!(b.channel_stats("heir", "x-msrv").unwrap().depth, 20);
 }

@@ -26,6 +26,7 @@ struct Stack {
 
 struct Outcome {
     status: ExitStatus,
+    stdout: String,
     stderr: String,
 }
 
@@ -35,24 +36,11 @@ impl Outcome {
             .code()
             .expect("x-msrv exited, not killed by a signal")
     }
-    /// A field of the summary line, e.g. `summary("stored")`.
+    /// A field of the run's summary, e.g. `summary("stored")`, from the JSON line that
+    /// `--summary-json` prints on stdout.
     fn summary(&self, field: &str) -> String {
-        let line = self
-            .stderr
-            .lines()
-            .find(|l| l.contains("run finished"))
-            .unwrap_or_else(|| panic!("no summary line in:\n{}", self.stderr));
-        let key = format!("{field}=");
-        let start = line
-            .find(&key)
-            .unwrap_or_else(|| panic!("no {field} in {line}"))
-            + key.len();
-        line[start..]
-            .split([' ', ','])
-            .next()
-            .unwrap()
-            .trim_matches('"')
-            .to_owned()
+        summary_field(&self.stdout, field)
+            .unwrap_or_else(|| panic!("no summary {field} in:\n{}\n{}", self.stdout, self.stderr))
     }
     fn count(&self, field: &str) -> u64 {
         self.summary(field).parse().unwrap()
@@ -137,10 +125,23 @@ fn valid_message(id: u64) -> String {
     )
 }
 
+/// A field of the summary JSON line in a run's stdout, as text (strings unquoted).
+fn summary_field(stdout: &str, field: &str) -> Option<String> {
+    let summary: serde_json::Value = stdout
+        .lines()
+        .rev()
+        .find_map(|l| serde_json::from_str(l).ok())?;
+    match summary.get(field)? {
+        serde_json::Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
 fn command(config: &PathBuf, args: &[&str]) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.arg("--config")
         .arg(config)
+        .arg("--summary-json")
         .args(args)
         .env_remove("JOURNAL_STREAM")
         .env("RUST_LOG", "x_msrv=info")
@@ -159,6 +160,7 @@ async fn run(config: &PathBuf, args: &[&str]) -> Outcome {
         .unwrap();
     Outcome {
         status: out.status,
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
@@ -330,7 +332,12 @@ async fn sigterm_mid_run_loses_nothing() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
-    assert!(stderr.contains("stop_reason=signal"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        summary_field(&stdout, "stop_reason").as_deref(),
+        Some("signal"),
+        "{stderr}"
+    );
     let stored = stack.aero.record_count(NAMESPACE, SET) as u64;
     assert!(stored < 50, "stopped early");
     let ch = stack.nsq.channel_stats("term", CHANNEL).unwrap();

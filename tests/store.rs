@@ -10,9 +10,11 @@ use bytes::Bytes;
 use devstack::aerospike::{AerospikeOptions, AerospikeServer};
 use serde_json::json;
 
-use x_msrv::config::{AerospikeSettings, Ttl};
-use x_msrv::store::{AerospikeSink, MAX_KEPT_BODY, RejectedMessage, StoreError};
-use x_msrv::validate::{Prepared, RecordKey, SchemaValidator};
+use x_msrv::nsq::MessageId;
+use x_msrv::record::{Record, RecordKey, RecordRules, SchemaValidator};
+use x_msrv::store::{
+    AerospikeSettings, AerospikeSink, MAX_KEPT_BODY, RejectedMessage, StoreError, Ttl,
+};
 
 const NS: &str = "test";
 const SET: &str = "messages";
@@ -54,15 +56,13 @@ async fn guarded<F: std::future::Future>(f: F) -> F::Output {
 }
 
 /// Turns a JSON message into a record the way a run does (the bins rule, a key).
-fn prepared(message: serde_json::Value) -> Prepared {
+fn prepared(message: serde_json::Value) -> Record {
     let validator = SchemaValidator::from_value(&json!({"type": "object"})).unwrap();
     let body = serde_json::to_vec(&message).unwrap();
-    let settings = x_msrv::config::MessageSettings {
-        schema_path: "inline".into(),
-        validator,
-        key: RecordKey::pointer("/id").unwrap(),
-    };
-    settings.prepare(&body, b"0000000000000000").unwrap()
+    let rules = RecordRules::new(validator, RecordKey::pointer("/id").unwrap());
+    rules
+        .to_record(&body, &MessageId(*b"0000000000000000"))
+        .unwrap()
 }
 
 fn rejected(msg_id: &str, body: &[u8], reason: &str) -> RejectedMessage {
@@ -80,7 +80,7 @@ fn rejected(msg_id: &str, body: &[u8], reason: &str) -> RejectedMessage {
 #[tokio::test]
 async fn batch_stores_each_record_and_reports_each_outcome() {
     let (server, sink) = start().await;
-    let long_name = Prepared {
+    let long_name = Record {
         key: Value::Int(2),
         // 16 bytes: the server refuses this row only (BIN_NAME_TOO_LONG).
         bins: vec![Bin::new("sixteen_bytes___", Value::Int(1))],
@@ -391,7 +391,12 @@ async fn the_test_messages_round_trip_through_the_server() {
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     let records = lines
         .iter()
-        .map(|l| settings.prepare(l.as_bytes(), b"0000000000000000").unwrap())
+        .map(|l| {
+            settings
+                .message
+                .to_record(l.as_bytes(), &MessageId(*b"0000000000000000"))
+                .unwrap()
+        })
         .collect();
     let outcomes = guarded(sink.store_batch(records)).await;
     assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");

@@ -3,6 +3,13 @@
 //! Writes go through one async lock per connection, and the new `RDY` is computed while
 //! that lock is held, so what nsqd reads on this connection is always in the order the
 //! accounting decided it (see the module doc of `nsq` for why the order matters).
+//!
+//! A connection counts arrivals and settlements in the shared `window`, but it never
+//! writes another connection's `RDY` and does not know the consumer: when the window
+//! says other connections need a new `RDY`, the consumer's writer task writes it. Nor
+//! does it build the messages it hands out: the consumer gives it a [`Deliver`]
+//! callback, so the message type (which holds an `Arc<Conn>`) depends on this module and
+//! not the other way round.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,11 +20,11 @@ use serde::Deserialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::sync::{Mutex, mpsc, watch};
+use tokio::sync::{Mutex, watch};
 
-use super::consumer::{Admission, Shared};
-use super::frame::{self, Frame};
-use super::{ConsumerOptions, Message, MessageId, NsqError, Settle};
+use super::frame::{self, Frame, RawMessage};
+use super::window::{Admission, Window};
+use super::{ConsumerOptions, MessageId, NsqError, Settle};
 
 /// Read buffer per connection: nsqd's own output buffer is 16 KiB, so this holds several
 /// of its flushes.
@@ -44,6 +51,13 @@ struct IdentifyReply {
 /// nsqd's default `--max-rdy-count`, used when it does not say.
 const DEFAULT_MAX_RDY_COUNT: u64 = 2500;
 
+/// Hands a message that arrived (and was admitted) on to the consumer. Gives its id back
+/// when nobody takes messages any more (the consumer is gone), for the connection to
+/// requeue it at once. Dropped when the reader ends, which is what lets
+/// `Consumer::next` end once every reader is gone.
+pub(crate) type Deliver =
+    Box<dyn FnMut(RawMessage, &Arc<Conn>) -> Result<(), MessageId> + Send + 'static>;
+
 pub(crate) struct Writer {
     half: OwnedWriteHalf,
     buf: BytesMut,
@@ -56,7 +70,7 @@ pub(crate) struct Conn {
     /// The largest `RDY` this nsqd allows (`--max-rdy-count`); more is a fatal `E_INVALID`.
     pub max_rdy_count: u64,
     writer: Mutex<Writer>,
-    shared: Arc<Shared>,
+    window: Arc<Window>,
     closed: AtomicBool,
     /// Set once nsqd answered `CLS` with `CLOSE_WAIT`, or the reader ended.
     close_wait: watch::Sender<bool>,
@@ -69,8 +83,8 @@ impl Conn {
         idx: usize,
         addr: &str,
         opts: &ConsumerOptions,
-        shared: Arc<Shared>,
-        tx: mpsc::UnboundedSender<Message>,
+        window: Arc<Window>,
+        deliver: Deliver,
     ) -> Result<Arc<Conn>, NsqError> {
         let handshake = async {
             let (mut rd, mut wr, mut rbuf, max_rdy_count) = identify(addr, opts).await?;
@@ -103,12 +117,12 @@ impl Conn {
                 half: wr,
                 buf: BytesMut::with_capacity(4096),
             }),
-            shared,
+            window,
             closed: AtomicBool::new(false),
             close_wait,
         });
         let silence = opts.heartbeat_interval * 2 + HEARTBEAT_SLACK;
-        tokio::spawn(Arc::clone(&conn).read_loop(rd, rbuf, tx, silence));
+        tokio::spawn(Arc::clone(&conn).read_loop(rd, rbuf, deliver, silence));
         Ok(conn)
     }
 
@@ -118,8 +132,8 @@ impl Conn {
 
     /// Writes the `RDY` the accounting wants now, if it differs from the last one sent.
     pub async fn update_rdy(&self) -> Result<(), NsqError> {
-        self.write_with(|shared, idx, out| {
-            if let Some(rdy) = shared.rdy_change(idx, 0) {
+        self.write_with(|window, idx, out| {
+            if let Some(rdy) = window.rdy_change(idx, 0) {
                 frame::rdy(out, rdy);
             }
         })
@@ -130,8 +144,8 @@ impl Conn {
     /// the FINs and REQs.
     pub async fn settle(&self, items: &[(MessageId, Settle)]) -> Result<(), NsqError> {
         let result = self
-            .write_with(|shared, idx, out| {
-                if let Some(rdy) = shared.rdy_change(idx, items.len() as u64) {
+            .write_with(|window, idx, out| {
+                if let Some(rdy) = window.rdy_change(idx, items.len() as u64) {
                     frame::rdy(out, rdy);
                 }
                 for (id, how) in items {
@@ -145,15 +159,10 @@ impl Conn {
             })
             .await;
         if result.is_ok() {
-            self.shared.count_settled(items);
+            self.window.count_settled(items);
         }
-        self.shared.notify_settled();
+        self.window.notify_settled();
         result
-    }
-
-    /// `TOUCH <id>`: resets the message's timeout on nsqd.
-    pub async fn touch(&self, id: &MessageId) -> Result<(), NsqError> {
-        self.write_with(|_, _, out| frame::touch(out, id)).await
     }
 
     /// `CLS`, then waits (bounded) for `CLOSE_WAIT` or the end of the connection.
@@ -178,16 +187,16 @@ impl Conn {
     }
 
     /// Runs `fill` under the writer lock (and, inside it, the accounting lock via
-    /// `Shared`), then writes what it produced. A closed connection writes nothing, but
+    /// `Window`), then writes what it produced. A closed connection writes nothing, but
     /// `fill` still runs so the accounting stays whole.
     async fn write_with(
         &self,
-        fill: impl FnOnce(&Shared, usize, &mut BytesMut),
+        fill: impl FnOnce(&Window, usize, &mut BytesMut),
     ) -> Result<(), NsqError> {
         let mut w = self.writer.lock().await;
         let Writer { half, buf } = &mut *w;
         buf.clear();
-        fill(&self.shared, self.idx, buf);
+        fill(&self.window, self.idx, buf);
         if self.is_closed() {
             return Err(NsqError::Closed {
                 addr: self.addr.clone(),
@@ -214,7 +223,9 @@ impl Conn {
 
     fn mark_closed(&self) {
         if !self.closed.swap(true, Ordering::AcqRel) {
-            self.shared.connection_lost(self.idx);
+            // The window marks the heir of this connection's share for a rewrite and
+            // wakes the consumer's writer task, which raises the heir's RDY.
+            let _ = self.window.connection_lost(self.idx);
         }
         self.close_wait.send_replace(true);
     }
@@ -223,28 +234,31 @@ impl Conn {
         self: Arc<Self>,
         mut rd: OwnedReadHalf,
         mut buf: BytesMut,
-        tx: mpsc::UnboundedSender<Message>,
+        mut deliver: Deliver,
         silence: Duration,
     ) {
-        let why = self.read_frames(&mut rd, &mut buf, &tx, silence).await;
+        let why = self
+            .read_frames(&mut rd, &mut buf, &mut deliver, silence)
+            .await;
         match &why {
             Ok(()) => tracing::debug!(nsqd = %self.addr, "nsqd closed the connection"),
             Err(e) => tracing::warn!(nsqd = %self.addr, error = %e, "nsqd connection ended"),
         }
         self.mark_closed();
-        // Dropping `tx` here is what lets `Consumer::next` end once every reader is gone.
+        // Dropping `deliver` here is what lets `Consumer::next` end once every reader is
+        // gone.
     }
 
     async fn read_frames(
         self: &Arc<Self>,
         rd: &mut OwnedReadHalf,
         buf: &mut BytesMut,
-        tx: &mpsc::UnboundedSender<Message>,
+        deliver: &mut Deliver,
         silence: Duration,
     ) -> Result<(), NsqError> {
         loop {
             while let Some(f) = frame::decode(buf)? {
-                self.handle(f, tx).await?;
+                self.handle(f, deliver).await?;
             }
             if buf.capacity() - buf.len() < READ_BUFFER / 4 {
                 buf.reserve(READ_BUFFER);
@@ -269,30 +283,19 @@ impl Conn {
         }
     }
 
-    async fn handle(
-        self: &Arc<Self>,
-        f: Frame,
-        tx: &mpsc::UnboundedSender<Message>,
-    ) -> Result<(), NsqError> {
+    async fn handle(self: &Arc<Self>, f: Frame, deliver: &mut Deliver) -> Result<(), NsqError> {
         match f {
-            Frame::Message(raw) => match self.shared.admit(self.idx) {
+            Frame::Message(raw) => match self.window.admit(self.idx) {
                 Admission::Admitted { limit_reached } => {
-                    let msg = Message {
-                        id: raw.id,
-                        attempts: raw.attempts,
-                        timestamp: raw.timestamp,
-                        body: raw.body,
-                        conn: Arc::clone(self),
-                        settled: false,
-                    };
-                    if let Err(mpsc::error::SendError(mut msg)) = tx.send(msg) {
-                        // The consumer is gone: give the message straight back.
-                        msg.settled = true;
-                        self.settle(&[(msg.id, Settle::Requeue(Duration::ZERO))])
-                            .await?;
-                    }
                     if limit_reached {
-                        self.shared.limit_reached();
+                        // `admit` has already woken the consumer's writer task, which
+                        // closes every window (this one included) now.
+                        tracing::debug!(nsqd = %self.addr, "the last wanted message arrived");
+                    }
+                    if let Err(id) = deliver(raw, self) {
+                        // The consumer is gone: give the message straight back.
+                        self.settle(&[(id, Settle::Requeue(Duration::ZERO))])
+                            .await?;
                     }
                 }
                 Admission::OverLimit => {

@@ -9,9 +9,10 @@
 //!   frame, never requeues a dropped message (the send is not awaited) and can panic in
 //!   `finish()`.
 //!
-//! So this module speaks TCP protocol V2 itself (IDENTIFY, SUB, RDY, FIN, REQ, TOUCH, NOP,
-//! CLS) plus the nsqlookupd HTTP `/lookup`. TLS, snappy, deflate and AUTH are not
-//! implemented; x-msrv runs beside its nsqd.
+//! So this module speaks TCP protocol V2 itself (IDENTIFY, SUB, RDY, FIN, REQ, NOP, CLS;
+//! [`frame`] also encodes TOUCH, which x-msrv does not send) plus the nsqlookupd HTTP
+//! `/lookup`. TLS, snappy, deflate and AUTH are not implemented; x-msrv runs beside its
+//! nsqd.
 //!
 //! # How "at most N" holds
 //! nsqd's `RDY` is a *window*: it sends while the client's in-flight count is below `RDY`
@@ -26,9 +27,11 @@
 //! when dropped.
 //!
 //! # Layout
-//! - [`frame`]: the wire format.
-//! - `conn`: one nsqd connection (handshake, reader task, writes).
-//! - `consumer`: [`Consumer`], the accounting of shares and `RDY`, and [`Settler`].
+//! - [`frame`]: the wire format, encoding and decoding only.
+//! - `message`: [`Message`], its requeue when dropped unsettled, and [`settle`].
+//! - `window`: the accounting of shares, in-flight counts and `RDY`, without I/O.
+//! - `conn`: one nsqd connection (handshake, reader task, its own writes).
+//! - `consumer`: [`Consumer`], owning the connections and writing the `RDY`s they do not.
 //! - `lookupd`: producer discovery over nsqlookupd's HTTP API.
 
 pub mod frame;
@@ -36,16 +39,17 @@ pub mod frame;
 mod conn;
 mod consumer;
 mod lookupd;
+mod message;
+mod window;
 
 use std::fmt;
-use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
-
-pub use consumer::{Consumer, ConsumerStats, REBALANCE_IDLE, Settler};
+pub use consumer::{Consumer, ConsumerStats};
 pub use frame::ServerError;
 pub use lookupd::lookup_producers;
+pub use message::{Message, settle};
+pub use window::REBALANCE_IDLE;
 
 /// Checks, without subscribing, that every nsqd the options name (or nsqlookupd lists)
 /// accepts a connection and IDENTIFY. One line per nsqd, for `x-msrv check`.
@@ -202,58 +206,6 @@ pub enum Settle {
     Finish,
     /// `REQ`: give it back, to be redelivered after the delay (clamped to [`MAX_REQ_DELAY`]).
     Requeue(Duration),
-}
-
-/// A message handed out by [`Consumer::next`]. Settle it with [`Settler::settle`]; one
-/// dropped unsettled goes back to nsqd (`REQ <id> 0`) so nothing waits for msg_timeout.
-pub struct Message {
-    pub id: MessageId,
-    /// Deliveries so far, this one included (nsqd counts every delivery).
-    pub attempts: u16,
-    /// When nsqd accepted the message, in ns since the Unix epoch.
-    pub timestamp: i64,
-    pub body: Bytes,
-    conn: Arc<conn::Conn>,
-    settled: bool,
-}
-
-impl fmt::Debug for Message {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Message")
-            .field("id", &self.id)
-            .field("attempts", &self.attempts)
-            .field("timestamp", &self.timestamp)
-            .field("body_len", &self.body.len())
-            .field("nsqd", &self.conn.addr)
-            .finish()
-    }
-}
-
-impl Message {
-    /// The nsqd this message came from.
-    pub fn nsqd(&self) -> &str {
-        &self.conn.addr
-    }
-}
-
-impl Drop for Message {
-    fn drop(&mut self) {
-        if self.settled {
-            return;
-        }
-        tracing::debug!(msg_id = %self.id, "unsettled message dropped; requeueing it");
-        let conn = Arc::clone(&self.conn);
-        let id = self.id;
-        // The REQ needs the connection's writer, an async lock: hand it to the runtime.
-        // Without one (the runtime is gone) nsqd still redelivers after msg_timeout.
-        if let Ok(rt) = tokio::runtime::Handle::try_current() {
-            rt.spawn(async move {
-                if let Err(e) = conn.settle(&[(id, Settle::Requeue(Duration::ZERO))]).await {
-                    tracing::debug!(msg_id = %id, error = %e, "requeue of a dropped message failed");
-                }
-            });
-        }
-    }
 }
 
 #[cfg(test)]

@@ -22,8 +22,6 @@
 //! `topic` and `channel`. A body too big for a record is cut to [`MAX_KEPT_BODY`] bytes
 //! (bin `body_len` then holds the full length), so even that message is kept.
 
-pub mod bins;
-
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,8 +35,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 use tracing::debug;
 
-use crate::config::{AerospikeSettings, Ttl};
-use crate::validate::Prepared;
+use crate::record::{Record, bins};
 
 /// Connecting takes several round trips (seed validation, peers, partition map), so it
 /// gets at least this long even with a short per-call `aerospike.timeout`.
@@ -62,6 +59,54 @@ const PERMANENT_CODES: &[ResultCode] = &[
     ResultCode::KeyMismatch,
     ResultCode::InvalidEncoding,
 ];
+
+/// How long stored records live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ttl {
+    /// The namespace's `default-ttl`.
+    NamespaceDefault,
+    /// Never expire.
+    Never,
+    /// Expire this long after the write (whole seconds).
+    Seconds(u32),
+}
+
+/// Where and how the sink writes: `[aerospike]` and `rejected.set`, checked by the
+/// configuration.
+#[derive(Clone)]
+pub struct AerospikeSettings {
+    /// Seed hosts as `host:port`.
+    pub hosts: Vec<String>,
+    pub namespace: String,
+    /// Set of the stored messages.
+    pub set: String,
+    /// Set of the rejected messages (`rejected.set`).
+    pub rejected_set: String,
+    pub ttl: Ttl,
+    /// Bound on every call (also enforced around the client: it can hang, its issue #159).
+    pub timeout: Duration,
+    /// Most records per batch write.
+    pub batch_size: usize,
+    pub user: Option<String>,
+    pub password: Option<String>,
+}
+
+// Hand-written so the password never reaches a log line.
+impl fmt::Debug for AerospikeSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AerospikeSettings")
+            .field("hosts", &self.hosts)
+            .field("namespace", &self.namespace)
+            .field("set", &self.set)
+            .field("rejected_set", &self.rejected_set)
+            .field("ttl", &self.ttl)
+            .field("timeout", &self.timeout)
+            .field("batch_size", &self.batch_size)
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
 
 /// Why a write (or a connection) failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -214,7 +259,7 @@ impl AerospikeSink {
 
     /// Writes `records` into `aerospike.set` as one batch (create or replace, key sent).
     /// Returns one outcome per record, in order.
-    pub async fn store_batch(&self, records: Vec<Prepared>) -> Vec<Result<(), StoreError>> {
+    pub async fn store_batch(&self, records: Vec<Record>) -> Vec<Result<(), StoreError>> {
         let rows = records
             .into_iter()
             .map(|r| (r.key, r.bins))

@@ -1,0 +1,310 @@
+//! The second step: raw values → checked [`Settings`] and the stages' own objects. Every
+//! check of a value lives here, and every error names its key.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::error::ConfigError;
+use super::raw::{RawAerospike, RawConfig, RawMessage, RawNsq};
+use super::{NSQ_ID_KEY, NsqSettings, Settings};
+use crate::batch::RetryPolicy;
+use crate::nsq::{self, NsqAddresses};
+use crate::record::{RecordKey, RecordRules, SchemaValidator};
+use crate::store::{AerospikeSettings, Ttl};
+
+/// nsqd's smallest `msg_timeout` (IDENTIFY rejects less than 1 s).
+const MIN_MSG_TIMEOUT: Duration = Duration::from_secs(1);
+/// nsqd's default `--max-msg-timeout`; IDENTIFY asking for more is refused.
+const MAX_MSG_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+/// Aerospike's default `batch-max-requests`: a batch with more rows is refused whole.
+const MAX_BATCH_SIZE: usize = 5000;
+/// Aerospike's limits on names (namespace 31 bytes, set 63 bytes).
+const MAX_NAMESPACE_LEN: usize = 31;
+const MAX_SET_LEN: usize = 63;
+
+pub(super) fn non_zero(key: &str, d: Duration) -> Result<Duration, ConfigError> {
+    if d.is_zero() {
+        Err(ConfigError::invalid(key, "must be greater than zero"))
+    } else {
+        Ok(d)
+    }
+}
+
+pub(super) fn check(raw: RawConfig, base_dir: &Path) -> Result<Settings, ConfigError> {
+    let timeout = non_zero("timeout", raw.timeout)?;
+    // A zero grace is allowed: everything in hand goes straight back to NSQ.
+    let grace = raw.grace;
+    let (nsq, retry) = check_nsq(raw.nsq)?;
+    let message = check_message(raw.message, base_dir)?;
+    check_set_name("rejected.set", &raw.rejected.set)?;
+    let aerospike = check_aerospike(raw.aerospike, raw.rejected.set)?;
+    Ok(Settings {
+        timeout,
+        grace,
+        nsq,
+        message: Arc::new(message),
+        retry,
+        aerospike,
+        source: None,
+    })
+}
+
+fn check_nsq(raw: RawNsq) -> Result<(NsqSettings, RetryPolicy), ConfigError> {
+    let addresses = match (raw.nsqd.is_empty(), raw.lookupd.is_empty()) {
+        (false, true) => {
+            for addr in &raw.nsqd {
+                check_host_port("nsq.nsqd", addr, false)?;
+            }
+            NsqAddresses::Nsqd(raw.nsqd)
+        }
+        (true, false) => {
+            for addr in &raw.lookupd {
+                let hostport = addr
+                    .strip_prefix("http://")
+                    .unwrap_or(addr)
+                    .trim_end_matches('/');
+                if addr.starts_with("https://") {
+                    return Err(ConfigError::invalid(
+                        "nsq.lookupd",
+                        format!("{addr:?}: https is not supported; use http://host:4161"),
+                    ));
+                }
+                check_host_port("nsq.lookupd", hostport, false)?;
+            }
+            NsqAddresses::Lookupd(raw.lookupd)
+        }
+        (false, false) => {
+            return Err(ConfigError::invalid(
+                "nsq.nsqd",
+                "give either nsq.nsqd or nsq.lookupd, not both",
+            ));
+        }
+        (true, true) => {
+            return Err(ConfigError::invalid(
+                "nsq.nsqd",
+                "one of nsq.nsqd (nsqd TCP addresses) or nsq.lookupd (nsqlookupd HTTP addresses) is required",
+            ));
+        }
+    };
+    let topic = raw
+        .topic
+        .ok_or_else(|| ConfigError::invalid("nsq.topic", "missing (required)"))?;
+    if !nsq::is_valid_name(&topic) {
+        return Err(ConfigError::invalid(
+            "nsq.topic",
+            format!(
+                "{topic:?} is not a valid NSQ topic name (1-64 of [.a-zA-Z0-9_-], optional #ephemeral)"
+            ),
+        ));
+    }
+    if !nsq::is_valid_name(&raw.channel) {
+        return Err(ConfigError::invalid(
+            "nsq.channel",
+            format!(
+                "{:?} is not a valid NSQ channel name (1-64 of [.a-zA-Z0-9_-], optional #ephemeral)",
+                raw.channel
+            ),
+        ));
+    }
+    if raw.max_in_flight == 0 {
+        return Err(ConfigError::invalid(
+            "nsq.max-in-flight",
+            "must be greater than zero",
+        ));
+    }
+    if raw.max_messages == 0 {
+        return Err(ConfigError::invalid(
+            "nsq.max-messages",
+            "must be greater than zero",
+        ));
+    }
+    let period = non_zero("nsq.period", raw.period)?;
+    if let Some(t) = raw.msg_timeout
+        && !(MIN_MSG_TIMEOUT..=MAX_MSG_TIMEOUT).contains(&t)
+    {
+        return Err(ConfigError::invalid(
+            "nsq.msg-timeout",
+            format!(
+                "must be between 1s and 15m (nsqd's limits), not {}",
+                humantime::format_duration(t)
+            ),
+        ));
+    }
+    if raw.max_requeue_delay > nsq::MAX_REQ_DELAY {
+        return Err(ConfigError::invalid(
+            "nsq.max-requeue-delay",
+            "must be at most 1h (nsqd's --max-req-timeout)",
+        ));
+    }
+    if raw.max_attempts == 0 || raw.max_attempts > u32::from(u16::MAX) {
+        return Err(ConfigError::invalid(
+            "nsq.max-attempts",
+            format!("must be between 1 and {}", u16::MAX),
+        ));
+    }
+    let connect_timeout = non_zero("nsq.connect-timeout", raw.connect_timeout)?;
+    let nsq = NsqSettings {
+        addresses,
+        topic,
+        channel: raw.channel,
+        max_in_flight: raw.max_in_flight,
+        max_messages: raw.max_messages,
+        period,
+        msg_timeout: raw.msg_timeout,
+        connect_timeout,
+    };
+    let retry = RetryPolicy {
+        requeue_delay: raw.requeue_delay,
+        max_requeue_delay: raw.max_requeue_delay,
+        max_attempts: raw.max_attempts,
+    };
+    Ok((nsq, retry))
+}
+
+/// Checks `host:port` (or `host` when `port_optional`); IPv6 as `[::1]:4150`.
+fn check_host_port(key: &str, addr: &str, port_optional: bool) -> Result<(), ConfigError> {
+    let bad = |why: &str| ConfigError::invalid(key, format!("{addr:?}: {why}"));
+    let (host, port) = match addr.rsplit_once(':') {
+        Some((host, port)) if !host.ends_with(':') || host.starts_with('[') => (host, Some(port)),
+        _ => (addr, None),
+    };
+    if host.is_empty() {
+        return Err(bad("no host"));
+    }
+    match port {
+        Some(p) => match p.parse::<u16>() {
+            Ok(0) | Err(_) => Err(bad("the port must be a number from 1 to 65535")),
+            Ok(_) => Ok(()),
+        },
+        None if port_optional => Ok(()),
+        None => Err(bad("expected host:port")),
+    }
+}
+
+fn check_message(raw: RawMessage, base_dir: &Path) -> Result<RecordRules, ConfigError> {
+    let key = if raw.key == NSQ_ID_KEY {
+        RecordKey::NsqId
+    } else {
+        RecordKey::pointer(&raw.key).map_err(|why| ConfigError::invalid("message.key", why))?
+    };
+    let schema_path = if raw.schema.is_absolute() {
+        raw.schema
+    } else {
+        base_dir.join(raw.schema)
+    };
+    let schema = SchemaValidator::from_file(&schema_path)
+        .map_err(|e| ConfigError::invalid("message.schema", e.to_string()))?;
+    Ok(RecordRules::new(schema, key))
+}
+
+fn check_set_name(key: &str, set: &str) -> Result<(), ConfigError> {
+    if set.is_empty() || set.len() > MAX_SET_LEN || set.contains(['.', ':', ';']) {
+        return Err(ConfigError::invalid(
+            key,
+            format!("{set:?}: a set name is 1-{MAX_SET_LEN} bytes without '.', ':' or ';'"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_aerospike(
+    raw: RawAerospike,
+    rejected_set: String,
+) -> Result<AerospikeSettings, ConfigError> {
+    if raw.hosts.is_empty() {
+        return Err(ConfigError::invalid(
+            "aerospike.hosts",
+            "at least one host is required",
+        ));
+    }
+    for host in &raw.hosts {
+        check_host_port("aerospike.hosts", host, true)?;
+    }
+    let namespace = raw.namespace;
+    if namespace.is_empty()
+        || namespace.len() > MAX_NAMESPACE_LEN
+        || namespace.contains(['.', ':', ';'])
+    {
+        return Err(ConfigError::invalid(
+            "aerospike.namespace",
+            format!(
+                "{namespace:?}: a namespace name is 1-{MAX_NAMESPACE_LEN} bytes without '.', ':' or ';'"
+            ),
+        ));
+    }
+    check_set_name("aerospike.set", &raw.set)?;
+    if raw.set == rejected_set {
+        return Err(ConfigError::invalid(
+            "rejected.set",
+            format!(
+                "must differ from aerospike.set ({:?}), or rejected messages would mix with stored ones",
+                raw.set
+            ),
+        ));
+    }
+    let ttl = parse_ttl(&raw.ttl)?;
+    let timeout = non_zero("aerospike.timeout", raw.timeout)?;
+    if raw.batch_size == 0 || raw.batch_size > MAX_BATCH_SIZE {
+        return Err(ConfigError::invalid(
+            "aerospike.batch-size",
+            format!("must be between 1 and {MAX_BATCH_SIZE} (Aerospike's batch-max-requests)"),
+        ));
+    }
+    match (&raw.user, &raw.password) {
+        (Some(_), None) => {
+            return Err(ConfigError::invalid(
+                "aerospike.password",
+                "missing (aerospike.user is set)",
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(ConfigError::invalid(
+                "aerospike.user",
+                "missing (aerospike.password is set)",
+            ));
+        }
+        _ => {}
+    }
+    Ok(AerospikeSettings {
+        hosts: raw.hosts,
+        namespace,
+        set: raw.set,
+        rejected_set,
+        ttl,
+        timeout,
+        batch_size: raw.batch_size,
+        user: raw.user,
+        password: raw.password,
+    })
+}
+
+fn parse_ttl(text: &str) -> Result<Ttl, ConfigError> {
+    const KEY: &str = "aerospike.ttl";
+    match text {
+        "default" => Ok(Ttl::NamespaceDefault),
+        "never" => Ok(Ttl::Never),
+        _ => {
+            let d = humantime::parse_duration(text).map_err(|e| {
+                ConfigError::invalid(
+                    KEY,
+                    format!(
+                        "{text:?}: expected \"default\", \"never\" or a duration like \"30d\" ({e})"
+                    ),
+                )
+            })?;
+            // Aerospike counts whole seconds; 0 and u32::MAX and u32::MAX - 1 are the
+            // special "default", "never" and "don't update" markers.
+            let secs = d.as_secs();
+            if secs == 0 || secs >= u64::from(u32::MAX - 1) {
+                return Err(ConfigError::invalid(
+                    KEY,
+                    format!("{text:?}: a TTL is at least 1s and less than 136 years"),
+                ));
+            }
+            Ok(Ttl::Seconds(
+                u32::try_from(secs).expect("checked just above"),
+            ))
+        }
+    }
+}

@@ -1,0 +1,328 @@
+//! Configuration: file → checked [`Settings`], before any connection is opened.
+//!
+//! # Sources, lowest priority first
+//! 1. Built-in defaults (the serde defaults below; see [`KEYS`] and `etc/x-msrv.toml`).
+//! 2. The file: `--config PATH`, or else the first of [`DEFAULT_PATHS`] that exists. The
+//!    format follows the extension (`.toml`, `.yaml`/`.yml`, `.json`).
+//! 3. The environment: `X_MSRV_<SECTION>__<KEY>` (or `X_MSRV_<KEY>` for a top-level key),
+//!    upper case, with `_` for the `-` of a kebab-case key: `X_MSRV_NSQ__MAX_MESSAGES=500`
+//!    sets `nsq.max-messages`, `X_MSRV_TIMEOUT=10s` sets `timeout`. List keys take a
+//!    comma-separated value (`X_MSRV_AEROSPIKE__HOSTS=a:3000,b:3000`). We map the names
+//!    ourselves instead of using `config::Environment`, because its separator rules cannot
+//!    express kebab-case keys; an `X_MSRV_` variable that names no key is an error, so a
+//!    typo does not silently do nothing.
+//!
+//! Without a file and without any `X_MSRV_` variable, loading fails (there is no topic to
+//! consume); with variables only, the defaults plus the environment are used.
+//!
+//! # Two steps
+//! The raw, serde-checked structures (`raw`; `deny_unknown_fields`: an unknown key is an
+//! error naming it) are turned into [`Settings`] by `check`: durations parsed, limits
+//! checked non-zero, exactly one of `nsq.nsqd` / `nsq.lookupd`, the schema file read and
+//! compiled, the record key parsed. Every error names its key (`nsq.max-messages: ...`).
+//! What comes out is built objects of the stages themselves ([`RecordRules`],
+//! [`RetryPolicy`], [`AerospikeSettings`], and [`NsqSettings`] for the consumer): the
+//! configuration is read once at start-up and never visited per message.
+//!
+//! # Layout
+//! - `raw`: the file's structures and their defaults.
+//! - `env`: the `X_MSRV_` environment overrides.
+//! - `error`: [`ConfigError`], and the `config` crate's errors reshaped to name the key.
+//! - `check`: raw values → [`Settings`], every check in one place.
+//!
+//! # Relative paths
+//! A relative `message.schema` is resolved against the directory of the configuration
+//! file (the working directory when there is no file), so a config and its schema can
+//! be moved together, and `test/demo.toml` works from any working directory.
+
+mod check;
+mod env;
+mod error;
+mod raw;
+#[cfg(test)]
+mod tests;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::batch::RetryPolicy;
+use crate::nsq::{ConsumerOptions, NsqAddresses};
+use crate::record::RecordRules;
+
+use env::{env_overrides, env_vars, value_for};
+use error::{deserialize_error, syntax_error};
+
+pub use crate::store::{AerospikeSettings, Ttl};
+pub use error::ConfigError;
+
+/// Where the configuration is looked for when `--config` is not given, in this order.
+pub const DEFAULT_PATHS: &[&str] = &[
+    "/etc/x-msrv/x-msrv.toml",
+    "/etc/x-msrv/x-msrv.yaml",
+    "/etc/x-msrv/x-msrv.yml",
+    "/etc/x-msrv/x-msrv.json",
+];
+
+/// Prefix of the environment variables that override configuration keys.
+pub const ENV_PREFIX: &str = "X_MSRV_";
+
+/// Every configuration key, dotted. The docs test checks that the man page, the README
+/// and `etc/x-msrv.toml` mention each one.
+pub const KEYS: &[&str] = &[
+    "timeout",
+    "grace",
+    "nsq.nsqd",
+    "nsq.lookupd",
+    "nsq.topic",
+    "nsq.channel",
+    "nsq.max-in-flight",
+    "nsq.max-messages",
+    "nsq.period",
+    "nsq.msg-timeout",
+    "nsq.requeue-delay",
+    "nsq.max-requeue-delay",
+    "nsq.max-attempts",
+    "nsq.connect-timeout",
+    "message.schema",
+    "message.key",
+    "aerospike.hosts",
+    "aerospike.namespace",
+    "aerospike.set",
+    "aerospike.ttl",
+    "aerospike.timeout",
+    "aerospike.batch-size",
+    "aerospike.user",
+    "aerospike.password",
+    "rejected.set",
+];
+
+/// `message.key` value that keys records by the NSQ message id instead of a field.
+pub const NSQ_ID_KEY: &str = "nsq-id";
+
+/// Aerospike's default port, assumed when a host has none.
+pub const AEROSPIKE_DEFAULT_PORT: u16 = 3000;
+
+/// A configuration file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Toml,
+    Yaml,
+    Json,
+}
+
+impl Format {
+    /// The format named by a file's extension.
+    pub fn from_path(path: &Path) -> Option<Format> {
+        match path.extension()?.to_str()? {
+            "toml" => Some(Format::Toml),
+            "yaml" | "yml" => Some(Format::Yaml),
+            "json" => Some(Format::Json),
+            _ => None,
+        }
+    }
+
+    fn file_format(self) -> config::FileFormat {
+        match self {
+            Format::Toml => config::FileFormat::Toml,
+            Format::Yaml => config::FileFormat::Yaml,
+            Format::Json => config::FileFormat::Json,
+        }
+    }
+}
+
+/// The checked configuration of one run: the stages' own objects, built once.
+#[derive(Debug)]
+pub struct Settings {
+    /// Whole-run limit: after this long the run stops taking messages.
+    pub timeout: Duration,
+    /// After a stop: time to finish messages in hand before they are REQ'd, then CLS.
+    pub grace: Duration,
+    pub nsq: NsqSettings,
+    /// `[message]`: the compiled schema and the key rule.
+    pub message: Arc<RecordRules>,
+    /// `nsq.requeue-delay`, `nsq.max-requeue-delay`, `nsq.max-attempts`.
+    pub retry: RetryPolicy,
+    /// `[aerospike]` and `rejected.set`.
+    pub aerospike: AerospikeSettings,
+    /// The file the settings came from (`None`: defaults and environment only).
+    pub source: Option<PathBuf>,
+}
+
+/// `[nsq]`, checked (the retry keys are in [`Settings::retry`]).
+#[derive(Debug, Clone)]
+pub struct NsqSettings {
+    /// nsqd TCP addresses, or nsqlookupd HTTP addresses (exactly one kind).
+    pub addresses: NsqAddresses,
+    pub topic: String,
+    pub channel: String,
+    /// Most messages in flight at once over all connections (the sum of their RDY).
+    pub max_in_flight: u32,
+    /// N: most messages one run takes.
+    pub max_messages: u64,
+    /// M: the timer period (used only by the systemd generator).
+    pub period: Duration,
+    /// Asked of nsqd in IDENTIFY; `None` keeps nsqd's `--msg-timeout`.
+    pub msg_timeout: Option<Duration>,
+    /// Bound on connecting and the handshake, per nsqd or nsqlookupd.
+    pub connect_timeout: Duration,
+}
+
+impl NsqSettings {
+    /// The NSQ consumer's options.
+    pub fn consumer_options(&self) -> ConsumerOptions {
+        let mut opts = ConsumerOptions::new(
+            self.addresses.clone(),
+            &self.topic,
+            &self.channel,
+            self.max_messages,
+        );
+        opts.max_in_flight = self.max_in_flight;
+        opts.msg_timeout = self.msg_timeout;
+        opts.connect_timeout = self.connect_timeout;
+        opts
+    }
+}
+
+/// Loads the settings: `path`, or the first of [`DEFAULT_PATHS`]; then the `X_MSRV_`
+/// environment; then checks everything and compiles the schema.
+pub fn load(path: Option<&Path>) -> Result<Settings, ConfigError> {
+    let env = env_vars();
+    match locate(path)? {
+        Some(path) => {
+            let (text, format) = read(&path)?;
+            let base_dir = base_dir_of(&path);
+            build(
+                Some((&text, format, &path.display().to_string())),
+                &base_dir,
+                env,
+            )
+            .map(|mut s| {
+                s.source = Some(path);
+                s
+            })
+        }
+        None => {
+            let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+            build(None, &cwd, env)
+        }
+    }
+}
+
+/// Parses a configuration text (no file, no environment): for unit tests and tools.
+/// Relative paths resolve against `base_dir`.
+pub fn from_str(text: &str, format: Format, base_dir: &Path) -> Result<Settings, ConfigError> {
+    build(Some((text, format, "configuration")), base_dir, Vec::new())
+}
+
+/// Like [`from_str`], with the given environment variables applied on top (only the
+/// `X_MSRV_` ones are looked at), so the override rules are testable without touching
+/// the process environment.
+pub fn from_str_with_env<I, K, V>(
+    text: &str,
+    format: Format,
+    base_dir: &Path,
+    env: I,
+) -> Result<Settings, ConfigError>
+where
+    I: IntoIterator<Item = (K, V)>,
+    K: Into<String>,
+    V: Into<String>,
+{
+    let env = env.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
+    build(Some((text, format, "configuration")), base_dir, env)
+}
+
+/// Reads only `nsq.period` (with its environment override): the systemd generator runs
+/// at boot and must not depend on the schema file or anything else being in place.
+pub fn load_period(path: Option<&Path>) -> Result<Duration, ConfigError> {
+    const KEY: &str = "nsq.period";
+    let env = env_vars();
+    let mut builder = config::Config::builder();
+    let mut origin = String::from("defaults");
+    if let Some(path) = locate(path)? {
+        let (text, format) = read(&path)?;
+        origin = path.display().to_string();
+        builder = builder.add_source(config::File::from_str(&text, format.file_format()));
+    }
+    for (var, key, value) in env_overrides(&env)? {
+        if key == KEY {
+            builder = builder
+                .set_override(KEY, value_for(&key, &value))
+                .map_err(|e| ConfigError::Env {
+                    var,
+                    message: e.to_string(),
+                })?;
+        }
+    }
+    let cfg = builder.build().map_err(|e| syntax_error(&origin, e))?;
+    let text = match cfg.get_string(KEY) {
+        Ok(text) => text,
+        Err(config::ConfigError::NotFound(_)) => {
+            return Ok(raw::RawNsq::default().period);
+        }
+        Err(e) => return Err(ConfigError::invalid(KEY, e.to_string())),
+    };
+    let period = humantime::parse_duration(&text)
+        .map_err(|e| ConfigError::invalid(KEY, format!("{text:?}: {e}")))?;
+    check::non_zero(KEY, period)
+}
+
+/// The file to read: the one given (it must exist), or the first default that exists;
+/// `None` when there is none but the environment configures x-msrv.
+fn locate(path: Option<&Path>) -> Result<Option<PathBuf>, ConfigError> {
+    if let Some(path) = path {
+        return Ok(Some(path.to_path_buf()));
+    }
+    if let Some(found) = DEFAULT_PATHS.iter().map(PathBuf::from).find(|p| p.exists()) {
+        return Ok(Some(found));
+    }
+    if std::env::vars_os().any(|(k, _)| k.to_string_lossy().starts_with(ENV_PREFIX)) {
+        return Ok(None);
+    }
+    Err(ConfigError::NotFound {
+        tried: DEFAULT_PATHS.iter().map(|p| (*p).to_owned()).collect(),
+    })
+}
+
+fn read(path: &Path) -> Result<(String, Format), ConfigError> {
+    let format = Format::from_path(path).ok_or_else(|| ConfigError::Format {
+        path: path.to_path_buf(),
+    })?;
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok((text, format))
+}
+
+fn base_dir_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+fn build(
+    file: Option<(&str, Format, &str)>,
+    base_dir: &Path,
+    env: Vec<(String, String)>,
+) -> Result<Settings, ConfigError> {
+    let mut builder = config::Config::builder();
+    let mut origin = "defaults";
+    if let Some((text, format, name)) = file {
+        origin = name;
+        builder = builder.add_source(config::File::from_str(text, format.file_format()));
+    }
+    for (var, key, value) in env_overrides(&env)? {
+        builder = builder
+            .set_override(key.as_str(), value_for(&key, &value))
+            .map_err(|e| ConfigError::Env {
+                var,
+                message: e.to_string(),
+            })?;
+    }
+    let cfg = builder.build().map_err(|e| syntax_error(origin, e))?;
+    let raw: raw::RawConfig = cfg.try_deserialize().map_err(deserialize_error)?;
+    check::check(raw, base_dir)
+}

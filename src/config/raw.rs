@@ -1,0 +1,185 @@
+//! The configuration file's structures as written, with their defaults: what serde
+//! checks (types, unknown keys) and nothing more. `check` turns them into settings.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::AEROSPIKE_DEFAULT_PORT;
+
+/// The file as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct RawConfig {
+    /// Whole-run limit: after this long the run stops taking messages.
+    #[serde(default = "defaults::timeout", with = "humantime_serde")]
+    pub(super) timeout: Duration,
+    /// After a stop, how long messages in hand may take to finish before they go back.
+    #[serde(default = "defaults::grace", with = "humantime_serde")]
+    pub(super) grace: Duration,
+    /// `[nsq]`: where and what to consume.
+    #[serde(default)]
+    pub(super) nsq: RawNsq,
+    /// `[message]`: how a message is checked and keyed.
+    #[serde(default)]
+    pub(super) message: RawMessage,
+    /// `[aerospike]`: where records go.
+    #[serde(default)]
+    pub(super) aerospike: RawAerospike,
+    /// `[rejected]`: where invalid messages are kept.
+    #[serde(default)]
+    pub(super) rejected: RawRejected,
+}
+
+/// `[nsq]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub(super) struct RawNsq {
+    /// nsqd TCP addresses (`host:4150`); exactly one of `nsqd` and `lookupd`.
+    pub(super) nsqd: Vec<String>,
+    /// nsqlookupd HTTP addresses (`http://host:4161`).
+    pub(super) lookupd: Vec<String>,
+    /// Topic to consume (required).
+    pub(super) topic: Option<String>,
+    /// Channel to consume.
+    pub(super) channel: String,
+    /// Most messages in flight at once, over all nsqd connections.
+    pub(super) max_in_flight: u32,
+    /// N: most messages one run takes.
+    pub(super) max_messages: u64,
+    /// M: the systemd timer's period.
+    #[serde(with = "humantime_serde")]
+    pub(super) period: Duration,
+    /// Asked of nsqd in IDENTIFY; unset keeps nsqd's own.
+    #[serde(with = "humantime_serde")]
+    pub(super) msg_timeout: Option<Duration>,
+    /// REQ delay after a failed store, multiplied by the attempt count.
+    #[serde(with = "humantime_serde")]
+    pub(super) requeue_delay: Duration,
+    /// Cap of the REQ delay.
+    #[serde(with = "humantime_serde")]
+    pub(super) max_requeue_delay: Duration,
+    /// After this many deliveries with a failed store, keep the message as rejected.
+    pub(super) max_attempts: u32,
+    /// Bound on connecting (and the handshake) to each nsqd or nsqlookupd.
+    #[serde(with = "humantime_serde")]
+    pub(super) connect_timeout: Duration,
+}
+
+impl Default for RawNsq {
+    fn default() -> Self {
+        RawNsq {
+            nsqd: Vec::new(),
+            lookupd: Vec::new(),
+            topic: None,
+            channel: "x-msrv".to_owned(),
+            max_in_flight: 1000,
+            max_messages: 1000,
+            period: Duration::from_secs(60),
+            msg_timeout: None,
+            requeue_delay: Duration::from_secs(5),
+            max_requeue_delay: Duration::from_secs(15 * 60),
+            max_attempts: 5,
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// `[message]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub(super) struct RawMessage {
+    /// JSON Schema file every message must match; relative to the config file's directory.
+    pub(super) schema: PathBuf,
+    /// Record key: a JSON pointer into the message (`/id`), or `nsq-id`.
+    pub(super) key: String,
+}
+
+impl Default for RawMessage {
+    fn default() -> Self {
+        RawMessage {
+            schema: PathBuf::from("/etc/x-msrv/message.schema.json"),
+            key: "/id".to_owned(),
+        }
+    }
+}
+
+/// `[aerospike]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub(super) struct RawAerospike {
+    /// Seed hosts, `host:port` (port 3000 when left out).
+    pub(super) hosts: Vec<String>,
+    /// Namespace.
+    pub(super) namespace: String,
+    /// Set of the stored messages.
+    pub(super) set: String,
+    /// Record TTL: `default` (the namespace's), `never`, or a duration.
+    pub(super) ttl: String,
+    /// Bound on every Aerospike call.
+    #[serde(with = "humantime_serde")]
+    pub(super) timeout: Duration,
+    /// Most records per batch write.
+    pub(super) batch_size: usize,
+    /// User, for a cluster with security enabled.
+    pub(super) user: Option<String>,
+    /// Its password.
+    pub(super) password: Option<String>,
+}
+
+// Hand-written so that a debug print of the raw config never shows the password.
+impl fmt::Debug for RawAerospike {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RawAerospike")
+            .field("hosts", &self.hosts)
+            .field("namespace", &self.namespace)
+            .field("set", &self.set)
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for RawAerospike {
+    fn default() -> Self {
+        RawAerospike {
+            hosts: vec![format!("127.0.0.1:{AEROSPIKE_DEFAULT_PORT}")],
+            namespace: "test".to_owned(),
+            set: "messages".to_owned(),
+            ttl: "default".to_owned(),
+            timeout: Duration::from_secs(1),
+            batch_size: 500,
+            user: None,
+            password: None,
+        }
+    }
+}
+
+/// `[rejected]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub(super) struct RawRejected {
+    /// Aerospike set (in `aerospike.namespace`) where invalid messages are kept.
+    pub(super) set: String,
+}
+
+impl Default for RawRejected {
+    fn default() -> Self {
+        RawRejected {
+            set: "rejected".to_owned(),
+        }
+    }
+}
+
+pub(super) mod defaults {
+    use std::time::Duration;
+
+    pub fn timeout() -> Duration {
+        Duration::from_secs(30)
+    }
+
+    pub fn grace() -> Duration {
+        Duration::from_secs(5)
+    }
+}

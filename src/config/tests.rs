@@ -1,0 +1,380 @@
+//! Unit tests of loading and checking, from strings (no files but a schema).
+
+use super::*;
+use crate::record::RecordKey;
+
+/// A schema file in a temporary directory, so the tests do not depend on /etc.
+fn schema_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    std::fs::write(
+        dir.path().join("schema.json"),
+        r#"{"type": "object", "required": ["id"], "properties": {"id": {"type": "integer"}}}"#,
+    )
+    .expect("write the schema");
+    dir
+}
+
+const MINIMAL: &str = r#"
+    [nsq]
+    nsqd = ["127.0.0.1:4150"]
+    topic = "t"
+    [message]
+    schema = "schema.json"
+"#;
+
+fn parse(text: &str) -> Result<Settings, ConfigError> {
+    let dir = schema_dir();
+    from_str(text, Format::Toml, dir.path())
+}
+
+fn error(text: &str) -> String {
+    parse(text)
+        .expect_err("the configuration is invalid")
+        .to_string()
+}
+
+/// MINIMAL with `line` added to the section `[section]`.
+fn with(section: &str, line: &str) -> String {
+    let header = format!("[{section}]");
+    if MINIMAL.contains(&header) {
+        MINIMAL.replace(&header, &format!("{header}\n{line}"))
+    } else {
+        format!("{MINIMAL}\n{header}\n{line}\n")
+    }
+}
+
+#[test]
+fn defaults() {
+    let s = parse(MINIMAL).unwrap();
+    assert_eq!(s.timeout, Duration::from_secs(30));
+    assert_eq!(s.grace, Duration::from_secs(5));
+    assert_eq!(
+        s.nsq.addresses,
+        NsqAddresses::Nsqd(vec!["127.0.0.1:4150".into()])
+    );
+    assert_eq!(s.nsq.topic, "t");
+    assert_eq!(s.nsq.channel, "x-msrv");
+    assert_eq!(s.nsq.max_in_flight, 1000);
+    assert_eq!(s.nsq.max_messages, 1000);
+    assert_eq!(s.nsq.period, Duration::from_secs(60));
+    assert_eq!(s.nsq.msg_timeout, None);
+    assert_eq!(s.retry.requeue_delay, Duration::from_secs(5));
+    assert_eq!(s.retry.max_requeue_delay, Duration::from_secs(900));
+    assert_eq!(s.retry.max_attempts, 5);
+    assert_eq!(s.nsq.connect_timeout, Duration::from_secs(5));
+    assert_eq!(*s.message.key(), RecordKey::Pointer("/id".into()));
+    assert_eq!(s.aerospike.hosts, vec!["127.0.0.1:3000".to_owned()]);
+    assert_eq!(s.aerospike.namespace, "test");
+    assert_eq!(s.aerospike.set, "messages");
+    assert_eq!(s.aerospike.rejected_set, "rejected");
+    assert_eq!(s.aerospike.ttl, Ttl::NamespaceDefault);
+    assert_eq!(s.aerospike.timeout, Duration::from_secs(1));
+    assert_eq!(s.aerospike.batch_size, 500);
+}
+
+#[test]
+fn relative_schema_resolves_against_the_base_dir() {
+    let dir = schema_dir();
+    let s = from_str(MINIMAL, Format::Toml, dir.path()).unwrap();
+    assert_eq!(s.message.schema_path(), dir.path().join("schema.json"));
+}
+
+#[test]
+fn values_are_read() {
+    let text = r#"
+        timeout = "2m"
+        grace = "0s"
+        [nsq]
+        lookupd = ["http://127.0.0.1:4161", "10.0.0.2:4161"]
+        topic = "events"
+        channel = "store#ephemeral"
+        max-in-flight = 50
+        max-messages = 7
+        period = "10s"
+        msg-timeout = "30s"
+        requeue-delay = "1s"
+        max-requeue-delay = "1m"
+        max-attempts = 3
+        connect-timeout = "250ms"
+        [message]
+        schema = "schema.json"
+        key = "nsq-id"
+        [aerospike]
+        hosts = ["db1", "db2:3100"]
+        namespace = "prod"
+        set = "msgs"
+        ttl = "30d"
+        timeout = "2s"
+        batch-size = 100
+        user = "u"
+        password = "secret"
+        [rejected]
+        set = "bad"
+    "#;
+    let s = parse(text).unwrap();
+    assert_eq!(s.timeout, Duration::from_secs(120));
+    assert_eq!(s.grace, Duration::ZERO);
+    assert!(matches!(s.nsq.addresses, NsqAddresses::Lookupd(ref l) if l.len() == 2));
+    assert_eq!(s.nsq.channel, "store#ephemeral");
+    assert_eq!(s.nsq.max_in_flight, 50);
+    assert_eq!(s.nsq.max_messages, 7);
+    assert_eq!(s.nsq.msg_timeout, Some(Duration::from_secs(30)));
+    assert_eq!(s.retry.max_attempts, 3);
+    assert_eq!(s.nsq.connect_timeout, Duration::from_millis(250));
+    assert_eq!(*s.message.key(), RecordKey::NsqId);
+    assert_eq!(s.aerospike.ttl, Ttl::Seconds(30 * 86_400));
+    assert_eq!(s.aerospike.batch_size, 100);
+    assert_eq!(s.aerospike.rejected_set, "bad");
+    assert!(!format!("{:?}", s.aerospike).contains("secret"));
+}
+
+#[test]
+fn ttl_never() {
+    let s = parse(&with("aerospike", r#"ttl = "never""#)).unwrap();
+    assert_eq!(s.aerospike.ttl, Ttl::Never);
+}
+
+#[test]
+fn each_bad_value_names_its_key() {
+    let cases: &[(&str, &str, &str)] = &[
+        ("nsq", "max-messages = 0", "nsq.max-messages: "),
+        ("nsq", r#"max-messages = "many""#, "nsq.max-messages: "),
+        ("nsq", "max-messages = -1", "nsq.max-messages: "),
+        ("nsq", "max-in-flight = 0", "nsq.max-in-flight: "),
+        ("nsq", r#"period = "soon""#, "nsq.period: "),
+        ("nsq", r#"period = "0s""#, "nsq.period: "),
+        ("nsq", r#"msg-timeout = "20m""#, "nsq.msg-timeout: "),
+        (
+            "nsq",
+            r#"max-requeue-delay = "2h""#,
+            "nsq.max-requeue-delay: ",
+        ),
+        ("nsq", "max-attempts = 0", "nsq.max-attempts: "),
+        ("nsq", "max-attempts = 70000", "nsq.max-attempts: "),
+        ("nsq", r#"connect-timeout = "0s""#, "nsq.connect-timeout: "),
+        ("nsq", r#"channel = "a b""#, "nsq.channel: "),
+        ("message", r#"key = "id""#, "message.key: "),
+        ("message", r#"key = "/a~2b""#, "message.key: "),
+        ("aerospike", "hosts = []", "aerospike.hosts: "),
+        ("aerospike", r#"hosts = ["db:port"]"#, "aerospike.hosts: "),
+        ("aerospike", r#"namespace = """#, "aerospike.namespace: "),
+        ("aerospike", r#"set = "a.b""#, "aerospike.set: "),
+        ("aerospike", r#"ttl = "sometimes""#, "aerospike.ttl: "),
+        ("aerospike", r#"ttl = "0s""#, "aerospike.ttl: "),
+        ("aerospike", r#"timeout = "0s""#, "aerospike.timeout: "),
+        ("aerospike", "batch-size = 0", "aerospike.batch-size: "),
+        ("aerospike", "batch-size = 100000", "aerospike.batch-size: "),
+        ("aerospike", r#"user = "u""#, "aerospike.password: "),
+        ("rejected", r#"set = "messages""#, "rejected.set: "),
+        ("rejected", r#"set = """#, "rejected.set: "),
+    ];
+    for (section, line, want) in cases {
+        let err = error(&with(section, line));
+        assert!(
+            err.starts_with(want),
+            "[{section}] {line}: got {err:?}, want it to start with {want:?}"
+        );
+    }
+}
+
+#[test]
+fn top_level_bad_values_name_their_key() {
+    let err = error(&format!("timeout = \"0s\"\n{MINIMAL}"));
+    assert!(err.starts_with("timeout: "), "{err}");
+    let err = error(&format!("grace = \"later\"\n{MINIMAL}"));
+    assert!(err.starts_with("grace: "), "{err}");
+}
+
+#[test]
+fn unknown_keys_are_errors() {
+    let err = error(&with("aerospike", "hostz = []"));
+    assert!(
+        err.contains("unknown field `hostz` in [aerospike]"),
+        "{err}"
+    );
+    assert!(err.starts_with("aerospike.hostz: "), "{err}");
+    let err = error(&format!("timeoutt = \"1s\"\n{MINIMAL}"));
+    assert!(err.contains("unknown field `timeoutt`"), "{err}");
+    let err = error(&format!("{MINIMAL}\n[extra]\na = 1\n"));
+    assert!(err.contains("unknown field `extra`"), "{err}");
+}
+
+#[test]
+fn exactly_one_of_nsqd_and_lookupd() {
+    let both = with("nsq", r#"lookupd = ["http://127.0.0.1:4161"]"#);
+    let err = error(&both);
+    assert!(
+        err.starts_with("nsq.nsqd: ") && err.contains("not both"),
+        "{err}"
+    );
+    let neither = MINIMAL.replace(r#"nsqd = ["127.0.0.1:4150"]"#, "");
+    let err = error(&neither);
+    assert!(
+        err.starts_with("nsq.nsqd: ") && err.contains("required"),
+        "{err}"
+    );
+}
+
+#[test]
+fn topic_is_required() {
+    let err = error(&MINIMAL.replace(r#"topic = "t""#, ""));
+    assert!(err.starts_with("nsq.topic: missing"), "{err}");
+}
+
+#[test]
+fn missing_or_broken_schema_names_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = from_str(MINIMAL, Format::Toml, dir.path())
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("message.schema: "), "{err}");
+    std::fs::write(dir.path().join("schema.json"), "{ not json").unwrap();
+    let err = from_str(MINIMAL, Format::Toml, dir.path())
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("message.schema: "), "{err}");
+    std::fs::write(dir.path().join("schema.json"), r#"{"type": 12}"#).unwrap();
+    let err = from_str(MINIMAL, Format::Toml, dir.path())
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("message.schema: "), "{err}");
+}
+
+#[test]
+fn syntax_errors_are_reported() {
+    let err = error("[nsq\n");
+    assert!(err.starts_with("configuration: "), "{err}");
+}
+
+#[test]
+fn env_overrides_apply() {
+    let dir = schema_dir();
+    let env = [
+        ("X_MSRV_NSQ__MAX_MESSAGES", "500"),
+        ("X_MSRV_TIMEOUT", "10s"),
+        ("X_MSRV_AEROSPIKE__HOSTS", "a:3000, b:3001"),
+        ("X_MSRV_NSQ__TOPIC", "other"),
+        ("PATH", "/usr/bin"),
+    ];
+    let s = from_str_with_env(MINIMAL, Format::Toml, dir.path(), env).unwrap();
+    assert_eq!(s.nsq.max_messages, 500);
+    assert_eq!(s.timeout, Duration::from_secs(10));
+    assert_eq!(
+        s.aerospike.hosts,
+        vec!["a:3000".to_owned(), "b:3001".to_owned()]
+    );
+    assert_eq!(s.nsq.topic, "other");
+}
+
+#[test]
+fn env_override_errors_name_the_key_or_variable() {
+    let dir = schema_dir();
+    let err = from_str_with_env(
+        MINIMAL,
+        Format::Toml,
+        dir.path(),
+        [("X_MSRV_NSQ__MAX_MESSAGES", "lots")],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.starts_with("nsq.max-messages: "), "{err}");
+    let err = from_str_with_env(
+        MINIMAL,
+        Format::Toml,
+        dir.path(),
+        [("X_MSRV_NSQ__NOPE", "1")],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("X_MSRV_NSQ__NOPE"), "{err}");
+}
+
+#[test]
+fn requeue_delay_grows_and_is_capped() {
+    let s = parse(&with(
+        "nsq",
+        "requeue-delay = \"5s\"\nmax-requeue-delay = \"12s\"",
+    ))
+    .unwrap();
+    assert_eq!(s.retry.delay(0), Duration::from_secs(5));
+    assert_eq!(s.retry.delay(1), Duration::from_secs(5));
+    assert_eq!(s.retry.delay(2), Duration::from_secs(10));
+    assert_eq!(s.retry.delay(3), Duration::from_secs(12));
+    assert_eq!(s.retry.delay(u16::MAX), Duration::from_secs(12));
+}
+
+#[test]
+fn yaml_and_json_are_read() {
+    let dir = schema_dir();
+    let yaml = "nsq:\n  nsqd: [\"127.0.0.1:4150\"]\n  topic: t\n  max-messages: 3\nmessage:\n  schema: schema.json\n";
+    let s = from_str(yaml, Format::Yaml, dir.path()).unwrap();
+    assert_eq!(s.nsq.max_messages, 3);
+    let json = r#"{"nsq": {"nsqd": ["127.0.0.1:4150"], "topic": "t", "max-messages": 4}, "message": {"schema": "schema.json"}}"#;
+    let s = from_str(json, Format::Json, dir.path()).unwrap();
+    assert_eq!(s.nsq.max_messages, 4);
+}
+
+#[test]
+fn load_period_reads_only_the_period() {
+    let dir = tempfile::tempdir().unwrap();
+    // No schema file: the generator must not care.
+    let path = dir.path().join("x.toml");
+    std::fs::write(&path, "[nsq]\nperiod = \"90s\"\nbogus = 1\n").unwrap();
+    assert_eq!(load_period(Some(&path)).unwrap(), Duration::from_secs(90));
+    std::fs::write(&path, "[nsq]\ntopic = \"t\"\n").unwrap();
+    assert_eq!(load_period(Some(&path)).unwrap(), Duration::from_secs(60));
+    std::fs::write(&path, "[nsq]\nperiod = \"often\"\n").unwrap();
+    let err = load_period(Some(&path)).unwrap_err().to_string();
+    assert!(err.starts_with("nsq.period: "), "{err}");
+}
+
+#[test]
+fn every_key_is_listed() {
+    // KEYS is what the docs test checks; keep it in step with the structs by parsing
+    // a file that sets every key.
+    let text = r#"
+        timeout = "1s"
+        grace = "1s"
+        [nsq]
+        nsqd = ["127.0.0.1:4150"]
+        topic = "t"
+        channel = "c"
+        max-in-flight = 1
+        max-messages = 1
+        period = "1s"
+        msg-timeout = "1s"
+        requeue-delay = "1s"
+        max-requeue-delay = "1s"
+        max-attempts = 1
+        connect-timeout = "1s"
+        [message]
+        schema = "schema.json"
+        key = "/id"
+        [aerospike]
+        hosts = ["h"]
+        namespace = "n"
+        set = "s"
+        ttl = "never"
+        timeout = "1s"
+        batch-size = 1
+        user = "u"
+        password = "p"
+        [rejected]
+        set = "r"
+    "#;
+    parse(text).unwrap();
+    let mut section = String::new();
+    let mut found = Vec::new();
+    for line in text.lines().map(str::trim) {
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            section = format!("{name}.");
+        } else if let Some((key, _)) = line.split_once(" = ") {
+            found.push(format!("{section}{key}"));
+        }
+    }
+    found.push("nsq.lookupd".to_owned());
+    found.sort();
+    let mut keys: Vec<String> = KEYS.iter().map(|k| (*k).to_owned()).collect();
+    keys.sort();
+    assert_eq!(found, keys);
+}

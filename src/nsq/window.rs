@@ -1,0 +1,497 @@
+//! The accounting behind "at most N": what each connection has in flight, how many more
+//! it may still receive, the `RDY` that follows, and moving shares between connections.
+//!
+//! It does no I/O and knows no connection: every function answers with what must be
+//! written (a new `RDY`, the connections whose `RDY` must be rewritten, donors and
+//! receivers). That keeps the arithmetic testable without sockets, and lets the
+//! connections (which count arrivals and settlements) and the consumer (which owns the
+//! connections and writes the `RDY`s they do not write themselves) share it through one
+//! `Arc<Window>` without depending on each other.
+//!
+//! # Accounting
+//! For each connection: `inflight` (handed out, not yet settled) and `share` (how many
+//! more it may still receive). The shares of all connections never add up to more than
+//! N − received. A connection's `RDY` is `min(cap, inflight + share)`, where `cap` is its
+//! part of `max-in-flight` bounded by nsqd's `max_rdy_count`. An arrival moves one from
+//! `share` to `inflight` (the `RDY` stays); a settlement lowers `inflight`, so the `RDY`
+//! written before the FINs shrinks with it. Once N have arrived, or after a stop, every
+//! `RDY` is 0.
+//!
+//! A connection that ends gives its share to a live one. With several nsqd, a connection
+//! that has nothing in flight and received nothing for [`REBALANCE_IDLE`] (its nsqd has
+//! no messages for us) gives its share to the connections that are receiving: its `RDY`
+//! is lowered to 0 first, then theirs are raised, so the shares still never add up to
+//! more than what is wanted. A message already on the wire from the idle nsqd when its
+//! `RDY` drops still counts against N, and past N it is requeued unprocessed.
+//!
+//! # Rewrites
+//! Most `RDY` changes ride on a write the connection makes anyway (a settlement). Two do
+//! not: the N-th arrival must close every window at once, and a lost connection's heir
+//! must get its larger window. For those the window *records* which connections need a
+//! rewrite and wakes the consumer's writer task ([`Window::rewrite_wanted`]), which takes
+//! them with [`Window::take_rewrites`] and writes them.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio::sync::futures::Notified;
+use tokio::time::Instant;
+
+use super::{MessageId, Settle};
+
+/// A connection with nothing in flight that received nothing for this long gives its
+/// share to the busy ones. Well above nsqd's flush delay for x-msrv (25 ms), so a
+/// connection between two flushes is not mistaken for an idle one.
+pub const REBALANCE_IDLE: Duration = Duration::from_millis(500);
+
+#[derive(Debug, Default, Clone)]
+struct ConnAcct {
+    alive: bool,
+    inflight: u64,
+    share: u64,
+    cap: u64,
+    rdy_sent: u64,
+    /// The last arrival (or the subscription).
+    last_active: Option<Instant>,
+    /// It gave its share away as idle: never a receiver again (no ping-pong).
+    donated: bool,
+    /// Its `RDY` must be rewritten by the consumer's writer task: no write of its own
+    /// would carry the change soon enough.
+    rewrite: bool,
+}
+
+#[derive(Debug, Default)]
+struct Accounting {
+    admitted: u64,
+    stopped: bool,
+    conns: Vec<ConnAcct>,
+}
+
+impl Accounting {
+    fn target(&self, max_messages: u64, idx: usize) -> u64 {
+        let c = &self.conns[idx];
+        if self.stopped || self.admitted >= max_messages || !c.alive {
+            0
+        } else {
+            c.cap.min(c.inflight + c.share)
+        }
+    }
+}
+
+/// What to do with a message that just arrived.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Admission {
+    /// Hand it out; `limit_reached` when it was the N-th.
+    Admitted { limit_reached: bool },
+    /// Past N (or after stop): `REQ <id> 0` without processing.
+    OverLimit,
+}
+
+/// The counters of a consumer's life (see `ConsumerStats`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Counters {
+    pub received: u64,
+    pub over_limit: u64,
+    pub finished: u64,
+    pub requeued: u64,
+}
+
+/// The accounting shared by the consumer, its connections and every message.
+pub(crate) struct Window {
+    max_messages: u64,
+    acct: Mutex<Accounting>,
+    received: AtomicU64,
+    over_limit: AtomicU64,
+    finished: AtomicU64,
+    requeued: AtomicU64,
+    /// Woken on every settlement and lost connection, for `close` to wait on.
+    settled: Notify,
+    /// Woken when a connection is marked for a rewrite. `notify_one` keeps a permit when
+    /// the writer task is busy, so a wake-up is never lost.
+    rewrite: Notify,
+}
+
+impl Window {
+    pub(crate) fn new(max_messages: u64, connections: usize) -> Window {
+        Window {
+            max_messages,
+            acct: Mutex::new(Accounting {
+                conns: vec![ConnAcct::default(); connections],
+                ..Accounting::default()
+            }),
+            received: AtomicU64::new(0),
+            over_limit: AtomicU64::new(0),
+            finished: AtomicU64::new(0),
+            requeued: AtomicU64::new(0),
+            settled: Notify::new(),
+            rewrite: Notify::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Accounting> {
+        // The lock guards plain counters; a panic elsewhere cannot leave them half-updated
+        // in a way worse than stopping, so keep going with the data as it is.
+        self.acct.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Sets up the connections that subscribed, given as `(index, alive, max_rdy_count)`:
+    /// each gets an even part of `max_in_flight` (bounded by its nsqd) and of N.
+    pub(crate) fn open(&self, opened: &[(usize, bool, u64)], max_in_flight: u32) {
+        let mut a = self.lock();
+        let live = opened.len() as u64;
+        let per_conn_in_flight = (u64::from(max_in_flight) / live.max(1)).max(1);
+        for (i, &(idx, alive, max_rdy_count)) in opened.iter().enumerate() {
+            let acct = &mut a.conns[idx];
+            acct.alive = alive;
+            acct.last_active = Some(Instant::now());
+            acct.cap = per_conn_in_flight.min(max_rdy_count);
+            // Split N evenly; the first `N mod live` connections get one more.
+            acct.share =
+                self.max_messages / live + u64::from((i as u64) < self.max_messages % live);
+        }
+    }
+
+    /// Counts an arrival on connection `idx` against N. The N-th marks every connection
+    /// for a rewrite (to `RDY 0`) and wakes the writer task: the windows close now, not at
+    /// their next settlement. Marking under the same lock as the count means the writer
+    /// task, when it sees that nothing more is wanted, also sees those rewrites.
+    pub(crate) fn admit(&self, idx: usize) -> Admission {
+        let mut a = self.lock();
+        if a.stopped || a.admitted >= self.max_messages {
+            drop(a);
+            self.over_limit.fetch_add(1, Ordering::Relaxed);
+            return Admission::OverLimit;
+        }
+        a.admitted += 1;
+        self.received.fetch_add(1, Ordering::Relaxed);
+        let c = &mut a.conns[idx];
+        c.inflight += 1;
+        c.last_active = Some(Instant::now());
+        if c.share > 0 {
+            c.share -= 1;
+        } else if let Some(other) = a
+            .conns
+            .iter_mut()
+            .filter(|c| c.share > 0)
+            .max_by_key(|c| c.share)
+        {
+            // nsqd sent past this connection's window (it may, by one, around a RDY
+            // change). Keep the shares within what is still wanted by taking the slot
+            // from another connection; that one may in turn over-deliver by one, which
+            // the counter catches.
+            other.share -= 1;
+        }
+        let limit_reached = a.admitted == self.max_messages;
+        if limit_reached {
+            for c in &mut a.conns {
+                c.rewrite = true;
+            }
+            drop(a);
+            self.rewrite.notify_one();
+        }
+        Admission::Admitted { limit_reached }
+    }
+
+    /// Records that `settled` messages of connection `idx` are being settled and returns
+    /// the `RDY` to write first, if it changes.
+    pub(crate) fn rdy_change(&self, idx: usize, settled: u64) -> Option<u64> {
+        let mut a = self.lock();
+        let c = &mut a.conns[idx];
+        c.inflight = c.inflight.saturating_sub(settled);
+        let target = a.target(self.max_messages, idx);
+        let c = &mut a.conns[idx];
+        (target != c.rdy_sent).then(|| {
+            c.rdy_sent = target;
+            target
+        })
+    }
+
+    pub(crate) fn count_settled(&self, items: &[(MessageId, Settle)]) {
+        let finished = items
+            .iter()
+            .filter(|(_, how)| *how == Settle::Finish)
+            .count() as u64;
+        self.finished.fetch_add(finished, Ordering::Relaxed);
+        self.requeued
+            .fetch_add(items.len() as u64 - finished, Ordering::Relaxed);
+    }
+
+    pub(crate) fn notify_settled(&self) {
+        self.settled.notify_waiters();
+    }
+
+    /// Resolves at the next settlement or lost connection (create it before checking
+    /// [`inflight`](Window::inflight), so none is missed).
+    pub(crate) fn settled(&self) -> Notified<'_> {
+        self.settled.notified()
+    }
+
+    /// The connection ended: nsqd will requeue its in-flight messages at their timeout;
+    /// its share goes to a live connection, the heir, which is returned and marked for a
+    /// rewrite (its `RDY` rises; the dead connection's window is gone with its socket, so
+    /// there is nothing to lower first).
+    pub(crate) fn connection_lost(&self, idx: usize) -> Option<usize> {
+        let heir = {
+            let mut a = self.lock();
+            let c = &mut a.conns[idx];
+            c.alive = false;
+            c.inflight = 0;
+            let share = std::mem::take(&mut c.share);
+            let heir = a.conns.iter().position(|c| c.alive);
+            if let Some(h) = heir {
+                a.conns[h].share += share;
+                a.conns[h].rewrite = true;
+            }
+            heir
+        };
+        self.notify_settled();
+        if heir.is_some() {
+            self.rewrite.notify_one();
+        }
+        heir
+    }
+
+    /// Resolves once a connection has been marked for a rewrite since the last call (or
+    /// at once if one was marked while nobody waited).
+    pub(crate) fn rewrite_wanted(&self) -> Notified<'_> {
+        self.rewrite.notified()
+    }
+
+    /// Takes the connections whose `RDY` must be rewritten (in index order; they are
+    /// either all lowered, at the N-th arrival, or a raise for an heir, so their order
+    /// does not matter), and whether nothing more is wanted (N arrived, or stopped).
+    pub(crate) fn take_rewrites(&self) -> (Vec<usize>, bool) {
+        let mut a = self.lock();
+        let rewrites = (0..a.conns.len())
+            .filter(|&i| std::mem::take(&mut a.conns[i].rewrite))
+            .collect();
+        (rewrites, a.stopped || a.admitted >= self.max_messages)
+    }
+
+    /// Asks for nothing more: every `RDY` target becomes 0. Idempotent.
+    pub(crate) fn stop(&self) {
+        self.lock().stopped = true;
+    }
+
+    /// Moves the shares of idle connections to the receiving ones. Returns the donors
+    /// (whose `RDY` must be lowered first) and the receivers, or `None` once nothing more
+    /// is wanted (N arrived, or stopped).
+    pub(crate) fn plan_rebalance(&self, now: Instant) -> Option<(Vec<usize>, Vec<usize>)> {
+        let mut a = self.lock();
+        if a.stopped || a.admitted >= self.max_messages {
+            return None;
+        }
+        let idle = |c: &ConnAcct| {
+            c.last_active
+                .is_none_or(|t| now.duration_since(t) >= REBALANCE_IDLE)
+        };
+        // A receiver is receiving now, or has used up its share (its nsqd had messages).
+        let receivers: Vec<usize> = (0..a.conns.len())
+            .filter(|&i| {
+                let c = &a.conns[i];
+                c.alive && !c.donated && (c.share == 0 || !idle(c))
+            })
+            .collect();
+        let donors: Vec<usize> = (0..a.conns.len())
+            .filter(|&i| {
+                let c = &a.conns[i];
+                c.alive && c.share > 0 && c.inflight == 0 && idle(c)
+            })
+            .collect();
+        if receivers.is_empty() || donors.is_empty() {
+            return Some((Vec::new(), Vec::new()));
+        }
+        let pool: u64 = donors
+            .iter()
+            .map(|&i| std::mem::take(&mut a.conns[i].share))
+            .sum();
+        let n = receivers.len() as u64;
+        for (k, &i) in receivers.iter().enumerate() {
+            a.conns[i].share += pool / n + u64::from((k as u64) < pool % n);
+        }
+        Some((donors, receivers))
+    }
+
+    /// Messages handed out and not yet settled, over the live connections.
+    pub(crate) fn inflight(&self) -> u64 {
+        self.lock()
+            .conns
+            .iter()
+            .filter(|c| c.alive)
+            .map(|c| c.inflight)
+            .sum()
+    }
+
+    pub(crate) fn counters(&self) -> Counters {
+        Counters {
+            received: self.received.load(Ordering::Relaxed),
+            over_limit: self.over_limit.load(Ordering::Relaxed),
+            finished: self.finished.load(Ordering::Relaxed),
+            requeued: self.requeued.load(Ordering::Relaxed),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn window(n: u64, shares: &[(u64, u64)]) -> Window {
+        let s = Window::new(n, shares.len());
+        {
+            let mut a = s.lock();
+            for (i, (cap, share)) in shares.iter().enumerate() {
+                a.conns[i] = ConnAcct {
+                    alive: true,
+                    cap: *cap,
+                    share: *share,
+                    ..ConnAcct::default()
+                };
+            }
+        }
+        s
+    }
+
+    /// Simulates nsqd on one connection: it sends while in-flight < RDY, commands applied
+    /// in order. Checks the invariant the whole design rests on.
+    #[test]
+    fn one_connection_never_gets_more_than_n() {
+        for (n, cap, batch) in [
+            (37u64, 1000u64, 5u64),
+            (100, 10, 3),
+            (5, 2500, 1),
+            (1000, 64, 64),
+        ] {
+            let s = window(n, &[(cap, n)]);
+            let mut rdy = s.rdy_change(0, 0).unwrap_or(0);
+            let mut nsqd_inflight = 0u64;
+            let mut held = 0u64;
+            let mut delivered = 0u64;
+            let queue = 10 * n;
+            for _ in 0..100_000 {
+                // nsqd sends as much as the window allows.
+                while nsqd_inflight < rdy && delivered < queue {
+                    nsqd_inflight += 1;
+                    delivered += 1;
+                    match s.admit(0) {
+                        Admission::Admitted { .. } => held += 1,
+                        Admission::OverLimit => panic!("over-delivery with n={n} cap={cap}"),
+                    }
+                }
+                if held == 0 {
+                    break;
+                }
+                // The client settles a batch: RDY first, then the FINs.
+                let k = held.min(batch);
+                held -= k;
+                if let Some(r) = s.rdy_change(0, k) {
+                    rdy = r;
+                }
+                nsqd_inflight -= k;
+            }
+            assert_eq!(delivered, n, "n={n} cap={cap} batch={batch}");
+            assert_eq!(s.received.load(Ordering::Relaxed), n);
+            assert_eq!(rdy, 0);
+        }
+    }
+
+    #[test]
+    fn rdy_respects_cap_and_stop() {
+        let s = window(10_000, &[(100, 5_000), (100, 5_000)]);
+        assert_eq!(s.rdy_change(0, 0), Some(100));
+        assert_eq!(s.rdy_change(0, 0), None, "unchanged RDY is not resent");
+        s.lock().stopped = true;
+        assert_eq!(s.rdy_change(0, 0), Some(0));
+        assert_eq!(s.admit(0), Admission::OverLimit);
+    }
+
+    #[test]
+    fn the_nth_arrival_reports_the_limit_and_later_ones_are_over() {
+        let s = window(2, &[(10, 1), (10, 1)]);
+        assert_eq!(
+            s.admit(0),
+            Admission::Admitted {
+                limit_reached: false
+            }
+        );
+        // Connection 0 had a share of 1 only: a second arrival there takes connection 1's.
+        assert_eq!(
+            s.admit(0),
+            Admission::Admitted {
+                limit_reached: true
+            }
+        );
+        assert_eq!(s.lock().conns[1].share, 0);
+        assert_eq!(s.admit(1), Admission::OverLimit);
+        assert_eq!(s.over_limit.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn idle_connections_give_their_share_to_busy_ones() {
+        let s = window(100, &[(50, 34), (50, 33), (50, 33)]);
+        let t0 = Instant::now();
+        {
+            let mut a = s.lock();
+            a.conns[0].last_active = Some(t0);
+            a.conns[1].last_active = Some(t0);
+            a.conns[2].last_active = Some(t0);
+        }
+        assert_eq!(s.rdy_change(1, 0), Some(33));
+        let _ = s.admit(0);
+        assert_eq!(
+            s.plan_rebalance(t0),
+            Some((vec![], vec![])),
+            "nobody idle yet"
+        );
+        let later = Instant::now() + REBALANCE_IDLE;
+        s.lock().conns[0].last_active = Some(later);
+        let (donors, receivers) = s.plan_rebalance(later).unwrap();
+        assert_eq!((donors, receivers), (vec![1, 2], vec![0]));
+        let a = s.lock();
+        assert_eq!(a.conns[0].share, 33 + 66);
+        assert_eq!(
+            a.conns[0].share + a.conns[0].inflight,
+            100,
+            "shares still add up to what is wanted"
+        );
+        assert_eq!((a.conns[1].share, a.conns[2].share), (0, 0));
+        drop(a);
+        assert_eq!(s.rdy_change(1, 0), Some(0));
+        s.lock().stopped = true;
+        assert_eq!(
+            s.plan_rebalance(later),
+            None,
+            "nothing to move after a stop"
+        );
+    }
+
+    #[test]
+    fn a_lost_connection_hands_its_share_on() {
+        let s = window(10, &[(10, 5), (10, 5)]);
+        let _ = s.admit(0);
+        s.connection_lost(0);
+        let a = s.lock();
+        assert_eq!(a.conns[1].share, 9);
+        assert_eq!(a.conns[0].inflight, 0);
+        assert!(!a.conns[0].alive);
+        drop(a);
+        assert_eq!(
+            s.take_rewrites(),
+            (vec![1], false),
+            "the heir's RDY is raised"
+        );
+        assert_eq!(s.take_rewrites(), (vec![], false), "taken once");
+    }
+
+    #[test]
+    fn the_nth_arrival_asks_for_every_window_to_close() {
+        let s = window(2, &[(10, 1), (10, 1)]);
+        let _ = s.admit(0);
+        assert_eq!(s.take_rewrites(), (vec![], false));
+        let _ = s.admit(1);
+        assert_eq!(s.take_rewrites(), (vec![0, 1], true));
+        assert_eq!((s.rdy_change(0, 0), s.rdy_change(1, 0)), (None, None));
+    }
+}
