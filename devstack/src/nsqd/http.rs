@@ -1,6 +1,9 @@
 //! nsqd's HTTP API (`nsqd/http.go`) and nsqlookupd's (`nsqlookupd/http.go`): the
 //! routes and methods, status codes, error bodies (`{"message":"MSG_TOO_BIG"}`) and
 //! headers of the real ones (`internal/http_api`: the `V1` and `PlainText` decorators).
+//!
+//! Why one file of ~650 lines: it is a route table, one handler per route of both
+//! servers, each short, sharing the same request parsing and error shaping.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
