@@ -55,8 +55,6 @@ struct ConnAcct {
     rdy_sent: u64,
     /// The last arrival (or the subscription).
     last_active: Option<Instant>,
-    /// It gave its share away as idle: never a receiver again (no ping-pong).
-    donated: bool,
     /// Its `RDY` must be rewritten by the consumer's writer task: no write of its own
     /// would carry the change soon enough.
     rewrite: bool,
@@ -291,7 +289,7 @@ impl Window {
         let receivers: Vec<usize> = (0..a.conns.len())
             .filter(|&i| {
                 let c = &a.conns[i];
-                c.alive && !c.donated && (c.share == 0 || !idle(c))
+                c.alive && (c.share == 0 || !idle(c))
             })
             .collect();
         let donors: Vec<usize> = (0..a.conns.len())
