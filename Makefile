@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 CARGO ?= cargo
 
-.PHONY: all build deps demo test lint unit standin-check packages deb rpm package-check \
+.PHONY: all build deps demo test bench lint unit standin-check packages deb rpm package-check \
         systemd-test up down clean help
 
 all: build
@@ -23,6 +23,10 @@ demo: build ## Start the stand-ins, send test messages, run one batch, show what
 
 test: deps ## Every test: lint, unit + integration, third-party clients, packages, systemd
 	scripts/test-all
+
+bench: build ## Throughput, CPU/msg, peak RSS against the stand-ins, beside the ceilings (figures, not a test; BENCH_ARGS=--quick)
+	$(CARGO) build --release --example bench_tool --locked
+	scripts/bench $(BENCH_ARGS)
 
 lint: ## rustfmt + clippy, as CI runs them
 	$(CARGO) fmt --all -- --check

@@ -1,0 +1,134 @@
+//! The two ceilings `make bench` holds x-msrv against, measured on the same messages
+//! through the same servers (not a test; `scripts/bench` drives it):
+//!
+//! - `drain --nsqd ADDR --topic T --count K`: a minimal NSQ consumer, receive + FIN and
+//!   nothing else (x-msrv's own client, RDY = max-in-flight, FIN in batches as they come);
+//! - `write --aerospike ADDR --file F --count K [--batch B]`: the records of the first K
+//!   messages of F (one JSON message a line), built before the clock starts, then batch
+//!   written with the official client exactly as x-msrv writes them (create-or-replace,
+//!   key sent, B rows a batch).
+//!
+//! Each prints one line, `SECONDS COUNT`, the time from the first request to the last
+//! answer.
+
+use std::time::{Duration, Instant};
+
+use aerospike::{
+    BatchOperation, BatchPolicy, BatchWritePolicy, Client, ClientPolicy, Key, RecordExistsAction,
+    operations,
+};
+use x_msrv::nsq::{Consumer, ConsumerOptions, MessageId, NsqAddresses, Settle};
+use x_msrv::record::{RecordKey, RecordRules, SchemaValidator};
+
+const NAMESPACE: &str = "test";
+const SET: &str = "ceiling";
+
+fn arg(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
+fn required(args: &[String], name: &str) -> String {
+    arg(args, name).unwrap_or_else(|| panic!("bench_tool: {name} is required"))
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let count: u64 = required(&args, "--count").parse().expect("--count K");
+    let (secs, done) = match args.first().map(String::as_str) {
+        Some("drain") => {
+            drain(
+                &required(&args, "--nsqd"),
+                &required(&args, "--topic"),
+                count,
+            )
+            .await
+        }
+        Some("write") => {
+            let batch = arg(&args, "--batch").map_or(500, |b| b.parse().expect("--batch B"));
+            write(
+                &required(&args, "--aerospike"),
+                &required(&args, "--file"),
+                count,
+                batch,
+            )
+            .await
+        }
+        _ => panic!("usage: bench_tool drain|write ... (see the module doc)"),
+    };
+    println!("{secs:.6} {done}");
+}
+
+async fn drain(nsqd: &str, topic: &str, count: u64) -> (f64, u64) {
+    let mut opts = ConsumerOptions::new(
+        NsqAddresses::Nsqd(vec![nsqd.to_owned()]),
+        topic,
+        "ceiling",
+        count,
+    );
+    opts.max_in_flight = 2500;
+    let started = Instant::now();
+    let mut consumer = Consumer::connect(opts).await.expect("subscribe");
+    let mut done = 0u64;
+    while done < count {
+        let Ok(Some(first)) = tokio::time::timeout(Duration::from_secs(10), consumer.next()).await
+        else {
+            break;
+        };
+        let mut settle = vec![(first, Settle::Finish)];
+        while let Some(m) = consumer.try_next() {
+            settle.push((m, Settle::Finish));
+        }
+        done += settle.len() as u64;
+        x_msrv::nsq::settle(settle).await.expect("settle");
+    }
+    let secs = started.elapsed().as_secs_f64();
+    consumer.close(Duration::from_secs(2)).await.expect("close");
+    (secs, done)
+}
+
+async fn write(aerospike: &str, file: &str, count: u64, batch: usize) -> (f64, u64) {
+    let text = std::fs::read_to_string(file).expect("read the messages");
+    let schema =
+        SchemaValidator::from_value(&serde_json::json!({"type": "object"})).expect("a schema");
+    let rules = RecordRules::new(schema, RecordKey::pointer("/id").expect("a pointer"));
+    let id = MessageId(*b"0000000000000000");
+    let records: Vec<_> = text
+        .lines()
+        .take(count as usize)
+        .map(|l| {
+            rules
+                .to_record(l.as_bytes(), &id)
+                .expect("a storable message")
+        })
+        .collect();
+    let client = Client::new(&ClientPolicy::default(), &aerospike.to_owned())
+        .await
+        .expect("connect to Aerospike");
+    let policy = BatchPolicy::write_default();
+    let write_policy = BatchWritePolicy {
+        record_exists_action: RecordExistsAction::Replace,
+        send_key: true,
+        ..BatchWritePolicy::default()
+    };
+    let started = Instant::now();
+    let mut done = 0u64;
+    for chunk in records.chunks(batch) {
+        let mut ops: Vec<_> = chunk
+            .iter()
+            .map(|r| {
+                let key =
+                    Key::new(NAMESPACE.to_owned(), SET.to_owned(), r.key.clone()).expect("a key");
+                let bins: Vec<_> = r.bins.iter().map(operations::put).collect();
+                BatchOperation::write(&write_policy, key, bins)
+            })
+            .collect();
+        client.batch(&policy, &mut ops).await.expect("batch write");
+        done += chunk.len() as u64;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let _ = client.close().await;
+    (secs, done)
+}
