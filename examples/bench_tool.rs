@@ -10,6 +10,12 @@
 //!
 //! Each prints one line, `SECONDS COUNT`, the time from the first request to the last
 //! answer.
+//!
+//! And the launcher the x-msrv runs are measured with: `measure --out FILE -- PROGRAM
+//! ARGS...` runs PROGRAM with its stdout in FILE and prints `WALL_SECONDS CPU_SECONDS
+//! PEAK_RSS_KIB EXIT_CODE` for that child alone. A small launcher, because a child's peak
+//! RSS counts the memory it had before `exec` (a fork of the launcher): measured from
+//! Python it would read Python's ~20 MB, not x-msrv's.
 
 use std::time::{Duration, Instant};
 
@@ -36,6 +42,10 @@ fn required(args: &[String], name: &str) -> String {
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("measure") {
+        measure(&args);
+        return;
+    }
     let count: u64 = required(&args, "--count").parse().expect("--count K");
     let (secs, done) = match args.first().map(String::as_str) {
         Some("drain") => {
@@ -131,4 +141,32 @@ async fn write(aerospike: &str, file: &str, count: u64, batch: usize) -> (f64, u
     let secs = started.elapsed().as_secs_f64();
     let _ = client.close().await;
     (secs, done)
+}
+
+fn measure(args: &[String]) {
+    use nix::sys::resource::{UsageWho, getrusage};
+    let out = required(args, "--out");
+    let split = args
+        .iter()
+        .position(|a| a == "--")
+        .expect("measure --out FILE -- PROGRAM ARGS...");
+    let (program, rest) = args[split + 1..].split_first().expect("a program");
+    let stdout = std::fs::File::create(&out).expect("create the output file");
+    let started = Instant::now();
+    let status = std::process::Command::new(program)
+        .args(rest)
+        .stdin(std::process::Stdio::null())
+        .stdout(stdout)
+        .status()
+        .expect("run the program");
+    let wall = started.elapsed().as_secs_f64();
+    // The only child this process has had, so the children's figures are its own.
+    let usage = getrusage(UsageWho::RUSAGE_CHILDREN).expect("getrusage");
+    let secs = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
+    println!(
+        "{wall:.6} {:.6} {} {}",
+        secs(usage.user_time()) + secs(usage.system_time()),
+        usage.max_rss(),
+        status.code().unwrap_or(-1)
+    );
 }
