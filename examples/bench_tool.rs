@@ -6,7 +6,7 @@
 //! - `write --aerospike ADDR --file F --count K [--batch B]`: the records of the first K
 //!   messages of F (one JSON message a line), built before the clock starts, then batch
 //!   written with the official client exactly as x-msrv writes them (create-or-replace,
-//!   key sent, B rows a batch).
+//!   key sent, B rows a batch, as many batches in flight as x-msrv).
 //!
 //! Each prints one line, `SECONDS COUNT`, the time from the first request to the last
 //! answer.
@@ -19,6 +19,8 @@
 
 use std::time::{Duration, Instant};
 
+use futures::StreamExt;
+
 use aerospike::{
     BatchOperation, BatchPolicy, BatchWritePolicy, Client, ClientPolicy, Key, RecordExistsAction,
     operations,
@@ -28,6 +30,8 @@ use x_msrv::record::{RecordKey, RecordRules, SchemaValidator};
 
 const NAMESPACE: &str = "test";
 const SET: &str = "ceiling";
+/// Batches in flight at once: x-msrv's own `MAX_CONCURRENT_BATCHES`.
+const CONCURRENT_BATCHES: usize = 4;
 
 fn arg(args: &[String], name: &str) -> Option<String> {
     args.iter()
@@ -124,20 +128,27 @@ async fn write(aerospike: &str, file: &str, count: u64, batch: usize) -> (f64, u
         ..BatchWritePolicy::default()
     };
     let started = Instant::now();
-    let mut done = 0u64;
-    for chunk in records.chunks(batch) {
-        let mut ops: Vec<_> = chunk
-            .iter()
-            .map(|r| {
-                let key =
-                    Key::new(NAMESPACE.to_owned(), SET.to_owned(), r.key.clone()).expect("a key");
-                let bins: Vec<_> = r.bins.iter().map(operations::put).collect();
-                BatchOperation::write(&write_policy, key, bins)
-            })
-            .collect();
-        client.batch(&policy, &mut ops).await.expect("batch write");
-        done += chunk.len() as u64;
-    }
+    // As many batches in flight as x-msrv keeps, so the ceiling is not a sequential one.
+    let done: u64 = futures::stream::iter(records.chunks(batch))
+        .map(|chunk| {
+            let (client, policy, write_policy) = (&client, &policy, &write_policy);
+            async move {
+                let mut ops: Vec<_> = chunk
+                    .iter()
+                    .map(|r| {
+                        let key = Key::new(NAMESPACE.to_owned(), SET.to_owned(), r.key.clone())
+                            .expect("a key");
+                        let bins: Vec<_> = r.bins.iter().map(operations::put).collect();
+                        BatchOperation::write(write_policy, key, bins)
+                    })
+                    .collect();
+                client.batch(policy, &mut ops).await.expect("batch write");
+                chunk.len() as u64
+            }
+        })
+        .buffer_unordered(CONCURRENT_BATCHES)
+        .fold(0, |sum, n| async move { sum + n })
+        .await;
     let secs = started.elapsed().as_secs_f64();
     let _ = client.close().await;
     (secs, done)

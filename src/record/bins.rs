@@ -7,7 +7,7 @@
 //! | JSON                                   | Aerospike                                   |
 //! |----------------------------------------|---------------------------------------------|
 //! | the message (must be an object)        | the record; each top-level field → one bin  |
-//! | object                                 | map (string keys)                           |
+//! | object                                 | map (string keys, in key order)             |
 //! | array                                  | list                                        |
 //! | string                                 | string                                      |
 //! | `true` / `false`                       | boolean                                     |
@@ -75,7 +75,12 @@ pub fn to_value(value: serde_json::Value) -> Value {
         serde_json::Value::String(s) => Value::String(s),
         serde_json::Value::Array(items) => Value::List(items.into_iter().map(to_value).collect()),
         serde_json::Value::Object(fields) => {
-            // Insertion-ordered, so a map is written in the message's own order.
+            // In key order: serde_json is built without `preserve_order`, so its maps are
+            // sorted by key, and that is the order kept. The message's own order could
+            // not be kept anyway: the server has no insertion-ordered map and returns a
+            // map's entries in key order however it was written (an `OrderedMap` goes on
+            // the wire as an unordered map with its pairs in this order). Sorted keys
+            // also make the same message encode to the same bytes every time.
             let map: IndexMap<Value, Value> = fields
                 .into_iter()
                 .map(|(k, v)| (Value::String(k), to_value(v)))
@@ -198,6 +203,20 @@ mod tests {
         let huge: serde_json::Value =
             serde_json::from_str("123456789012345678901234567890").unwrap();
         assert!(matches!(to_value(huge), Value::Float(_)));
+    }
+
+    #[test]
+    fn maps_and_bins_are_in_key_order() {
+        let message: serde_json::Value =
+            serde_json::from_str(r#"{"b": 1, "a": {"y": 1, "x": 2}}"#).unwrap();
+        let bins = to_bins(message).unwrap();
+        let names: Vec<_> = bins.iter().map(|b| b.name.as_str()).collect();
+        assert_eq!(names, ["a", "b"]);
+        let Value::OrderedMap(map) = &bins[0].value else {
+            panic!("an object is a map: {:?}", bins[0].value)
+        };
+        let keys: Vec<_> = map.keys().cloned().collect();
+        assert_eq!(keys, [Value::String("x".into()), Value::String("y".into())]);
     }
 
     #[test]
