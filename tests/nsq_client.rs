@@ -406,3 +406,60 @@ async fn a_lost_nsqd_hands_its_share_on_after_an_unreachable_one() {
     assert_eq!(stats.over_limit_requeued, 0);
     assert_eq!(b.channel_stats("heir", "x-msrv").unwrap().depth, 20);
 }
+
+/// Two stand-in nsqd, `a` empty and `b` holding `held` messages of `topic`, and a
+/// consumer of both with N = `n` that knows their HTTP addresses.
+async fn one_empty_one_holding(
+    topic: &str,
+    held: usize,
+    n: u64,
+) -> (NsqServer, NsqServer, Consumer) {
+    let (a, b) = (nsqd().await, nsqd().await);
+    a.create_topic(topic);
+    publish(&b, topic, held);
+    let addrs = vec![a.tcp_addr().to_string(), b.tcp_addr().to_string()];
+    let mut opts = ConsumerOptions::new(NsqAddresses::Nsqd(addrs), topic, "x-msrv", n);
+    opts.nsqd_http = vec![a.http_addr().to_string(), b.http_addr().to_string()];
+    let consumer = Consumer::connect(opts).await.unwrap();
+    (a, b, consumer)
+}
+
+#[tokio::test]
+async fn n_is_split_by_what_each_nsqd_holds() {
+    let (_a, b, mut consumer) = one_empty_one_holding("bydepth", 50, 30).await;
+    // Everything comes at once from b: nothing waits for an idle share to move (a quiet
+    // spell shorter than REBALANCE_IDLE ends the drain; an even split would stop at 15).
+    let got = drain(&mut consumer, 4, x_msrv::nsq::REBALANCE_IDLE / 2).await;
+    let stats = consumer.stats();
+    consumer.close(Duration::from_secs(2)).await.unwrap();
+    assert_eq!(got, 30);
+    assert_eq!(stats.over_limit_requeued, 0);
+    assert_eq!(b.channel_stats("bydepth", "x-msrv").unwrap().depth, 20);
+}
+
+#[tokio::test]
+async fn one_message_on_the_second_nsqd_is_taken_at_once() {
+    let (_a, b, mut consumer) = one_empty_one_holding("second", 1, 1).await;
+    let got = drain(&mut consumer, 1, x_msrv::nsq::REBALANCE_IDLE / 2).await;
+    consumer.close(Duration::from_secs(2)).await.unwrap();
+    assert_eq!(
+        got, 1,
+        "the share of N was on the nsqd that has the message"
+    );
+    assert_eq!(b.channel_stats("second", "x-msrv").unwrap().depth, 0);
+}
+
+#[tokio::test]
+async fn an_unreadable_depth_falls_back_to_the_idle_rebalancing() {
+    let (a, b) = (nsqd().await, nsqd().await);
+    a.create_topic("nostats");
+    publish(&b, "nostats", 50);
+    let addrs = vec![a.tcp_addr().to_string(), b.tcp_addr().to_string()];
+    let mut opts = ConsumerOptions::new(NsqAddresses::Nsqd(addrs), "nostats", "x-msrv", 30);
+    // Nothing listens there: the split is even, and a's idle share moves to b.
+    opts.nsqd_http = vec!["127.0.0.1:1".into(), "127.0.0.1:1".into()];
+    let mut consumer = Consumer::connect(opts).await.unwrap();
+    let got = drain(&mut consumer, 4, x_msrv::nsq::REBALANCE_IDLE * 4).await;
+    consumer.close(Duration::from_secs(2)).await.unwrap();
+    assert_eq!(got, 30);
+}

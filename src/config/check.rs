@@ -144,8 +144,10 @@ fn check_nsq(raw: RawNsq) -> Result<(NsqSettings, RetryPolicy), ConfigError> {
         ));
     }
     let connect_timeout = non_zero("nsq.connect-timeout", raw.connect_timeout)?;
+    let nsqd_http = check_nsqd_http(raw.nsqd_http, &addresses)?;
     let nsq = NsqSettings {
         addresses,
+        nsqd_http,
         topic,
         channel: raw.channel,
         max_in_flight: raw.max_in_flight,
@@ -160,6 +162,37 @@ fn check_nsq(raw: RawNsq) -> Result<(NsqSettings, RetryPolicy), ConfigError> {
         max_attempts: raw.max_attempts,
     };
     Ok((nsq, retry))
+}
+
+/// `nsq.nsqd-http`: one `host:port` per `nsq.nsqd` address, or none at all.
+fn check_nsqd_http(
+    http: Vec<String>,
+    addresses: &NsqAddresses,
+) -> Result<Vec<String>, ConfigError> {
+    const KEY: &str = "nsq.nsqd-http";
+    if http.is_empty() {
+        return Ok(http);
+    }
+    let NsqAddresses::Nsqd(tcp) = addresses else {
+        return Err(ConfigError::invalid(
+            KEY,
+            "only with nsq.nsqd (with nsq.lookupd, nsqlookupd gives each nsqd's HTTP port)",
+        ));
+    };
+    if http.len() != tcp.len() {
+        return Err(ConfigError::invalid(
+            KEY,
+            format!(
+                "{} address(es) for {} nsqd: give one per nsq.nsqd address, in the same order, or none",
+                http.len(),
+                tcp.len()
+            ),
+        ));
+    }
+    for addr in &http {
+        check_host_port(KEY, addr, false)?;
+    }
+    Ok(http)
 }
 
 /// Checks `host:port` (or `host` when `port_optional`); IPv6 as `[::1]:4150`.

@@ -5,7 +5,12 @@ use super::error::ConfigError;
 use super::{ENV_PREFIX, KEYS};
 
 /// Keys whose value is a list: their environment override is split on commas.
-const LIST_KEYS: &[&str] = &["nsq.nsqd", "nsq.lookupd", "aerospike.hosts"];
+const LIST_KEYS: &[&str] = &[
+    "nsq.nsqd",
+    "nsq.lookupd",
+    "nsq.nsqd-http",
+    "aerospike.hosts",
+];
 
 pub(super) fn env_vars() -> Vec<(String, String)> {
     // Non-UTF-8 variables cannot be ours (every key is ASCII); skip them.

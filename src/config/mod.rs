@@ -74,6 +74,7 @@ pub const KEYS: &[&str] = &[
     "grace",
     "nsq.nsqd",
     "nsq.lookupd",
+    "nsq.nsqd-http",
     "nsq.topic",
     "nsq.channel",
     "nsq.max-in-flight",
@@ -154,6 +155,9 @@ pub struct Settings {
 pub struct NsqSettings {
     /// nsqd TCP addresses, or nsqlookupd HTTP addresses (exactly one kind).
     pub addresses: NsqAddresses,
+    /// `nsq.nsqd-http`: the HTTP addresses of the nsqd in `addresses`, for reading their
+    /// channel depths (empty: each TCP port + 1; unused with nsqlookupd).
+    pub nsqd_http: Vec<String>,
     pub topic: String,
     pub channel: String,
     /// Most messages in flight at once over all connections (the sum of their RDY).
@@ -177,6 +181,7 @@ impl NsqSettings {
             &self.channel,
             self.max_messages,
         );
+        opts.nsqd_http = self.nsqd_http.clone();
         opts.max_in_flight = self.max_in_flight;
         opts.msg_timeout = self.msg_timeout;
         opts.connect_timeout = self.connect_timeout;

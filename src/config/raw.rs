@@ -41,6 +41,9 @@ pub(super) struct RawNsq {
     pub(super) nsqd: Vec<String>,
     /// nsqlookupd HTTP addresses (`http://host:4161`).
     pub(super) lookupd: Vec<String>,
+    /// The HTTP addresses of the `nsqd` (same order), for their channel depths; empty:
+    /// each TCP port + 1.
+    pub(super) nsqd_http: Vec<String>,
     /// Topic to consume (required).
     pub(super) topic: Option<String>,
     /// Channel to consume.
@@ -73,6 +76,7 @@ impl Default for RawNsq {
         RawNsq {
             nsqd: Vec::new(),
             lookupd: Vec::new(),
+            nsqd_http: Vec::new(),
             topic: None,
             channel: "x-msrv".to_owned(),
             max_in_flight: 1000,

@@ -141,6 +141,8 @@ fn each_bad_value_names_its_key() {
         ("nsq", r#"max-messages = "many""#, "nsq.max-messages: "),
         ("nsq", "max-messages = -1", "nsq.max-messages: "),
         ("nsq", "max-in-flight = 0", "nsq.max-in-flight: "),
+        ("nsq", r#"nsqd-http = ["a:1", "b:2"]"#, "nsq.nsqd-http: "),
+        ("nsq", r#"nsqd-http = ["a"]"#, "nsq.nsqd-http: "),
         ("nsq", r#"period = "soon""#, "nsq.period: "),
         ("nsq", r#"period = "0s""#, "nsq.period: "),
         ("nsq", r#"msg-timeout = "20m""#, "nsq.msg-timeout: "),
@@ -211,6 +213,26 @@ fn exactly_one_of_nsqd_and_lookupd() {
     let err = error(&neither);
     assert!(
         err.starts_with("nsq.nsqd: ") && err.contains("required"),
+        "{err}"
+    );
+}
+
+#[test]
+fn nsqd_http_pairs_with_nsqd_and_not_with_lookupd() {
+    let s = parse(&with("nsq", r#"nsqd-http = ["127.0.0.1:4999"]"#)).unwrap();
+    assert_eq!(s.nsq.nsqd_http, ["127.0.0.1:4999"]);
+    assert_eq!(s.nsq.consumer_options().nsqd_http, ["127.0.0.1:4999"]);
+    assert!(
+        parse(MINIMAL).unwrap().nsq.nsqd_http.is_empty(),
+        "default: TCP port + 1"
+    );
+    let lookupd = MINIMAL.replace(
+        r#"nsqd = ["127.0.0.1:4150"]"#,
+        "lookupd = [\"http://127.0.0.1:4161\"]\nnsqd-http = [\"127.0.0.1:4151\"]",
+    );
+    let err = error(&lookupd);
+    assert!(
+        err.starts_with("nsq.nsqd-http: only with nsq.nsqd"),
         "{err}"
     );
 }
@@ -337,6 +359,7 @@ fn every_key_is_listed() {
         grace = "1s"
         [nsq]
         nsqd = ["127.0.0.1:4150"]
+        nsqd-http = ["127.0.0.1:4151"]
         topic = "t"
         channel = "c"
         max-in-flight = 1

@@ -19,12 +19,16 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::conn::{Conn, Deliver};
+use super::depth;
 use super::message::{self, Message};
 use super::window::Window;
 use super::{ConsumerOptions, NsqAddresses, NsqError, Settle};
 
 /// After the grace period, the least time still given to nsqd to answer `CLS`.
 const MIN_CLOSE_WAIT: Duration = Duration::from_millis(500);
+/// Bound on reading the channel depths at the start (only with more than one nsqd): a
+/// local nsqd answers in a millisecond; one slower than this gets an even split.
+const DEPTH_TIMEOUT: Duration = Duration::from_millis(500);
 /// How often the shares are looked at (only with more than one nsqd).
 const REBALANCE_INTERVAL: Duration = Duration::from_millis(200);
 
@@ -126,7 +130,7 @@ impl Consumer {
             }
         }
         let addrs = match &opts.addresses {
-            NsqAddresses::Nsqd(a) => a.clone(),
+            NsqAddresses::Nsqd(_) => opts.nsqd_addrs(),
             NsqAddresses::Lookupd(l) => {
                 super::lookup_producers(l, &opts.topic, opts.connect_timeout).await?
             }
@@ -146,7 +150,7 @@ impl Consumer {
                 tx.send(Message::new(raw, Arc::clone(conn)))
                     .map_err(|mpsc::error::SendError(msg)| msg.disarm())
             });
-            Conn::open(i, a, &opts, Arc::clone(&window), deliver)
+            Conn::open(i, &a.tcp, &opts, Arc::clone(&window), deliver)
         });
         let results = futures::future::join_all(attempts).await;
         drop(tx);
@@ -165,9 +169,18 @@ impl Consumer {
         if let (true, Some(e)) = (conns.is_empty(), first_err) {
             return Err(e);
         }
+        // After SUB (the channel exists and holds its copy), before the first RDY.
+        let depths = if conns.len() > 1 {
+            let http: Vec<String> = conns.iter().map(|c| addrs[c.idx].http.clone()).collect();
+            depth::channel_depths(&http, &opts.topic, &opts.channel, DEPTH_TIMEOUT).await
+        } else {
+            vec![None; conns.len()]
+        };
+        tracing::debug!(?depths, "channel depth per nsqd");
         let opened: Vec<_> = conns
             .iter()
-            .map(|c| (c.idx, !c.is_closed(), c.max_rdy_count))
+            .zip(depths)
+            .map(|(c, depth)| (c.idx, !c.is_closed(), c.max_rdy_count, depth))
             .collect();
         window.open(&opened, opts.max_in_flight);
         for c in &conns {

@@ -5,12 +5,14 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::NsqError;
+use super::{NsqError, NsqdAddr};
 
 #[derive(Debug, Deserialize)]
 struct Producer {
     broadcast_address: String,
     tcp_port: u16,
+    /// When absent, the TCP port + 1 is assumed (nsqd's default pair is 4150/4151).
+    http_port: Option<u16>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -28,14 +30,14 @@ enum LookupReply {
     Current(Lookup),
 }
 
-/// The `host:port` of every nsqd that nsqlookupd lists for `topic`, over all the given
-/// nsqlookupd (duplicates removed). A topic nsqlookupd does not know yet has no
-/// producers, which is not an error. Fails only when no nsqlookupd answered.
+/// The TCP and HTTP `host:port` of every nsqd that nsqlookupd lists for `topic`, over
+/// all the given nsqlookupd (duplicates removed). A topic nsqlookupd does not know yet
+/// has no producers, which is not an error. Fails only when no nsqlookupd answered.
 pub async fn lookup_producers(
     lookupds: &[String],
     topic: &str,
     timeout: Duration,
-) -> Result<Vec<String>, NsqError> {
+) -> Result<Vec<NsqdAddr>, NsqError> {
     let mut producers = Vec::new();
     let mut answered = 0;
     let mut first_err = None;
@@ -71,7 +73,7 @@ pub async fn lookup_producers(
     }
 }
 
-fn lookup_one(addr: &str, topic: &str, timeout: Duration) -> Result<Vec<String>, NsqError> {
+fn lookup_one(addr: &str, topic: &str, timeout: Duration) -> Result<Vec<NsqdAddr>, NsqError> {
     let base = if addr.contains("://") {
         addr.trim_end_matches('/').to_owned()
     } else {
@@ -106,7 +108,7 @@ fn lookup_one(addr: &str, topic: &str, timeout: Duration) -> Result<Vec<String>,
     parse_lookup(&body).map_err(err)
 }
 
-fn parse_lookup(body: &str) -> Result<Vec<String>, String> {
+fn parse_lookup(body: &str) -> Result<Vec<NsqdAddr>, String> {
     let reply: LookupReply =
         serde_json::from_str(body).map_err(|e| format!("unreadable /lookup answer: {e}"))?;
     let lookup = match reply {
@@ -117,10 +119,17 @@ fn parse_lookup(body: &str) -> Result<Vec<String>, String> {
         .producers
         .into_iter()
         .map(|p| {
-            if p.broadcast_address.contains(':') {
-                format!("[{}]:{}", p.broadcast_address, p.tcp_port)
+            let host = if p.broadcast_address.contains(':') {
+                format!("[{}]", p.broadcast_address)
             } else {
-                format!("{}:{}", p.broadcast_address, p.tcp_port)
+                p.broadcast_address
+            };
+            NsqdAddr {
+                tcp: format!("{host}:{}", p.tcp_port),
+                http: format!(
+                    "{host}:{}",
+                    p.http_port.unwrap_or(p.tcp_port.wrapping_add(1))
+                ),
             }
         })
         .collect())
@@ -133,12 +142,19 @@ mod tests {
     #[test]
     fn parses_current_and_legacy_answers() {
         let current = r#"{"channels":["c"],"producers":[{"remote_address":"127.0.0.1:51234","hostname":"h","broadcast_address":"10.0.0.5","tcp_port":4150,"http_port":4151,"version":"1.3.0"},{"broadcast_address":"::1","tcp_port":4152,"http_port":4153}]}"#;
+        let tcp = |v: Vec<NsqdAddr>| v.into_iter().map(|a| a.tcp).collect::<Vec<_>>();
+        let http = |v: Vec<NsqdAddr>| v.into_iter().map(|a| a.http).collect::<Vec<_>>();
         assert_eq!(
-            parse_lookup(current).unwrap(),
+            tcp(parse_lookup(current).unwrap()),
             ["10.0.0.5:4150", "[::1]:4152"]
         );
+        assert_eq!(
+            http(parse_lookup(current).unwrap()),
+            ["10.0.0.5:4151", "[::1]:4153"]
+        );
         let legacy = r#"{"status_code":200,"status_txt":"OK","data":{"channels":[],"producers":[{"broadcast_address":"n1","tcp_port":4150}]}}"#;
-        assert_eq!(parse_lookup(legacy).unwrap(), ["n1:4150"]);
+        assert_eq!(tcp(parse_lookup(legacy).unwrap()), ["n1:4150"]);
+        assert_eq!(http(parse_lookup(legacy).unwrap()), ["n1:4151"]);
         assert!(parse_lookup("<html>").is_err());
     }
 }

@@ -33,11 +33,13 @@
 //! - `conn`: one nsqd connection (handshake, reader task, its own writes).
 //! - `consumer`: [`Consumer`], owning the connections and writing the `RDY`s they do not.
 //! - `lookupd`: producer discovery over nsqlookupd's HTTP API.
+//! - `depth`: each nsqd's channel depth from its HTTP `/stats`, to split N by it.
 
 pub mod frame;
 
 mod conn;
 mod consumer;
+mod depth;
 mod lookupd;
 mod message;
 mod window;
@@ -55,7 +57,7 @@ pub use window::REBALANCE_IDLE;
 /// accepts a connection and IDENTIFY. One line per nsqd, for `x-msrv check`.
 pub async fn probe(opts: &ConsumerOptions) -> Result<Vec<String>, NsqError> {
     let (addrs, via) = match &opts.addresses {
-        NsqAddresses::Nsqd(a) => (a.clone(), String::new()),
+        NsqAddresses::Nsqd(_) => (opts.nsqd_addrs(), String::new()),
         NsqAddresses::Lookupd(l) => (
             lookup_producers(l, &opts.topic, opts.connect_timeout).await?,
             format!(" (via nsqlookupd {})", l.join(", ")),
@@ -66,8 +68,11 @@ pub async fn probe(opts: &ConsumerOptions) -> Result<Vec<String>, NsqError> {
     }
     let mut lines = Vec::with_capacity(addrs.len());
     for addr in &addrs {
-        let max_rdy = conn::probe(addr, opts).await?;
-        lines.push(format!("nsqd {addr} ok (max_rdy_count {max_rdy}){via}"));
+        let max_rdy = conn::probe(&addr.tcp, opts).await?;
+        lines.push(format!(
+            "nsqd {} ok (max_rdy_count {max_rdy}){via}",
+            addr.tcp
+        ));
     }
     Ok(lines)
 }
@@ -126,10 +131,29 @@ pub enum NsqAddresses {
     Lookupd(Vec<String>),
 }
 
+/// One nsqd: its TCP address (protocol V2) and its HTTP address (`/stats`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NsqdAddr {
+    pub tcp: String,
+    pub http: String,
+}
+
+/// nsqd's HTTP address when none is given: the host of its TCP address with the port
+/// after it (nsqd's defaults are 4150 and 4151). `None` when `tcp` has no usable port.
+pub fn default_http_addr(tcp: &str) -> Option<String> {
+    let (host, port) = tcp.rsplit_once(':')?;
+    let port: u16 = port.parse().ok()?;
+    Some(format!("{host}:{}", port.checked_add(1)?))
+}
+
 /// Everything [`Consumer::connect`] needs.
 #[derive(Debug, Clone)]
 pub struct ConsumerOptions {
     pub addresses: NsqAddresses,
+    /// The HTTP addresses of the nsqd in `addresses` (`Nsqd` only; same order), where
+    /// their channel depths are read to split N; empty: [`default_http_addr`] of each.
+    /// With nsqlookupd, each producer's own `http_port` is used.
+    pub nsqd_http: Vec<String>,
     pub topic: String,
     pub channel: String,
     /// Most messages in flight over all connections at once (the sum of their `RDY`).
@@ -154,6 +178,7 @@ impl ConsumerOptions {
     pub fn new(addresses: NsqAddresses, topic: &str, channel: &str, max_messages: u64) -> Self {
         ConsumerOptions {
             addresses,
+            nsqd_http: Vec::new(),
             topic: topic.to_owned(),
             channel: channel.to_owned(),
             max_in_flight: 1000,
@@ -165,6 +190,28 @@ impl ConsumerOptions {
             client_id: "x-msrv".to_owned(),
             user_agent: concat!("x-msrv/", env!("CARGO_PKG_VERSION")).to_owned(),
         }
+    }
+}
+
+impl ConsumerOptions {
+    /// The configured nsqd (`NsqAddresses::Nsqd`) with their HTTP addresses; empty for
+    /// nsqlookupd.
+    pub(crate) fn nsqd_addrs(&self) -> Vec<NsqdAddr> {
+        let NsqAddresses::Nsqd(tcp) = &self.addresses else {
+            return Vec::new();
+        };
+        tcp.iter()
+            .enumerate()
+            .map(|(i, tcp)| NsqdAddr {
+                tcp: tcp.clone(),
+                http: self
+                    .nsqd_http
+                    .get(i)
+                    .cloned()
+                    .or_else(|| default_http_addr(tcp))
+                    .unwrap_or_default(),
+            })
+            .collect()
     }
 }
 

@@ -17,7 +17,9 @@
 //! written before the FINs shrinks with it. Once N have arrived, or after a stop, every
 //! `RDY` is 0.
 //!
-//! A connection that ends gives its share to a live one. With several nsqd, a connection
+//! N is first split by what each nsqd holds ([`split_shares`], the depths from `depth`),
+//! or evenly when a depth is unknown. A connection that ends gives its share to a live
+//! one. With several nsqd, a connection
 //! that has nothing in flight and received nothing for [`REBALANCE_IDLE`] (its nsqd has
 //! no messages for us) gives its share to the connections that are receiving: its `RDY`
 //! is lowered to 0 first, then theirs are raised, so the shares still never add up to
@@ -134,20 +136,21 @@ impl Window {
         self.acct.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Sets up the connections that subscribed, given as `(index, alive, max_rdy_count)`:
-    /// each gets an even part of `max_in_flight` (bounded by its nsqd) and of N.
-    pub(crate) fn open(&self, opened: &[(usize, bool, u64)], max_in_flight: u32) {
+    /// Sets up the connections that subscribed, given as `(index, alive, max_rdy_count,
+    /// depth)`: each gets an even part of `max_in_flight` (bounded by its nsqd) and its
+    /// share of N from [`split_shares`].
+    pub(crate) fn open(&self, opened: &[(usize, bool, u64, Option<u64>)], max_in_flight: u32) {
         let mut a = self.lock();
         let live = opened.len() as u64;
         let per_conn_in_flight = (u64::from(max_in_flight) / live.max(1)).max(1);
-        for (i, &(idx, alive, max_rdy_count)) in opened.iter().enumerate() {
+        let depths: Vec<_> = opened.iter().map(|o| o.3).collect();
+        let shares = split_shares(self.max_messages, &depths);
+        for (&(idx, alive, max_rdy_count, _), share) in opened.iter().zip(shares) {
             let acct = &mut a.conns[idx];
             acct.alive = alive;
             acct.last_active = Some(Instant::now());
             acct.cap = per_conn_in_flight.min(max_rdy_count);
-            // Split N evenly; the first `N mod live` connections get one more.
-            acct.share =
-                self.max_messages / live + u64::from((i as u64) < self.max_messages % live);
+            acct.share = share;
         }
     }
 
@@ -332,6 +335,48 @@ impl Window {
     }
 }
 
+/// N split between connections. With every depth known, each gets what its nsqd holds,
+/// proportionally when they hold more than N together; what N leaves over (they hold
+/// less) is split evenly, for messages published during the run. With any depth unknown,
+/// N is split evenly; the idle rebalancing then moves what an nsqd with nothing holds.
+/// Either way the shares add up to exactly N.
+pub(crate) fn split_shares(n: u64, depths: &[Option<u64>]) -> Vec<u64> {
+    let count = depths.len() as u64;
+    if count == 0 {
+        return Vec::new();
+    }
+    let even = |total: u64| -> Vec<u64> {
+        (0..count)
+            .map(|i| total / count + u64::from(i < total % count))
+            .collect()
+    };
+    let Some(known) = depths.iter().copied().collect::<Option<Vec<u64>>>() else {
+        return even(n);
+    };
+    let held: u128 = known.iter().map(|&d| u128::from(d)).sum();
+    if held <= u128::from(n) {
+        let rest = n - held as u64;
+        return known.iter().zip(even(rest)).map(|(d, e)| d + e).collect();
+    }
+    // Proportional, rounded down (each below its depth, so below N), then the few left
+    // over to the deepest first.
+    let mut shares: Vec<u64> = known
+        .iter()
+        .map(|&d| (u128::from(n) * u128::from(d) / held) as u64)
+        .collect();
+    let mut left = n - shares.iter().sum::<u64>();
+    let mut order: Vec<usize> = (0..known.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(known[i]));
+    for i in order.into_iter().cycle() {
+        if left == 0 {
+            break;
+        }
+        shares[i] += 1;
+        left -= 1;
+    }
+    shares
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -491,5 +536,40 @@ mod tests {
         let _ = s.admit(1);
         assert_eq!(s.take_rewrites(), (vec![0, 1], true));
         assert_eq!((s.rdy_change(0, 0), s.rdy_change(1, 0)), (None, None));
+    }
+
+    #[test]
+    fn n_is_split_by_depth_when_every_depth_is_known() {
+        // N = 1 over two nsqd, the message on the second: the share goes there.
+        assert_eq!(split_shares(1, &[Some(0), Some(1)]), vec![0, 1]);
+        // They hold less than N: each its own, the rest evenly.
+        assert_eq!(split_shares(10, &[Some(0), Some(3)]), vec![4, 6]);
+        // They hold more: proportionally, adding up to N.
+        assert_eq!(split_shares(30, &[Some(50), Some(0)]), vec![30, 0]);
+        assert_eq!(
+            split_shares(10, &[Some(1), Some(1), Some(1)]),
+            vec![4, 3, 3]
+        );
+        let shares = split_shares(100, &[Some(70), Some(20), Some(10)]);
+        assert_eq!(shares, vec![70, 20, 10]);
+        let shares = split_shares(7, &[Some(1_000), Some(999), Some(1)]);
+        assert_eq!(shares.iter().sum::<u64>(), 7);
+        assert!(
+            shares[0] >= shares[1] && shares[1] >= shares[2],
+            "{shares:?}"
+        );
+        assert_eq!(
+            split_shares(u64::MAX, &[Some(u64::MAX), Some(1)])
+                .iter()
+                .sum::<u64>(),
+            u64::MAX
+        );
+    }
+
+    #[test]
+    fn n_is_split_evenly_when_a_depth_is_unknown() {
+        assert_eq!(split_shares(31, &[Some(100), None]), vec![16, 15]);
+        assert_eq!(split_shares(5, &[None]), vec![5]);
+        assert!(split_shares(5, &[]).is_empty());
     }
 }
