@@ -45,7 +45,7 @@ impl RecordKey {
     ) -> Result<Value, Rejection> {
         match self {
             RecordKey::NsqId => Ok(Value::String(String::from_utf8_lossy(nsq_id).into_owned())),
-            RecordKey::Pointer(pointer) => match message.pointer(pointer) {
+            RecordKey::Pointer(pointer) => match lookup(message, pointer) {
                 None => Err(Rejection::Key(format!("no value at {pointer}"))),
                 Some(serde_json::Value::String(s)) => Ok(Value::String(s.clone())),
                 Some(serde_json::Value::Number(n)) => match n.as_i64() {
@@ -66,6 +66,26 @@ impl RecordKey {
     }
 }
 
+/// `serde_json::Value::pointer` without its allocations: it unescapes every token into a
+/// new `String`, once per message. A pointer without escapes (the usual `/id`) is walked
+/// in place; one with `~0`/`~1` goes the long way.
+fn lookup<'a>(value: &'a serde_json::Value, pointer: &str) -> Option<&'a serde_json::Value> {
+    if pointer.contains('~') {
+        return value.pointer(pointer);
+    }
+    pointer
+        .strip_prefix('/')?
+        .split('/')
+        .try_fold(value, |target, token| match target {
+            serde_json::Value::Object(map) => map.get(token),
+            // The same index rule as serde_json's: digits only, no leading zero.
+            serde_json::Value::Array(list) if token == "0" || !token.starts_with(['0', '+']) => {
+                token.parse::<usize>().ok().and_then(|i| list.get(i))
+            }
+            _ => None,
+        })
+}
+
 fn json_type(value: &serde_json::Value) -> &'static str {
     match value {
         serde_json::Value::Null => "null",
@@ -74,5 +94,25 @@ fn json_type(value: &serde_json::Value) -> &'static str {
         serde_json::Value::String(_) => "a string",
         serde_json::Value::Array(_) => "an array",
         serde_json::Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn lookup_agrees_with_serde_json_pointer() {
+        let doc = json!({
+            "id": 1, "a": {"b": [10, {"c": "x"}], "": 5}, "l": [0, 1, 2],
+            "t/u": 3, "t~u": 4, "01": 6
+        });
+        for pointer in [
+            "/id", "/a", "/a/b", "/a/b/0", "/a/b/1/c", "/a/b/2", "/a/", "/l/00", "/l/+1", "/l/1",
+            "/l/-1", "/missing", "/id/x", "/t~1u", "/t~0u", "/01", "/a/b/01", "/",
+        ] {
+            assert_eq!(lookup(&doc, pointer), doc.pointer(pointer), "{pointer}");
+        }
     }
 }
