@@ -27,7 +27,8 @@ use crate::nsq::{Consumer, NsqError};
 use crate::store::{AerospikeSink, StoreError};
 
 /// Batches processed at the same time. Two cores: more only adds queueing, while two or
-/// three keep Aerospike busy while the next batch is validated.
+/// three keep Aerospike busy while the next batch is validated. The default
+/// `aerospike.batch-size` (250) fits this many in the default `nsq.max-in-flight` (1000).
 const MAX_CONCURRENT_BATCHES: usize = 4;
 
 /// Why a run stopped.

@@ -153,7 +153,7 @@ impl Default for RawAerospike {
             set: "messages".to_owned(),
             ttl: "default".to_owned(),
             timeout: Duration::from_secs(1),
-            batch_size: 500,
+            batch_size: 250,
             user: None,
             password: None,
         }

@@ -69,7 +69,7 @@ fn defaults() {
     assert_eq!(s.aerospike.rejected_set, "rejected");
     assert_eq!(s.aerospike.ttl, Ttl::NamespaceDefault);
     assert_eq!(s.aerospike.timeout, Duration::from_secs(1));
-    assert_eq!(s.aerospike.batch_size, 500);
+    assert_eq!(s.aerospike.batch_size, 250);
 }
 
 #[test]
