@@ -178,6 +178,25 @@ mod tests {
     }
 
     #[test]
+    fn a_huge_value_does_not_make_a_huge_reason() {
+        let schema = SchemaValidator::from_value(&json!({
+            "type": "object",
+            "properties": {"msg": {"type": "string", "maxLength": 10}, "n": {"type": "string"}}
+        }))
+        .unwrap();
+        let body = format!(
+            r#"{{"msg": "{}", "n": [{}]}}"#,
+            "é".repeat(500_000),
+            "1,".repeat(99_999) + "1"
+        );
+        let err = schema.check(body.as_bytes()).unwrap_err().to_string();
+        let start: String = err.chars().take(200).collect();
+        assert!(err.len() < 1_000, "{} bytes: {start}...", err.len());
+        assert!(err.starts_with("schema: /msg: \"éé"), "{err}");
+        assert!(err.contains("… (") && err.contains("/n: "), "{err}");
+    }
+
+    #[test]
     fn many_violations_are_summarised() {
         let err = schema()
             .check(br#"{"id": "a", "msg": 2, "ext": [1, 2, 3]}"#)

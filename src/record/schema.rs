@@ -11,6 +11,10 @@ use super::Rejection;
 
 /// How many schema violations a reason lists before it says "and N more".
 const MAX_REPORTED_SCHEMA_ERRORS: usize = 3;
+/// Longest text of one violation in a reason, in bytes. jsonschema's text quotes the
+/// offending value whole: a 900 KB string over its `maxLength` made a 900 KB reason,
+/// logged and stored beside the body (whose own copy is what keeps the value).
+const MAX_VIOLATION_TEXT: usize = 200;
 
 /// Why a schema file cannot be used (a configuration error).
 #[derive(Debug, thiserror::Error)]
@@ -107,7 +111,7 @@ impl SchemaValidator {
             if reasons.len() < MAX_REPORTED_SCHEMA_ERRORS {
                 let at = error.instance_path().as_str();
                 let at = if at.is_empty() { "(root)" } else { at };
-                reasons.push(format!("{at}: {error}"));
+                reasons.push(shorten(format!("{at}: {error}")));
             }
         }
         let mut reason = reasons.join("; ");
@@ -116,4 +120,20 @@ impl SchemaValidator {
         }
         Err(Rejection::Schema(reason))
     }
+}
+
+/// `text` cut to [`MAX_VIOLATION_TEXT`] bytes at a character boundary, saying how much
+/// was left out.
+fn shorten(mut text: String) -> String {
+    if text.len() <= MAX_VIOLATION_TEXT {
+        return text;
+    }
+    let mut cut = MAX_VIOLATION_TEXT;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let left_out = text.len() - cut;
+    text.truncate(cut);
+    text.push_str(&format!("… ({left_out} more bytes)"));
+    text
 }
