@@ -463,3 +463,43 @@ async fn an_unreadable_depth_falls_back_to_the_idle_rebalancing() {
     consumer.close(Duration::from_secs(2)).await.unwrap();
     assert_eq!(got, 30);
 }
+
+#[tokio::test]
+async fn the_byte_bound_holds_back_what_nsqd_sends() {
+    let server = nsqd().await;
+    let body = format!("{{\"pad\":\"{}\"}}", "x".repeat(100_000));
+    for _ in 0..20 {
+        server.publish("bytes", body.clone());
+    }
+    let mut opts = options(&server, "bytes", 20);
+    opts.max_in_flight_bytes = 250_000;
+    let mut consumer = Consumer::connect(opts).await.unwrap();
+    let first = tokio::time::timeout(SOON, consumer.next())
+        .await
+        .expect("a message")
+        .expect("a message");
+    // Nothing settled: 2 of 100 kB in hand (250 kB bound), and nsqd sends no more.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let in_flight = server
+        .channel_stats("bytes", "x-msrv")
+        .unwrap()
+        .in_flight_count;
+    assert_eq!(
+        in_flight, 2,
+        "nsqd has sent what fits in the bound, nothing more"
+    );
+    assert_eq!(consumer.stats().received, 2);
+    x_msrv::nsq::settle(vec![(first, Settle::Finish)])
+        .await
+        .unwrap();
+    let rest = drain(&mut consumer, 1, SOON / 4).await;
+    let stats = consumer.stats();
+    consumer.close(Duration::from_secs(2)).await.unwrap();
+    assert_eq!(
+        1 + rest,
+        20,
+        "every message came, a window of the bound at a time"
+    );
+    assert_eq!(stats.over_limit_requeued, 0);
+    assert_eq!(server.channel_stats("bytes", "x-msrv").unwrap().depth, 0);
+}

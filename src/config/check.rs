@@ -107,6 +107,12 @@ fn check_nsq(raw: RawNsq) -> Result<(NsqSettings, RetryPolicy), ConfigError> {
             ),
         ));
     }
+    if raw.max_in_flight_bytes.as_u64() == 0 {
+        return Err(ConfigError::invalid(
+            "nsq.max-in-flight-bytes",
+            "must be greater than zero (a size like \"32MiB\", or a number of bytes)",
+        ));
+    }
     if raw.max_in_flight == 0 {
         return Err(ConfigError::invalid(
             "nsq.max-in-flight",
@@ -151,6 +157,7 @@ fn check_nsq(raw: RawNsq) -> Result<(NsqSettings, RetryPolicy), ConfigError> {
         topic,
         channel: raw.channel,
         max_in_flight: raw.max_in_flight,
+        max_in_flight_bytes: raw.max_in_flight_bytes.as_u64(),
         max_messages: raw.max_messages,
         period,
         msg_timeout: raw.msg_timeout,

@@ -78,6 +78,7 @@ pub const KEYS: &[&str] = &[
     "nsq.topic",
     "nsq.channel",
     "nsq.max-in-flight",
+    "nsq.max-in-flight-bytes",
     "nsq.max-messages",
     "nsq.period",
     "nsq.msg-timeout",
@@ -162,6 +163,8 @@ pub struct NsqSettings {
     pub channel: String,
     /// Most messages in flight at once over all connections (the sum of their RDY).
     pub max_in_flight: u32,
+    /// Most message body bytes in flight at once; `RDY` is held back as they reach it.
+    pub max_in_flight_bytes: u64,
     /// N: most messages one run takes.
     pub max_messages: u64,
     /// M: the timer period (used only by the systemd generator).
@@ -183,6 +186,7 @@ impl NsqSettings {
         );
         opts.nsqd_http = self.nsqd_http.clone();
         opts.max_in_flight = self.max_in_flight;
+        opts.max_in_flight_bytes = self.max_in_flight_bytes;
         opts.msg_timeout = self.msg_timeout;
         opts.connect_timeout = self.connect_timeout;
         opts

@@ -50,6 +50,8 @@ pub(super) struct RawNsq {
     pub(super) channel: String,
     /// Most messages in flight at once, over all nsqd connections.
     pub(super) max_in_flight: u32,
+    /// Most message body bytes in flight at once (`"32MiB"`, or a number of bytes).
+    pub(super) max_in_flight_bytes: bytesize::ByteSize,
     /// N: most messages one run takes.
     pub(super) max_messages: u64,
     /// M: the systemd timer's period.
@@ -80,6 +82,7 @@ impl Default for RawNsq {
             topic: None,
             channel: "x-msrv".to_owned(),
             max_in_flight: 1000,
+            max_in_flight_bytes: bytesize::ByteSize::b(crate::nsq::DEFAULT_MAX_IN_FLIGHT_BYTES),
             max_messages: 1000,
             period: Duration::from_secs(60),
             msg_timeout: None,

@@ -55,6 +55,7 @@ fn defaults() {
     assert_eq!(s.nsq.topic, "t");
     assert_eq!(s.nsq.channel, "x-msrv");
     assert_eq!(s.nsq.max_in_flight, 1000);
+    assert_eq!(s.nsq.max_in_flight_bytes, 32 * 1024 * 1024);
     assert_eq!(s.nsq.max_messages, 1000);
     assert_eq!(s.nsq.period, Duration::from_secs(60));
     assert_eq!(s.nsq.msg_timeout, None);
@@ -141,6 +142,16 @@ fn each_bad_value_names_its_key() {
         ("nsq", r#"max-messages = "many""#, "nsq.max-messages: "),
         ("nsq", "max-messages = -1", "nsq.max-messages: "),
         ("nsq", "max-in-flight = 0", "nsq.max-in-flight: "),
+        (
+            "nsq",
+            "max-in-flight-bytes = 0",
+            "nsq.max-in-flight-bytes: ",
+        ),
+        (
+            "nsq",
+            r#"max-in-flight-bytes = "lots""#,
+            "nsq.max-in-flight-bytes: ",
+        ),
         ("nsq", r#"nsqd-http = ["a:1", "b:2"]"#, "nsq.nsqd-http: "),
         ("nsq", r#"nsqd-http = ["a"]"#, "nsq.nsqd-http: "),
         ("nsq", r#"period = "soon""#, "nsq.period: "),
@@ -235,6 +246,28 @@ fn nsqd_http_pairs_with_nsqd_and_not_with_lookupd() {
         err.starts_with("nsq.nsqd-http: only with nsq.nsqd"),
         "{err}"
     );
+}
+
+#[test]
+fn max_in_flight_bytes_takes_a_size_or_a_number() {
+    for (line, want) in [
+        (r#"max-in-flight-bytes = "64MiB""#, 64 * 1024 * 1024),
+        (r#"max-in-flight-bytes = "2 MB""#, 2_000_000),
+        ("max-in-flight-bytes = 1000000", 1_000_000),
+    ] {
+        let s = parse(&with("nsq", line)).unwrap_or_else(|e| panic!("{line}: {e}"));
+        assert_eq!(s.nsq.max_in_flight_bytes, want, "{line}");
+        assert_eq!(s.nsq.consumer_options().max_in_flight_bytes, want);
+    }
+    let dir = schema_dir();
+    let s = from_str_with_env(
+        MINIMAL,
+        Format::Toml,
+        dir.path(),
+        [("X_MSRV_NSQ__MAX_IN_FLIGHT_BYTES", "8MiB")],
+    )
+    .unwrap();
+    assert_eq!(s.nsq.max_in_flight_bytes, 8 * 1024 * 1024);
 }
 
 #[test]
@@ -363,6 +396,7 @@ fn every_key_is_listed() {
         topic = "t"
         channel = "c"
         max-in-flight = 1
+        max-in-flight-bytes = "1MiB"
         max-messages = 1
         period = "1s"
         msg-timeout = "1s"

@@ -133,7 +133,7 @@ impl Conn {
     /// Writes the `RDY` the accounting wants now, if it differs from the last one sent.
     pub async fn update_rdy(&self) -> Result<(), NsqError> {
         self.write_with(|window, idx, out| {
-            if let Some(rdy) = window.rdy_change(idx, 0) {
+            if let Some(rdy) = window.rdy_change(idx, 0, 0) {
                 frame::rdy(out, rdy);
             }
         })
@@ -142,10 +142,11 @@ impl Conn {
 
     /// Settles messages of this connection: one write with the lowered `RDY` first, then
     /// the FINs and REQs.
-    pub async fn settle(&self, items: &[(MessageId, Settle)]) -> Result<(), NsqError> {
+    /// `bytes` is the sum of their bodies, which leaves the byte bound's count.
+    pub async fn settle(&self, items: &[(MessageId, Settle)], bytes: u64) -> Result<(), NsqError> {
         let result = self
             .write_with(|window, idx, out| {
-                if let Some(rdy) = window.rdy_change(idx, items.len() as u64) {
+                if let Some(rdy) = window.rdy_change(idx, items.len() as u64, bytes) {
                     frame::rdy(out, rdy);
                 }
                 for (id, how) in items {
@@ -285,16 +286,17 @@ impl Conn {
 
     async fn handle(self: &Arc<Self>, f: Frame, deliver: &mut Deliver) -> Result<(), NsqError> {
         match f {
-            Frame::Message(raw) => match self.window.admit(self.idx) {
+            Frame::Message(raw) => match self.window.admit(self.idx, raw.body.len() as u64) {
                 Admission::Admitted { limit_reached } => {
                     if limit_reached {
                         // `admit` has already woken the consumer's writer task, which
                         // closes every window (this one included) now.
                         tracing::debug!(nsqd = %self.addr, "the last wanted message arrived");
                     }
+                    let bytes = raw.body.len() as u64;
                     if let Err(id) = deliver(raw, self) {
                         // The consumer is gone: give the message straight back.
-                        self.settle(&[(id, Settle::Requeue(Duration::ZERO))])
+                        self.settle(&[(id, Settle::Requeue(Duration::ZERO))], bytes)
                             .await?;
                     }
                 }

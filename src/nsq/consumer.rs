@@ -142,7 +142,11 @@ impl Consumer {
             tracing::info!(topic = %opts.topic, "nsqlookupd knows no producer of the topic yet");
         }
 
-        let window = Arc::new(Window::new(opts.max_messages, addrs.len()));
+        let window = Arc::new(Window::new(
+            opts.max_messages,
+            addrs.len(),
+            opts.max_in_flight_bytes,
+        ));
         let (tx, rx) = mpsc::unbounded_channel();
         let attempts = addrs.iter().enumerate().map(|(i, a)| {
             let tx = tx.clone();

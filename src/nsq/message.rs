@@ -73,12 +73,15 @@ impl Drop for Message {
         }
         tracing::debug!(msg_id = %self.id, "unsettled message dropped; requeueing it");
         let conn = Arc::clone(&self.conn);
-        let id = self.id;
+        let (id, bytes) = (self.id, self.body.len() as u64);
         // The REQ needs the connection's writer, an async lock: hand it to the runtime.
         // Without one (the runtime is gone) nsqd still redelivers after msg_timeout.
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
             rt.spawn(async move {
-                if let Err(e) = conn.settle(&[(id, Settle::Requeue(Duration::ZERO))]).await {
+                if let Err(e) = conn
+                    .settle(&[(id, Settle::Requeue(Duration::ZERO))], bytes)
+                    .await
+                {
                     tracing::debug!(msg_id = %id, error = %e, "requeue of a dropped message failed");
                 }
             });
@@ -91,18 +94,26 @@ impl Drop for Message {
 /// if any, after trying every connection. A message whose connection is gone needs
 /// nothing: nsqd redelivers it after its msg_timeout.
 pub async fn settle(batch: Vec<(Message, Settle)>) -> Result<(), NsqError> {
-    type Group = (Arc<Conn>, Vec<(MessageId, Settle)>);
+    /// A connection, its messages' settlements, and the bytes of their bodies.
+    type Group = (Arc<Conn>, Vec<(MessageId, Settle)>, u64);
     let mut groups: Vec<Group> = Vec::new();
     for (mut msg, how) in batch {
         msg.settled = true;
-        match groups.iter_mut().find(|(c, _)| Arc::ptr_eq(c, &msg.conn)) {
-            Some((_, items)) => items.push((msg.id, how)),
-            None => groups.push((Arc::clone(&msg.conn), vec![(msg.id, how)])),
+        let bytes = msg.body.len() as u64;
+        match groups
+            .iter_mut()
+            .find(|(c, _, _)| Arc::ptr_eq(c, &msg.conn))
+        {
+            Some((_, items, sum)) => {
+                items.push((msg.id, how));
+                *sum += bytes;
+            }
+            None => groups.push((Arc::clone(&msg.conn), vec![(msg.id, how)], bytes)),
         }
     }
     let mut first_err = None;
-    for (conn, items) in groups {
-        if let Err(e) = conn.settle(&items).await {
+    for (conn, items, bytes) in groups {
+        if let Err(e) = conn.settle(&items, bytes).await {
             first_err.get_or_insert(e);
         }
     }

@@ -131,6 +131,10 @@ pub enum NsqAddresses {
     Lookupd(Vec<String>),
 }
 
+/// The default bound on the body bytes in flight: 32 messages of nsqd's largest (1 MiB
+/// by default), and far more than 1000 small ones ever hold.
+pub const DEFAULT_MAX_IN_FLIGHT_BYTES: u64 = 32 * 1024 * 1024;
+
 /// One nsqd: its TCP address (protocol V2) and its HTTP address (`/stats`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NsqdAddr {
@@ -158,6 +162,9 @@ pub struct ConsumerOptions {
     pub channel: String,
     /// Most messages in flight over all connections at once (the sum of their `RDY`).
     pub max_in_flight: u32,
+    /// Most body bytes in flight at once: `RDY` is held back while the messages in hand
+    /// reach it (one message always comes when none is in hand). `u64::MAX`: no bound.
+    pub max_in_flight_bytes: u64,
     /// N: most messages handed out in this consumer's life.
     pub max_messages: u64,
     /// Asked of nsqd in IDENTIFY; `None` keeps nsqd's own `--msg-timeout`.
@@ -182,6 +189,7 @@ impl ConsumerOptions {
             topic: topic.to_owned(),
             channel: channel.to_owned(),
             max_in_flight: 1000,
+            max_in_flight_bytes: DEFAULT_MAX_IN_FLIGHT_BYTES,
             max_messages,
             msg_timeout: None,
             connect_timeout: Duration::from_secs(5),

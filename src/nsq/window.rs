@@ -55,6 +55,8 @@ struct ConnAcct {
     share: u64,
     cap: u64,
     rdy_sent: u64,
+    /// Body bytes of the messages in flight on this connection.
+    bytes: u64,
     /// The last arrival (or the subscription).
     last_active: Option<Instant>,
     /// Its `RDY` must be rewritten by the consumer's writer task: no write of its own
@@ -67,7 +69,18 @@ struct Accounting {
     admitted: u64,
     stopped: bool,
     conns: Vec<ConnAcct>,
+    /// Body bytes in flight over all connections, and the bound on them.
+    bytes: u64,
+    max_bytes: u64,
+    /// The largest body seen this run, the size a new slot is reckoned at (at first
+    /// nsqd's default `--max-msg-size`, 1 MiB, so the first window cannot overshoot).
+    largest: u64,
+    /// Whether `largest` is a size seen yet, or still the guess.
+    seen_any: bool,
 }
+
+/// What a message is reckoned at before any has arrived: nsqd's default `--max-msg-size`.
+const FIRST_SIZE_GUESS: u64 = 1024 * 1024;
 
 impl Accounting {
     fn target(&self, max_messages: u64, idx: usize) -> u64 {
@@ -75,8 +88,20 @@ impl Accounting {
         if self.stopped || self.admitted >= max_messages || !c.alive {
             0
         } else {
-            c.cap.min(c.inflight + c.share)
+            c.cap.min(c.inflight + c.share.min(self.byte_slots()))
         }
+    }
+
+    /// New messages each live connection may ask for within the byte bound: what is left
+    /// of it, split between the live connections, at the largest size seen. One when
+    /// nothing at all is in flight, so a message bigger than the bound still comes.
+    fn byte_slots(&self) -> u64 {
+        if self.max_bytes == u64::MAX {
+            return u64::MAX;
+        }
+        let live = self.conns.iter().filter(|c| c.alive).count().max(1) as u64;
+        let slots = self.max_bytes.saturating_sub(self.bytes) / live / self.largest.max(1);
+        if self.bytes == 0 { slots.max(1) } else { slots }
     }
 }
 
@@ -114,11 +139,16 @@ pub(crate) struct Window {
 }
 
 impl Window {
-    pub(crate) fn new(max_messages: u64, connections: usize) -> Window {
+    /// Accounting for N = `max_messages` over `connections`, holding back `RDY` while
+    /// the bodies in flight reach `max_bytes` (`u64::MAX`: no byte bound).
+    pub(crate) fn new(max_messages: u64, connections: usize, max_bytes: u64) -> Window {
         Window {
             max_messages,
             acct: Mutex::new(Accounting {
                 conns: vec![ConnAcct::default(); connections],
+                max_bytes,
+                largest: FIRST_SIZE_GUESS,
+                seen_any: false,
                 ..Accounting::default()
             }),
             received: AtomicU64::new(0),
@@ -158,7 +188,7 @@ impl Window {
     /// for a rewrite (to `RDY 0`) and wakes the writer task: the windows close now, not at
     /// their next settlement. Marking under the same lock as the count means the writer
     /// task, when it sees that nothing more is wanted, also sees those rewrites.
-    pub(crate) fn admit(&self, idx: usize) -> Admission {
+    pub(crate) fn admit(&self, idx: usize, bytes: u64) -> Admission {
         let mut a = self.lock();
         if a.stopped || a.admitted >= self.max_messages {
             drop(a);
@@ -167,8 +197,19 @@ impl Window {
         }
         a.admitted += 1;
         self.received.fetch_add(1, Ordering::Relaxed);
+        a.bytes += bytes;
+        // The first size seen replaces the 1 MiB guess: the windows may open wider now
+        // (small messages), so they are rewritten without waiting for a settlement.
+        let first_size = !a.seen_any && a.max_bytes != u64::MAX;
+        a.largest = if a.seen_any {
+            a.largest.max(bytes)
+        } else {
+            bytes
+        };
+        a.seen_any = true;
         let c = &mut a.conns[idx];
         c.inflight += 1;
+        c.bytes += bytes;
         c.last_active = Some(Instant::now());
         if c.share > 0 {
             c.share -= 1;
@@ -185,7 +226,7 @@ impl Window {
             other.share -= 1;
         }
         let limit_reached = a.admitted == self.max_messages;
-        if limit_reached {
+        if limit_reached || first_size {
             for c in &mut a.conns {
                 c.rewrite = true;
             }
@@ -197,16 +238,36 @@ impl Window {
 
     /// Records that `settled` messages of connection `idx` are being settled and returns
     /// the `RDY` to write first, if it changes.
-    pub(crate) fn rdy_change(&self, idx: usize, settled: u64) -> Option<u64> {
+    pub(crate) fn rdy_change(&self, idx: usize, settled: u64, settled_bytes: u64) -> Option<u64> {
         let mut a = self.lock();
         let c = &mut a.conns[idx];
         c.inflight = c.inflight.saturating_sub(settled);
+        let freed = settled_bytes.min(c.bytes);
+        c.bytes -= freed;
+        a.bytes -= freed;
         let target = a.target(self.max_messages, idx);
         let c = &mut a.conns[idx];
-        (target != c.rdy_sent).then(|| {
+        let change = (target != c.rdy_sent).then(|| {
             c.rdy_sent = target;
             target
-        })
+        });
+        // Bytes freed here may reopen another connection's window that the byte bound
+        // had shut (it has nothing to settle, so no write of its own would reopen it).
+        if freed > 0 && a.max_bytes != u64::MAX {
+            let mut woke = false;
+            for j in 0..a.conns.len() {
+                let shut = a.conns[j].rdy_sent <= a.conns[j].inflight;
+                if j != idx && shut && a.target(self.max_messages, j) > a.conns[j].rdy_sent {
+                    a.conns[j].rewrite = true;
+                    woke = true;
+                }
+            }
+            if woke {
+                drop(a);
+                self.rewrite.notify_one();
+            }
+        }
+        change
     }
 
     pub(crate) fn count_settled(&self, items: &[(MessageId, Settle)]) {
@@ -239,7 +300,9 @@ impl Window {
             let c = &mut a.conns[idx];
             c.alive = false;
             c.inflight = 0;
+            let bytes = std::mem::take(&mut c.bytes);
             let share = std::mem::take(&mut c.share);
+            a.bytes -= bytes;
             let heir = a.conns.iter().position(|c| c.alive);
             if let Some(h) = heir {
                 a.conns[h].share += share;
@@ -382,7 +445,7 @@ mod tests {
     use super::*;
 
     fn window(n: u64, shares: &[(u64, u64)]) -> Window {
-        let s = Window::new(n, shares.len());
+        let s = Window::new(n, shares.len(), u64::MAX);
         {
             let mut a = s.lock();
             for (i, (cap, share)) in shares.iter().enumerate() {
@@ -408,7 +471,7 @@ mod tests {
             (1000, 64, 64),
         ] {
             let s = window(n, &[(cap, n)]);
-            let mut rdy = s.rdy_change(0, 0).unwrap_or(0);
+            let mut rdy = s.rdy_change(0, 0, 0).unwrap_or(0);
             let mut nsqd_inflight = 0u64;
             let mut held = 0u64;
             let mut delivered = 0u64;
@@ -418,7 +481,7 @@ mod tests {
                 while nsqd_inflight < rdy && delivered < queue {
                     nsqd_inflight += 1;
                     delivered += 1;
-                    match s.admit(0) {
+                    match s.admit(0, 0) {
                         Admission::Admitted { .. } => held += 1,
                         Admission::OverLimit => panic!("over-delivery with n={n} cap={cap}"),
                     }
@@ -429,7 +492,7 @@ mod tests {
                 // The client settles a batch: RDY first, then the FINs.
                 let k = held.min(batch);
                 held -= k;
-                if let Some(r) = s.rdy_change(0, k) {
+                if let Some(r) = s.rdy_change(0, k, 0) {
                     rdy = r;
                 }
                 nsqd_inflight -= k;
@@ -443,31 +506,31 @@ mod tests {
     #[test]
     fn rdy_respects_cap_and_stop() {
         let s = window(10_000, &[(100, 5_000), (100, 5_000)]);
-        assert_eq!(s.rdy_change(0, 0), Some(100));
-        assert_eq!(s.rdy_change(0, 0), None, "unchanged RDY is not resent");
+        assert_eq!(s.rdy_change(0, 0, 0), Some(100));
+        assert_eq!(s.rdy_change(0, 0, 0), None, "unchanged RDY is not resent");
         s.lock().stopped = true;
-        assert_eq!(s.rdy_change(0, 0), Some(0));
-        assert_eq!(s.admit(0), Admission::OverLimit);
+        assert_eq!(s.rdy_change(0, 0, 0), Some(0));
+        assert_eq!(s.admit(0, 0), Admission::OverLimit);
     }
 
     #[test]
     fn the_nth_arrival_reports_the_limit_and_later_ones_are_over() {
         let s = window(2, &[(10, 1), (10, 1)]);
         assert_eq!(
-            s.admit(0),
+            s.admit(0, 0),
             Admission::Admitted {
                 limit_reached: false
             }
         );
         // Connection 0 had a share of 1 only: a second arrival there takes connection 1's.
         assert_eq!(
-            s.admit(0),
+            s.admit(0, 0),
             Admission::Admitted {
                 limit_reached: true
             }
         );
         assert_eq!(s.lock().conns[1].share, 0);
-        assert_eq!(s.admit(1), Admission::OverLimit);
+        assert_eq!(s.admit(1, 0), Admission::OverLimit);
         assert_eq!(s.over_limit.load(Ordering::Relaxed), 1);
     }
 
@@ -481,8 +544,8 @@ mod tests {
             a.conns[1].last_active = Some(t0);
             a.conns[2].last_active = Some(t0);
         }
-        assert_eq!(s.rdy_change(1, 0), Some(33));
-        let _ = s.admit(0);
+        assert_eq!(s.rdy_change(1, 0, 0), Some(33));
+        let _ = s.admit(0, 0);
         assert_eq!(
             s.plan_rebalance(t0),
             Some((vec![], vec![])),
@@ -501,7 +564,7 @@ mod tests {
         );
         assert_eq!((a.conns[1].share, a.conns[2].share), (0, 0));
         drop(a);
-        assert_eq!(s.rdy_change(1, 0), Some(0));
+        assert_eq!(s.rdy_change(1, 0, 0), Some(0));
         s.lock().stopped = true;
         assert_eq!(
             s.plan_rebalance(later),
@@ -513,7 +576,7 @@ mod tests {
     #[test]
     fn a_lost_connection_hands_its_share_on() {
         let s = window(10, &[(10, 5), (10, 5)]);
-        let _ = s.admit(0);
+        let _ = s.admit(0, 0);
         s.connection_lost(0);
         let a = s.lock();
         assert_eq!(a.conns[1].share, 9);
@@ -531,11 +594,11 @@ mod tests {
     #[test]
     fn the_nth_arrival_asks_for_every_window_to_close() {
         let s = window(2, &[(10, 1), (10, 1)]);
-        let _ = s.admit(0);
+        let _ = s.admit(0, 0);
         assert_eq!(s.take_rewrites(), (vec![], false));
-        let _ = s.admit(1);
+        let _ = s.admit(1, 0);
         assert_eq!(s.take_rewrites(), (vec![0, 1], true));
-        assert_eq!((s.rdy_change(0, 0), s.rdy_change(1, 0)), (None, None));
+        assert_eq!((s.rdy_change(0, 0, 0), s.rdy_change(1, 0, 0)), (None, None));
     }
 
     #[test]
@@ -571,5 +634,136 @@ mod tests {
         assert_eq!(split_shares(31, &[Some(100), None]), vec![16, 15]);
         assert_eq!(split_shares(5, &[None]), vec![5]);
         assert!(split_shares(5, &[]).is_empty());
+    }
+
+    /// A window with a byte bound: one connection, N and cap large.
+    fn bounded(max_bytes: u64, conns: usize) -> Window {
+        let w = Window::new(1_000_000, conns, max_bytes);
+        {
+            let mut a = w.lock();
+            for c in &mut a.conns {
+                *c = ConnAcct {
+                    alive: true,
+                    cap: 1000,
+                    share: 1_000_000 / conns as u64,
+                    ..ConnAcct::default()
+                };
+            }
+        }
+        w
+    }
+
+    #[test]
+    fn the_byte_bound_holds_rdy_back() {
+        const MIB: u64 = 1024 * 1024;
+        let w = bounded(32 * MIB, 1);
+        // Before any message: reckoned at 1 MiB each, so 32.
+        assert_eq!(w.rdy_change(0, 0, 0), Some(32));
+        // Small messages: the first size seen opens the window to the cap at once.
+        let _ = w.admit(0, 100);
+        assert_eq!(
+            w.take_rewrites().0,
+            vec![0],
+            "rewritten without a settlement"
+        );
+        assert_eq!(w.rdy_change(0, 1, 100), Some(1000));
+    }
+
+    #[test]
+    fn the_window_is_as_many_messages_as_fit_in_the_bound() {
+        let w = bounded(10_000, 1);
+        // Reckoned at 1 MiB before any arrived, which is over the bound: one.
+        assert_eq!(w.rdy_change(0, 0, 0), Some(1));
+        let _ = w.admit(0, 1000);
+        assert_eq!(
+            w.rdy_change(0, 0, 0),
+            Some(10),
+            "1 in hand + 9000 bytes of 1000"
+        );
+        for _ in 0..9 {
+            let _ = w.admit(0, 1000);
+        }
+        assert_eq!(
+            w.rdy_change(0, 0, 0),
+            None,
+            "full: 10 in hand, RDY 10, none more"
+        );
+        assert_eq!(
+            w.rdy_change(0, 4, 4000),
+            None,
+            "6 in hand + 4 more: still 10"
+        );
+        // A bigger message is the new reckoning: the window narrows.
+        let _ = w.admit(0, 4000);
+        assert_eq!(
+            w.rdy_change(0, 0, 0),
+            Some(7),
+            "7 in hand, 10 000 bytes: none more"
+        );
+        assert_eq!(w.rdy_change(0, 7, 10_000), Some(2), "10 000 bytes of 4000");
+    }
+
+    #[test]
+    fn a_message_bigger_than_the_bound_still_comes() {
+        let w = bounded(1000, 1);
+        let _ = w.admit(0, 5000);
+        assert_eq!(
+            w.rdy_change(0, 0, 0),
+            Some(1),
+            "the one in hand, nothing more"
+        );
+        assert_eq!(
+            w.rdy_change(0, 1, 5000),
+            None,
+            "none in hand: one may come, RDY stays 1"
+        );
+    }
+
+    #[test]
+    fn bytes_freed_on_one_connection_reopen_another_shut_one() {
+        let w = bounded(2000, 2);
+        let _ = w.admit(0, 1000);
+        let _ = w.take_rewrites();
+        let _ = w.admit(0, 1000);
+        // Connection 1 is shut by the bound: 2000 of 2000 in flight on connection 0.
+        assert_eq!(w.rdy_change(1, 0, 0), None, "RDY 0 was never raised");
+        assert_eq!(w.take_rewrites().0, Vec::<usize>::new());
+        // Connection 0 settles; connection 1, with nothing to settle, is marked.
+        let _ = w.rdy_change(0, 2, 2000);
+        assert_eq!(w.take_rewrites().0, vec![1]);
+        assert_eq!(w.rdy_change(1, 0, 0), Some(1));
+    }
+
+    #[test]
+    fn the_byte_bound_never_breaks_exact_n() {
+        // The window simulation of `one_connection_never_gets_more_than_n` with a bound.
+        let w = Window::new(500, 1, 64 * 1024);
+        w.open(&[(0, true, 2500, None)], 1000);
+        let mut rdy = w.rdy_change(0, 0, 0).unwrap_or(0);
+        let (mut nsqd_inflight, mut held, mut delivered) = (0u64, Vec::new(), 0u64);
+        for round in 0..100_000u64 {
+            while nsqd_inflight < rdy && delivered < 5000 {
+                let size = 100 + (delivered * 7919) % 20_000;
+                nsqd_inflight += 1;
+                delivered += 1;
+                assert!(
+                    matches!(w.admit(0, size), Admission::Admitted { .. }),
+                    "past N"
+                );
+                held.push(size);
+            }
+            let _ = w.take_rewrites();
+            if held.is_empty() {
+                break;
+            }
+            let k = held.len().min(1 + (round % 7) as usize);
+            let bytes: u64 = held.drain(..k).sum();
+            if let Some(r) = w.rdy_change(0, k as u64, bytes) {
+                rdy = r;
+            }
+            nsqd_inflight -= k as u64;
+        }
+        assert_eq!(delivered, 500);
+        assert_eq!(rdy, 0);
     }
 }
