@@ -32,6 +32,10 @@
 //! must get its larger window. For those the window *records* which connections need a
 //! rewrite and wakes the consumer's writer task ([`Window::rewrite_wanted`]), which takes
 //! them with [`Window::take_rewrites`] and writes them.
+//!
+//! Why one file over 600 lines: the arithmetic is under 400 of them; the rest are its
+//! unit tests, which replay nsqd's window rule against it (exact N, shares, the byte
+//! bound) and are kept beside what they check.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
