@@ -33,7 +33,7 @@
 //! rewrite and wakes the consumer's writer task ([`Window::rewrite_wanted`]), which takes
 //! them with [`Window::take_rewrites`] and writes them.
 //!
-//! Why one file over 600 lines: the arithmetic is under 400 of them; the rest are its
+//! Why one file over 600 lines: the arithmetic is about 440 of them; the rest are its
 //! unit tests, which replay nsqd's window rule against it (exact N, shares, the byte
 //! bound) and are kept beside what they check.
 
