@@ -408,25 +408,31 @@ async fn a_lost_nsqd_hands_its_share_on_after_an_unreachable_one() {
 }
 
 /// Two stand-in nsqd, `a` empty and `b` holding `held` messages of `topic`, and a
-/// consumer of both with N = `n` that knows their HTTP addresses.
+/// consumer of both with N = `n` that knows their HTTP addresses (or, without
+/// `stats`, is given addresses where nothing answers).
 async fn one_empty_one_holding(
     topic: &str,
     held: usize,
     n: u64,
+    stats: bool,
 ) -> (NsqServer, NsqServer, Consumer) {
     let (a, b) = (nsqd().await, nsqd().await);
     a.create_topic(topic);
     publish(&b, topic, held);
     let addrs = vec![a.tcp_addr().to_string(), b.tcp_addr().to_string()];
     let mut opts = ConsumerOptions::new(NsqAddresses::Nsqd(addrs), topic, "x-msrv", n);
-    opts.nsqd_http = vec![a.http_addr().to_string(), b.http_addr().to_string()];
+    opts.nsqd_http = if stats {
+        vec![a.http_addr().to_string(), b.http_addr().to_string()]
+    } else {
+        vec!["127.0.0.1:1".into(), "127.0.0.1:1".into()]
+    };
     let consumer = Consumer::connect(opts).await.unwrap();
     (a, b, consumer)
 }
 
 #[tokio::test]
 async fn n_is_split_by_what_each_nsqd_holds() {
-    let (_a, b, mut consumer) = one_empty_one_holding("bydepth", 50, 30).await;
+    let (_a, b, mut consumer) = one_empty_one_holding("bydepth", 50, 30, true).await;
     // Everything comes at once from b: nothing waits for an idle share to move (a quiet
     // spell shorter than REBALANCE_IDLE ends the drain; an even split would stop at 15).
     let got = drain(&mut consumer, 4, x_msrv::nsq::REBALANCE_IDLE / 2).await;
@@ -439,7 +445,7 @@ async fn n_is_split_by_what_each_nsqd_holds() {
 
 #[tokio::test]
 async fn one_message_on_the_second_nsqd_is_taken_at_once() {
-    let (_a, b, mut consumer) = one_empty_one_holding("second", 1, 1).await;
+    let (_a, b, mut consumer) = one_empty_one_holding("second", 1, 1, true).await;
     let got = drain(&mut consumer, 1, x_msrv::nsq::REBALANCE_IDLE / 2).await;
     consumer.close(Duration::from_secs(2)).await.unwrap();
     assert_eq!(
@@ -451,14 +457,8 @@ async fn one_message_on_the_second_nsqd_is_taken_at_once() {
 
 #[tokio::test]
 async fn an_unreadable_depth_falls_back_to_the_idle_rebalancing() {
-    let (a, b) = (nsqd().await, nsqd().await);
-    a.create_topic("nostats");
-    publish(&b, "nostats", 50);
-    let addrs = vec![a.tcp_addr().to_string(), b.tcp_addr().to_string()];
-    let mut opts = ConsumerOptions::new(NsqAddresses::Nsqd(addrs), "nostats", "x-msrv", 30);
-    // Nothing listens there: the split is even, and a's idle share moves to b.
-    opts.nsqd_http = vec!["127.0.0.1:1".into(), "127.0.0.1:1".into()];
-    let mut consumer = Consumer::connect(opts).await.unwrap();
+    // No /stats answers: the split is even, and a's idle share moves to b.
+    let (_a, _b, mut consumer) = one_empty_one_holding("nostats", 50, 30, false).await;
     let got = drain(&mut consumer, 4, x_msrv::nsq::REBALANCE_IDLE * 4).await;
     consumer.close(Duration::from_secs(2)).await.unwrap();
     assert_eq!(got, 30);
