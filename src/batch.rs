@@ -187,7 +187,8 @@ impl Pipeline {
                         settled.push((msg, outcome));
                     }
                     Verdict::Keep(reason) => {
-                        debug!(msg_id = %msg.id, reason = %reason, "store refused the record");
+                        // Refused for what it is, or out of attempts: kept with the reason.
+                        debug!(msg_id = %msg.id, reason = %reason, "not stored; keeping it");
                         to_keep.push((msg, reason));
                     }
                 }
