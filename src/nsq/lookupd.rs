@@ -5,13 +5,13 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{NsqError, NsqdAddr};
+use super::{NsqError, NsqdAddr, default_http_addr};
 
 #[derive(Debug, Deserialize)]
 struct Producer {
     broadcast_address: String,
     tcp_port: u16,
-    /// When absent, the TCP port + 1 is assumed (nsqd's default pair is 4150/4151).
+    /// When absent, [`default_http_addr`] of the TCP address is assumed.
     http_port: Option<u16>,
 }
 
@@ -124,13 +124,12 @@ fn parse_lookup(body: &str) -> Result<Vec<NsqdAddr>, String> {
             } else {
                 p.broadcast_address
             };
-            NsqdAddr {
-                tcp: format!("{host}:{}", p.tcp_port),
-                http: format!(
-                    "{host}:{}",
-                    p.http_port.unwrap_or(p.tcp_port.wrapping_add(1))
-                ),
-            }
+            let tcp = format!("{host}:{}", p.tcp_port);
+            let http = match p.http_port {
+                Some(port) => format!("{host}:{port}"),
+                None => default_http_addr(&tcp).unwrap_or_default(),
+            };
+            NsqdAddr { tcp, http }
         })
         .collect())
 }
