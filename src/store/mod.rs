@@ -332,7 +332,9 @@ impl AerospikeSink {
                     continue;
                 }
             };
-            let bin_ops: Vec<_> = bins.iter().map(operations::put).collect();
+            // `put_owned` is the one addition of the vendored aerospike-core: the crate's
+            // `put(&bin)` deep-copies every value (vendor/README.md).
+            let bin_ops: Vec<_> = bins.into_iter().map(operations::put_owned).collect();
             ops.push(BatchOperation::write(&self.write_policy, key, bin_ops));
             index.push(i);
         }
