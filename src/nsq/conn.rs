@@ -24,7 +24,7 @@ use tokio::sync::{Mutex, watch};
 
 use super::frame::{self, Frame, RawMessage};
 use super::window::{Admission, Window};
-use super::{ConsumerOptions, MessageId, NsqError, Settle};
+use super::{ConsumerOptions, MessageId, NsqError, NsqdAddr, Settle};
 
 /// Read buffer per connection: nsqd's own output buffer is 16 KiB, so this holds several
 /// of its flushes.
@@ -67,6 +67,8 @@ pub(crate) struct Conn {
     /// Index into the consumer's accounting table.
     pub idx: usize,
     pub addr: String,
+    /// The same nsqd's HTTP address (for a dead-letter publish).
+    pub http: String,
     /// The largest `RDY` this nsqd allows (`--max-rdy-count`); more is a fatal `E_INVALID`.
     pub max_rdy_count: u64,
     writer: Mutex<Writer>,
@@ -81,11 +83,12 @@ impl Conn {
     /// the consumer opens the window.
     pub async fn open(
         idx: usize,
-        addr: &str,
+        nsqd: &NsqdAddr,
         opts: &ConsumerOptions,
         window: Arc<Window>,
         deliver: Deliver,
     ) -> Result<Arc<Conn>, NsqError> {
+        let addr = nsqd.tcp.as_str();
         let handshake = async {
             let (mut rd, mut wr, mut rbuf, max_rdy_count) = identify(addr, opts).await?;
             let mut out = BytesMut::with_capacity(128);
@@ -112,6 +115,7 @@ impl Conn {
         let conn = Arc::new(Conn {
             idx,
             addr: addr.to_owned(),
+            http: nsqd.http.clone(),
             max_rdy_count,
             writer: Mutex::new(Writer {
                 half: wr,
@@ -164,6 +168,12 @@ impl Conn {
         }
         self.window.notify_settled();
         result
+    }
+
+    /// Holds this connection's writer, as a write stuck on a full socket would (tests).
+    #[cfg(test)]
+    pub(super) async fn hold_writer(&self) -> tokio::sync::MutexGuard<'_, Writer> {
+        self.writer.lock().await
     }
 
     /// `CLS`, then waits (bounded) for `CLOSE_WAIT` or the end of the connection.

@@ -154,7 +154,7 @@ impl Consumer {
                 tx.send(Message::new(raw, Arc::clone(conn)))
                     .map_err(|mpsc::error::SendError(msg)| msg.disarm())
             });
-            Conn::open(i, &a.tcp, &opts, Arc::clone(&window), deliver)
+            Conn::open(i, a, &opts, Arc::clone(&window), deliver)
         });
         let results = futures::future::join_all(attempts).await;
         drop(tx);
