@@ -13,6 +13,8 @@
 //!   rejected set, listing.
 //! - [`batch`]: one batch through record → store → settle; each message's
 //!   [`batch::Outcome`] decided by a pure function; a [`batch::BatchReport`] back.
+//! - [`failures`]: x-msrv's own count of failed writes per message, kept between runs
+//!   in the state directory (nsqd's `attempts` also counts x-msrv's own hand-backs).
 //! - [`run`]: one run: connect, schedule batches, watch the stop signals, sum the
 //!   reports into a [`run::RunSummary`].
 //! - [`commands`]: the subcommands (`run`, `check`, `records`, the generator) and their
@@ -24,6 +26,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod exit;
+pub mod failures;
 pub mod generator;
 pub mod logging;
 pub mod nsq;

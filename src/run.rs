@@ -23,6 +23,7 @@ use tracing::{debug, info, warn};
 
 use crate::batch::{BatchReport, Pipeline};
 use crate::config::Settings;
+use crate::failures::FailureLog;
 use crate::nsq::{Consumer, NsqError};
 use crate::store::{AerospikeSink, StoreError};
 
@@ -88,6 +89,12 @@ pub struct RunSummary {
     pub stored: u64,
     /// Invalid messages kept in the rejected set and FIN'd.
     pub invalid: u64,
+    /// Valid messages given up after `nsq.max-attempts` failed writes, kept in the
+    /// rejected set and FIN'd.
+    pub given_up: u64,
+    /// Messages neither stored nor kept (the rejected-set write failed too), published to
+    /// `rejected.topic` and FIN'd.
+    pub dead_lettered: u64,
     /// Messages sent back to NSQ after a failed store (they will be retried).
     pub requeued: u64,
     /// Messages handed back unprocessed because the run stopped first.
@@ -109,10 +116,12 @@ impl std::fmt::Display for RunSummary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "received={} stored={} invalid={} requeued={} returned={} over_limit={} stop_reason={} duration_ms={}",
+            "received={} stored={} invalid={} given_up={} dead_lettered={} requeued={} returned={} over_limit={} stop_reason={} duration_ms={}",
             self.received,
             self.stored,
             self.invalid,
+            self.given_up,
+            self.dead_lettered,
             self.requeued,
             self.returned,
             self.over_limit,
@@ -198,10 +207,13 @@ pub async fn run(
         "subscribed"
     );
 
+    let failures = Arc::new(load_failures(&settings.state_directory));
     let pipeline = Arc::new(Pipeline {
         rules: Arc::clone(&settings.message),
         sink,
         retry: settings.retry,
+        failures: Arc::clone(&failures),
+        dead_letter_topic: settings.dead_letter_topic.clone(),
         topic: settings.nsq.topic.clone(),
         channel: settings.nsq.channel.clone(),
     });
@@ -274,10 +286,19 @@ pub async fn run(
     let pipeline = Arc::into_inner(pipeline)
         .expect("every batch task has ended, so the pipeline has no other owner");
     pipeline.sink.close().await;
+    if let Err(e) = failures.save() {
+        warn!(
+            dir = %settings.state_directory.display(),
+            error = %e,
+            "cannot save the failed-write counts; this run's are lost (see state-directory)"
+        );
+    }
 
     let BatchReport {
         stored,
         invalid,
+        given_up,
+        dead_lettered,
         requeued,
         ..
     } = total;
@@ -285,10 +306,12 @@ pub async fn run(
         received: stats.received,
         stored,
         invalid,
+        given_up,
+        dead_lettered,
         requeued,
         // Received but never given an outcome: the stop came first, and the consumer
         // (or a dropped message) sent them back with REQ 0.
-        returned: stats.received.saturating_sub(stored + invalid + requeued),
+        returned: stats.received.saturating_sub(total.settled()),
         over_limit: stats.over_limit_requeued,
         stop_reason,
         duration: started.elapsed(),
@@ -306,11 +329,25 @@ fn add_report(total: &mut BatchReport, joined: Result<BatchReport, tokio::task::
     }
 }
 
+/// The failed-write counts of earlier runs; unreadable ones start a fresh count (kept for
+/// this run only), which can only make a message's give-up later, never sooner.
+fn load_failures(dir: &std::path::Path) -> FailureLog {
+    match FailureLog::load(dir) {
+        Ok(log) => log,
+        Err(e) => {
+            warn!(dir = %dir.display(), error = %e, "cannot read the failed-write counts; counting from zero");
+            FailureLog::in_memory()
+        }
+    }
+}
+
 fn stopped_before_start(stop_reason: StopReason, started: Instant) -> RunSummary {
     RunSummary {
         received: 0,
         stored: 0,
         invalid: 0,
+        given_up: 0,
+        dead_lettered: 0,
         requeued: 0,
         returned: 0,
         over_limit: 0,
@@ -329,6 +366,8 @@ mod tests {
             received: 5,
             stored: 3,
             invalid: 1,
+            given_up: 1,
+            dead_lettered: 0,
             requeued: 1,
             returned: 0,
             over_limit: 2,
@@ -337,12 +376,13 @@ mod tests {
         };
         assert_eq!(
             summary.to_string(),
-            "received=5 stored=3 invalid=1 requeued=1 returned=0 over_limit=2 stop_reason=store-unavailable duration_ms=41"
+            "received=5 stored=3 invalid=1 given_up=1 dead_lettered=0 requeued=1 returned=0 over_limit=2 stop_reason=store-unavailable duration_ms=41"
         );
         assert_eq!(
             serde_json::to_value(&summary).unwrap(),
             serde_json::json!({
-                "received": 5, "stored": 3, "invalid": 1, "requeued": 1, "returned": 0,
+                "received": 5, "stored": 3, "invalid": 1, "given_up": 1, "dead_lettered": 0,
+                "requeued": 1, "returned": 0,
                 "over_limit": 2, "stop_reason": "store-unavailable", "duration_ms": 41
             })
         );

@@ -74,7 +74,12 @@ impl Stack {
         let mut keys: Vec<(String, String)> = [
             ("timeout", "\"5s\"".to_owned()),
             ("grace", "\"3s\"".to_owned()),
+            (
+                "state-directory",
+                format!("\"{}\"", self.dir.path().join("state").display()),
+            ),
             ("nsq.nsqd", format!("[\"{}\"]", self.nsq.tcp_addr())),
+            ("nsq.nsqd-http", format!("[\"{}\"]", self.nsq.http_addr())),
             ("nsq.topic", format!("\"{topic}\"")),
             ("nsq.channel", format!("\"{CHANNEL}\"")),
             ("nsq.max-messages", n.to_string()),
@@ -289,6 +294,68 @@ async fn a_store_outage_requeues_everything() {
     let ch = stack.nsq.channel_stats("outage", CHANNEL).unwrap();
     assert_eq!(ch.in_flight_count, 0);
     assert_eq!(ch.depth + ch.deferred_count, 20, "{ch:?}");
+}
+
+/// Aerospike failing every write, the rejected set included: each message is tried
+/// `max-attempts` times, then published to `rejected.topic` and FIN'd; none loops.
+#[tokio::test]
+async fn a_message_neither_stored_nor_kept_is_dead_lettered_not_looped() {
+    let stack = Stack::start().await;
+    let dead = "dl.dead-letter";
+    stack.nsq.create_channel(dead, "check");
+    stack.nsq.create_channel("dl", CHANNEL);
+    stack.publish_valid("dl", 0..2);
+    stack.nsq.publish("dl", "not json");
+    stack.nsq.publish("dl", r#"{"id": "no integer"}"#);
+    stack.aero.fail_with(Some(18));
+    let cfg = stack.config(
+        "dl",
+        4,
+        &[
+            "nsq.max-attempts = 2",
+            "nsq.requeue-delay = \"100ms\"",
+            "nsq.max-requeue-delay = \"100ms\"",
+        ],
+    );
+    let mut dead_lettered = 0;
+    for _ in 0..6 {
+        let ch = stack.nsq.channel_stats("dl", CHANNEL).unwrap();
+        if ch.depth + ch.deferred_count + ch.in_flight_count == 0 {
+            break;
+        }
+        wait_until("the requeued messages", Duration::from_secs(5), || {
+            stack
+                .nsq
+                .channel_stats("dl", CHANNEL)
+                .is_some_and(|c| c.deferred_count == 0)
+        })
+        .await;
+        let out = run(&cfg, &[]).await;
+        assert_eq!(out.count("stored"), 0, "{}", out.stderr);
+        dead_lettered += out.count("dead_lettered");
+    }
+    assert_eq!(dead_lettered, 4);
+    let ch = stack.nsq.channel_stats("dl", CHANNEL).unwrap();
+    assert_eq!(
+        (ch.depth, ch.deferred_count, ch.in_flight_count),
+        (0, 0, 0),
+        "nothing left looping: {ch:?}"
+    );
+    let mut bodies: Vec<String> = stack
+        .nsq
+        .messages(dead, "check")
+        .iter()
+        .map(|m| String::from_utf8_lossy(&m.body).into_owned())
+        .collect();
+    bodies.sort();
+    let mut published = vec![
+        valid_message(0),
+        valid_message(1),
+        "not json".to_owned(),
+        r#"{"id": "no integer"}"#.to_owned(),
+    ];
+    published.sort();
+    assert_eq!(bodies, published, "each body dead-lettered once, unchanged");
 }
 
 #[tokio::test]

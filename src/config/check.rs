@@ -1,7 +1,7 @@
 //! The second step: raw values → checked [`Settings`] and the stages' own objects. Every
 //! check of a value lives here, and every error names its key.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,6 +22,8 @@ const MAX_BATCH_SIZE: usize = 5000;
 /// Aerospike's limits on names (namespace 31 bytes, set 63 bytes).
 const MAX_NAMESPACE_LEN: usize = 31;
 const MAX_SET_LEN: usize = 63;
+/// `state-directory` when neither it nor `$STATE_DIRECTORY` is set.
+pub const DEFAULT_STATE_DIRECTORY: &str = "/var/lib/x-msrv";
 
 pub(super) fn non_zero(key: &str, d: Duration) -> Result<Duration, ConfigError> {
     if d.is_zero() {
@@ -38,7 +40,15 @@ pub(super) fn check(raw: RawConfig, base_dir: &Path) -> Result<Settings, ConfigE
     let (nsq, retry) = check_nsq(raw.nsq)?;
     let message = check_message(raw.message, base_dir)?;
     check_set_name("rejected.set", &raw.rejected.set)?;
+    let dead_letter_topic = check_dead_letter_topic(raw.rejected.topic, &nsq.topic)?;
     let aerospike = check_aerospike(raw.aerospike, raw.rejected.set)?;
+    let state_directory = match raw.state_directory {
+        Some(dir) if dir.as_os_str().is_empty() => {
+            return Err(ConfigError::invalid("state-directory", "must not be empty"));
+        }
+        Some(dir) => base_dir.join(dir),
+        None => default_state_directory(),
+    };
     Ok(Settings {
         timeout,
         grace,
@@ -46,8 +56,56 @@ pub(super) fn check(raw: RawConfig, base_dir: &Path) -> Result<Settings, ConfigE
         message: Arc::new(message),
         retry,
         aerospike,
+        dead_letter_topic,
+        state_directory,
         source: None,
     })
+}
+
+/// `state-directory` when unset: systemd's `$STATE_DIRECTORY` (the unit's
+/// `StateDirectory=`; the first of several), else the packaged `/var/lib/x-msrv`.
+fn default_state_directory() -> PathBuf {
+    std::env::var_os("STATE_DIRECTORY")
+        .and_then(|dirs| std::env::split_paths(&dirs).find(|d| !d.as_os_str().is_empty()))
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_DIRECTORY))
+}
+
+/// `rejected.topic`: unset gives `<nsq.topic>.dead-letter`, empty gives none.
+fn check_dead_letter_topic(
+    topic: Option<String>,
+    consumed: &str,
+) -> Result<Option<String>, ConfigError> {
+    const KEY: &str = "rejected.topic";
+    match topic {
+        Some(t) if t.is_empty() => Ok(None),
+        Some(t) => {
+            if !nsq::is_valid_name(&t) {
+                return Err(ConfigError::invalid(
+                    KEY,
+                    format!("{t:?} is not a valid NSQ topic name (1-64 of [.a-zA-Z0-9_-])"),
+                ));
+            }
+            if t == consumed {
+                return Err(ConfigError::invalid(
+                    KEY,
+                    "must differ from nsq.topic (a dead letter would come straight back)",
+                ));
+            }
+            Ok(Some(t))
+        }
+        None => {
+            let t = format!("{}.dead-letter", consumed.trim_end_matches("#ephemeral"));
+            if !nsq::is_valid_name(&t) {
+                return Err(ConfigError::invalid(
+                    KEY,
+                    format!(
+                        "the default {t:?} is too long for NSQ (64 bytes): set rejected.topic, or \"\" for none"
+                    ),
+                ));
+            }
+            Ok(Some(t))
+        }
+    }
 }
 
 fn check_nsq(raw: RawNsq) -> Result<(NsqSettings, RetryPolicy), ConfigError> {

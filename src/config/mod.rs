@@ -54,6 +54,7 @@ use env::{env_overrides, env_vars, value_for};
 use error::{deserialize_error, syntax_error};
 
 pub use crate::store::{AerospikeSettings, Ttl};
+pub use check::DEFAULT_STATE_DIRECTORY;
 pub use error::ConfigError;
 
 /// Where the configuration is looked for when `--config` is not given, in this order.
@@ -97,6 +98,8 @@ pub const KEYS: &[&str] = &[
     "aerospike.user",
     "aerospike.password",
     "rejected.set",
+    "rejected.topic",
+    "state-directory",
 ];
 
 /// `message.key` value that keys records by the NSQ message id instead of a field.
@@ -147,6 +150,11 @@ pub struct Settings {
     pub retry: RetryPolicy,
     /// `[aerospike]` and `rejected.set`.
     pub aerospike: AerospikeSettings,
+    /// `rejected.topic`: the NSQ topic a message goes to when it can be neither stored
+    /// nor kept in the rejected set (`None`: no such topic; it stays in NSQ).
+    pub dead_letter_topic: Option<String>,
+    /// `state-directory`: where the failed-write counts are kept between runs.
+    pub state_directory: PathBuf,
     /// The file the settings came from (`None`: defaults and environment only).
     pub source: Option<PathBuf>,
 }

@@ -31,6 +31,10 @@ pub(super) struct RawConfig {
     /// `[rejected]`: where invalid messages are kept.
     #[serde(default)]
     pub(super) rejected: RawRejected,
+    /// Where x-msrv keeps its own state between runs (the failed-write counts); unset:
+    /// `$STATE_DIRECTORY` (systemd's `StateDirectory=`), else `/var/lib/x-msrv`.
+    #[serde(default)]
+    pub(super) state_directory: Option<PathBuf>,
 }
 
 /// `[nsq]`.
@@ -66,7 +70,7 @@ pub(super) struct RawNsq {
     /// Cap of the REQ delay.
     #[serde(with = "humantime_serde")]
     pub(super) max_requeue_delay: Duration,
-    /// After this many deliveries with a failed store, keep the message as rejected.
+    /// After this many failed writes of a message (x-msrv's own count), give it up.
     pub(super) max_attempts: u32,
     /// Bound on connecting (and the handshake) to each nsqd or nsqlookupd.
     #[serde(with = "humantime_serde")]
@@ -169,12 +173,16 @@ impl Default for RawAerospike {
 pub(super) struct RawRejected {
     /// Aerospike set (in `aerospike.namespace`) where invalid messages are kept.
     pub(super) set: String,
+    /// NSQ topic for messages that cannot be kept in the rejected set either; unset:
+    /// `<nsq.topic>.dead-letter`; empty: none.
+    pub(super) topic: Option<String>,
 }
 
 impl Default for RawRejected {
     fn default() -> Self {
         RawRejected {
             set: "rejected".to_owned(),
+            topic: None,
         }
     }
 }

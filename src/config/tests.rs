@@ -355,7 +355,7 @@ fn requeue_delay_grows_and_is_capped() {
     assert_eq!(s.retry.delay(1), Duration::from_secs(5));
     assert_eq!(s.retry.delay(2), Duration::from_secs(10));
     assert_eq!(s.retry.delay(3), Duration::from_secs(12));
-    assert_eq!(s.retry.delay(u16::MAX), Duration::from_secs(12));
+    assert_eq!(s.retry.delay(u32::MAX), Duration::from_secs(12));
 }
 
 #[test]
@@ -390,6 +390,7 @@ fn every_key_is_listed() {
     let text = r#"
         timeout = "1s"
         grace = "1s"
+        state-directory = "state"
         [nsq]
         nsqd = ["127.0.0.1:4150"]
         nsqd-http = ["127.0.0.1:4151"]
@@ -418,6 +419,7 @@ fn every_key_is_listed() {
         password = "p"
         [rejected]
         set = "r"
+        topic = "t.dead"
     "#;
     parse(text).unwrap();
     let mut section = String::new();
@@ -434,4 +436,38 @@ fn every_key_is_listed() {
     let mut keys: Vec<String> = KEYS.iter().map(|k| (*k).to_owned()).collect();
     keys.sort();
     assert_eq!(found, keys);
+}
+
+#[test]
+fn the_dead_letter_topic_defaults_to_the_topic_and_can_be_turned_off() {
+    let s = parse(MINIMAL).unwrap();
+    assert_eq!(s.dead_letter_topic.as_deref(), Some("t.dead-letter"));
+    let s = parse(&with("rejected", "topic = \"\"")).unwrap();
+    assert_eq!(s.dead_letter_topic, None);
+    let s = parse(&with("rejected", "topic = \"dlq\"")).unwrap();
+    assert_eq!(s.dead_letter_topic.as_deref(), Some("dlq"));
+    for (bad, says) in [
+        ("a b", "not a valid NSQ topic name"),
+        ("t", "must differ from nsq.topic"),
+    ] {
+        let err = error(&with("rejected", &format!("topic = \"{bad}\"")));
+        assert!(
+            err.starts_with("rejected.topic: ") && err.contains(says),
+            "{err}"
+        );
+    }
+    let long = MINIMAL.replace("topic = \"t\"", &format!("topic = \"{}\"", "t".repeat(60)));
+    let err = error(&long);
+    assert!(
+        err.starts_with("rejected.topic: ") && err.contains("too long"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_state_directory_is_resolved_against_the_config() {
+    let s = parse(&format!("state-directory = \"/srv/x\"\n{MINIMAL}")).unwrap();
+    assert_eq!(s.state_directory, std::path::PathBuf::from("/srv/x"));
+    let err = error(&format!("state-directory = \"\"\n{MINIMAL}"));
+    assert!(err.starts_with("state-directory: "), "{err}");
 }

@@ -42,6 +42,7 @@ mod consumer;
 mod depth;
 mod lookupd;
 mod message;
+mod publish;
 mod window;
 
 use std::fmt;
@@ -51,6 +52,7 @@ pub use consumer::{Consumer, ConsumerStats};
 pub use frame::ServerError;
 pub use lookupd::lookup_producers;
 pub use message::{Message, settle};
+pub use publish::publish;
 pub use window::REBALANCE_IDLE;
 
 /// Checks, without subscribing, that every nsqd the options name (or nsqlookupd lists)
@@ -252,6 +254,12 @@ pub enum NsqError {
     Lookupd { addr: String, reason: String },
     #[error("invalid consumer options: {0}")]
     Options(String),
+    #[error("cannot publish to topic {topic:?} on nsqd {addr}: {reason}")]
+    Publish {
+        addr: String,
+        topic: String,
+        reason: String,
+    },
 }
 
 /// How to settle a message.
