@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 CARGO ?= cargo
 
-.PHONY: all build deps demo test bench lint unit standin-check packages deb rpm package-check \
+.PHONY: all build deps demo test bench faults lint unit standin-check packages deb rpm package-check \
         systemd-test up down clean help
 
 all: build
@@ -27,6 +27,9 @@ test: deps ## Every test: lint, unit + integration, third-party clients, package
 bench: build ## Throughput, CPU/msg, peak RSS against the stand-ins, beside the ceilings (figures, not a test; BENCH_ARGS=--quick)
 	$(CARGO) build --release --example bench_tool --locked
 	scripts/bench $(BENCH_ARGS)
+
+faults: ## The fault suite's long mode: hundreds of random SIGTERM/SIGKILL runs and every fault scenario, with its table (FAULTS_ARGS="--seed N" repeats one)
+	$(CARGO) test --locked --test faults -- --long $(FAULTS_ARGS)
 
 lint: ## rustfmt + clippy, as CI runs them
 	$(CARGO) fmt --all -- --check

@@ -1,0 +1,617 @@
+//! The fault suite: the real `x-msrv` binary against the stand-ins, faults injected at
+//! random moments, and after each scenario the invariant checked from the servers' own
+//! state — every message published is in exactly one place (stored under its key, kept
+//! in the rejected set, or on the dead-letter topic), nothing is in flight, nothing is
+//! left queued or deferred.
+//!
+//! `cargo test --test faults` runs the quick mode (a few runs per scenario, part of
+//! `make test`); `make faults` runs the long mode (`-- --long`: hundreds of runs). The
+//! seed is printed first; `-- --seed N` repeats a run. A table of every scenario is
+//! printed at the end; any lost, duplicated or stuck message fails the suite.
+//!
+//! Not a libtest harness (`harness = false`): the scenarios share one table and run one
+//! after the other, since each measures a whole machine's worth of processes.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use devstack::aerospike::{AerospikeOptions, AerospikeServer};
+use devstack::nsqd::{NsqOptions, NsqServer};
+use tokio::process::{Child, Command};
+
+const BIN: &str = env!("CARGO_BIN_EXE_x-msrv");
+const NAMESPACE: &str = "test";
+const SET: &str = "messages";
+const REJECTED: &str = "rejected";
+const CHANNEL: &str = "x-msrv";
+/// A channel of the dead-letter topic, made by the suite to read what arrives there.
+const DEAD_CHECK: &str = "check";
+/// Bound on one x-msrv run.
+const RUN_LIMIT: Duration = Duration::from_secs(60);
+/// Drain runs after a scenario before what is left counts as stuck.
+const MAX_DRAIN_RUNS: usize = 30;
+
+/// xorshift64*: a few random timings from a printed seed, no dependency for it.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    fn millis(&mut self, max: u64) -> Duration {
+        Duration::from_millis(self.below(max + 1))
+    }
+}
+
+/// One row of the table.
+#[derive(Debug, Default, Clone)]
+struct Row {
+    scenario: &'static str,
+    runs: u64,
+    published: u64,
+    stored: u64,
+    invalid: u64,
+    given_up: u64,
+    dead_lettered: u64,
+    lost: u64,
+    duplicated: u64,
+    stuck: u64,
+}
+
+impl Row {
+    fn add(&mut self, other: &Row) {
+        self.runs += other.runs;
+        self.published += other.published;
+        self.stored += other.stored;
+        self.invalid += other.invalid;
+        self.given_up += other.given_up;
+        self.dead_lettered += other.dead_lettered;
+        self.lost += other.lost;
+        self.duplicated += other.duplicated;
+        self.stuck += other.stuck;
+    }
+}
+
+struct Stack {
+    nsq: NsqServer,
+    aero: AerospikeServer,
+    dir: tempfile::TempDir,
+    topic: String,
+    /// Bodies published: valid ones by id, invalid ones by body.
+    valid: Vec<u64>,
+    invalid: Vec<String>,
+}
+
+fn valid_message(id: u64) -> String {
+    format!(r#"{{"id":{id},"msg":"Some message-{id}","ext":[{{"ext1":"xxx"}},{{"ext2":42}}]}}"#)
+}
+
+impl Stack {
+    async fn start(topic: &str) -> Stack {
+        let nsq = NsqServer::start(NsqOptions {
+            // Short, so messages of a killed run come back within the scenario.
+            msg_timeout: Duration::from_secs(2),
+            ..NsqOptions::default()
+        })
+        .await
+        .expect("stand-in nsqd");
+        let aero = AerospikeServer::start(AerospikeOptions::default())
+            .await
+            .expect("stand-in aerospike");
+        nsq.create_channel(topic, CHANNEL);
+        nsq.create_channel(&format!("{topic}.dead-letter"), DEAD_CHECK);
+        Stack {
+            nsq,
+            aero,
+            dir: tempfile::tempdir().unwrap(),
+            topic: topic.to_owned(),
+            valid: Vec::new(),
+            invalid: Vec::new(),
+        }
+    }
+
+    /// Publishes `valid` valid messages (ids from `first`) and `invalid` invalid ones.
+    fn publish(&mut self, first: u64, valid: u64, invalid: u64) {
+        for id in first..first + valid {
+            self.nsq.publish(&self.topic, valid_message(id));
+            self.valid.push(id);
+        }
+        for j in 0..invalid {
+            let body = match j % 3 {
+                0 => format!("not json {first}-{j}"),
+                1 => format!(r#"{{"id":"x{first}-{j}"}}"#),
+                _ => format!(r#"{{"id":{},"msg":7}}"#, 1_000_000 + first + j),
+            };
+            self.nsq.publish(&self.topic, body.clone());
+            self.invalid.push(body);
+        }
+    }
+
+    fn publish_bodies(&mut self, bodies: Vec<String>) {
+        for b in bodies {
+            self.nsq.publish(&self.topic, b.clone());
+            self.invalid.push(b);
+        }
+    }
+
+    fn config(&self, name: &str, n: u64, overrides: &[&str]) -> PathBuf {
+        let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("etc/message.schema.json");
+        let mut keys: Vec<(String, String)> = [
+            ("timeout", "\"20s\"".to_owned()),
+            ("grace", "\"2s\"".to_owned()),
+            (
+                "state-directory",
+                format!("\"{}\"", self.dir.path().join("state").display()),
+            ),
+            ("nsq.nsqd", format!("[\"{}\"]", self.nsq.tcp_addr())),
+            ("nsq.nsqd-http", format!("[\"{}\"]", self.nsq.http_addr())),
+            ("nsq.topic", format!("\"{}\"", self.topic)),
+            ("nsq.channel", format!("\"{CHANNEL}\"")),
+            ("nsq.max-messages", n.to_string()),
+            ("nsq.requeue-delay", "\"100ms\"".to_owned()),
+            ("nsq.max-requeue-delay", "\"300ms\"".to_owned()),
+            ("nsq.connect-timeout", "\"3s\"".to_owned()),
+            ("message.schema", format!("\"{}\"", schema.display())),
+            ("aerospike.hosts", format!("[\"{}\"]", self.aero.addr())),
+            ("aerospike.namespace", format!("\"{NAMESPACE}\"")),
+            ("aerospike.set", format!("\"{SET}\"")),
+            ("aerospike.timeout", "\"2s\"".to_owned()),
+            ("aerospike.batch-size", "25".to_owned()),
+            ("rejected.set", format!("\"{REJECTED}\"")),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        for line in overrides {
+            let (k, v) = line.split_once('=').expect("override is key = value");
+            let (k, v) = (k.trim().to_owned(), v.trim().to_owned());
+            match keys.iter_mut().find(|(key, _)| *key == k) {
+                Some(entry) => entry.1 = v,
+                None => keys.push((k, v)),
+            }
+        }
+        keys.sort_by_key(|(k, _)| k.contains('.'));
+        let text: String = keys.iter().map(|(k, v)| format!("{k} = {v}\n")).collect();
+        let path = self.dir.path().join(format!("{name}.toml"));
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn spawn(&self, config: &Path) -> Child {
+        Command::new(BIN)
+            .arg("--config")
+            .arg(config)
+            .arg("--summary-json")
+            .env_remove("JOURNAL_STREAM")
+            .env("RUST_LOG", "x_msrv=error")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("x-msrv starts")
+    }
+
+    /// Runs x-msrv to its end; returns its exit code and summary line (JSON).
+    async fn run(&self, config: &Path) -> (Option<i32>, String, String) {
+        let out = tokio::time::timeout(RUN_LIMIT, self.spawn(config).wait_with_output())
+            .await
+            .expect("x-msrv ends in time")
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    fn left(&self) -> u64 {
+        self.nsq
+            .channel_stats(&self.topic, CHANNEL)
+            .map_or(0, |c| c.depth + c.deferred_count + c.in_flight_count)
+    }
+
+    /// Clean runs until nothing is left in the channel (messages of a killed run come
+    /// back after msg_timeout, requeued ones after their delay).
+    async fn drain(&self, row: &mut Row) {
+        let config = self.config("drain", 100_000, &["timeout = \"3s\""]);
+        for _ in 0..MAX_DRAIN_RUNS {
+            if self.left() == 0 {
+                return;
+            }
+            let (code, stdout, stderr) = self.run(&config).await;
+            row.runs += 1;
+            assert!(
+                matches!(code, Some(0 | 75)),
+                "drain run exited {code:?}: {stdout}\n{stderr}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Fills in what the servers hold against what was published.
+    fn check(&self, row: &mut Row) {
+        let mut places: BTreeMap<String, u64> = BTreeMap::new();
+        let mut stored = 0;
+        for r in self.aero.records(NAMESPACE, SET) {
+            let id = r.key.as_ref().and_then(serde_json::Value::as_u64);
+            let id = id.unwrap_or_else(|| panic!("a stored record without an integer key: {r:?}"));
+            *places.entry(valid_message(id)).or_default() += 1;
+            stored += 1;
+        }
+        for r in self.aero.records(NAMESPACE, REJECTED) {
+            let body = r
+                .bins
+                .get("body")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("");
+            let reason = r
+                .bins
+                .get("reason")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("");
+            if reason.starts_with("not stored after") {
+                row.given_up += 1;
+            } else {
+                row.invalid += 1;
+            }
+            *places.entry(body.to_owned()).or_default() += 1;
+        }
+        for m in self
+            .nsq
+            .messages(&format!("{}.dead-letter", self.topic), DEAD_CHECK)
+        {
+            *places
+                .entry(String::from_utf8_lossy(&m.body).into_owned())
+                .or_default() += 1;
+            row.dead_lettered += 1;
+        }
+        row.stored += stored;
+        let published: Vec<String> = self
+            .valid
+            .iter()
+            .map(|id| valid_message(*id))
+            .chain(self.invalid.iter().cloned())
+            .collect();
+        row.published += published.len() as u64;
+        for body in &published {
+            match places.get(body).copied().unwrap_or(0) {
+                0 => row.lost += 1,
+                1 => {}
+                n => row.duplicated += n - 1,
+            }
+        }
+        row.stuck += self.left();
+    }
+
+    async fn stop(self) {
+        self.nsq.shutdown().await;
+        self.aero.shutdown().await;
+    }
+}
+
+fn signal(child: &Child, sig: &str) {
+    // Already over (and reaped): nothing to signal.
+    let Some(pid) = child.id().map(|p| p.to_string()) else {
+        return;
+    };
+    let _ = std::process::Command::new("kill")
+        .args([sig, pid.as_str()])
+        .status();
+}
+
+/// SIGTERM (or SIGKILL) at a random moment of a run over a slow store.
+async fn signal_at_random(rng: &mut Rng, sig: &str) -> Row {
+    let mut stack = Stack::start("sig").await;
+    stack.publish(0, 150, 15);
+    // 7 batches of 25, 2 at a time, each 50-100 ms in the store: a run of a few
+    // hundred ms; the signal comes at a random moment once messages are in flight.
+    stack
+        .aero
+        .set_delay(Some(Duration::from_millis(50) + rng.millis(50)));
+    let config = stack.config("sig", 165, &[]);
+    let mut child = stack.spawn(&config);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while stack
+        .nsq
+        .channel_stats(&stack.topic, CHANNEL)
+        .is_none_or(|c| c.in_flight_count == 0)
+        && Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    tokio::time::sleep(rng.millis(300)).await;
+    signal(&child, sig);
+    let _ = tokio::time::timeout(RUN_LIMIT, child.wait()).await;
+    stack.aero.set_delay(None);
+    let mut row = Row {
+        runs: 1,
+        ..Row::default()
+    };
+    stack.drain(&mut row).await;
+    stack.check(&mut row);
+    stack.stop().await;
+    row
+}
+
+/// Aerospike failing every write for a random while (transient DEVICE_OVERLOAD), runs
+/// going on meanwhile; messages requeued, then stored once it is back.
+async fn store_outage(rng: &mut Rng) -> Row {
+    let mut stack = Stack::start("outage").await;
+    stack.publish(0, 80, 8);
+    stack.aero.fail_with(Some(18));
+    let config = stack.config("outage", 40, &[]);
+    let mut row = Row::default();
+    for _ in 0..1 + rng.below(2) {
+        let (code, stdout, _) = stack.run(&config).await;
+        assert_eq!(code, Some(75), "{stdout}");
+        row.runs += 1;
+    }
+    stack.aero.fail_with(None);
+    stack.drain(&mut row).await;
+    stack.check(&mut row);
+    stack.stop().await;
+    row
+}
+
+/// Every write failing for good, the rejected set's included: each message is tried
+/// `max-attempts` times, then dead-lettered; none loops.
+async fn nothing_writable() -> Row {
+    let mut stack = Stack::start("nowrite").await;
+    stack.publish(0, 10, 5);
+    stack.aero.fail_with(Some(18));
+    let mut row = Row::default();
+    stack.drain(&mut row).await;
+    stack.check(&mut row);
+    stack.stop().await;
+    row
+}
+
+/// A store slower than nsqd's msg_timeout: nsqd times the messages out and redelivers
+/// them, the late FIN gets E_FIN_FAILED, and the run goes on.
+async fn slower_than_msg_timeout(rng: &mut Rng) -> Row {
+    let mut stack = Stack::start("late").await;
+    stack.publish(0, 30, 3);
+    stack
+        .aero
+        .set_delay(Some(Duration::from_millis(1200 + rng.below(600))));
+    let config = stack.config(
+        "late",
+        33,
+        &[
+            "nsq.msg-timeout = \"1s\"",
+            "aerospike.timeout = \"4s\"",
+            "timeout = \"6s\"",
+        ],
+    );
+    let (code, stdout, stderr) = stack.run(&config).await;
+    assert!(matches!(code, Some(0 | 75)), "{code:?} {stdout} {stderr}");
+    stack.aero.set_delay(None);
+    let mut row = Row {
+        runs: 1,
+        ..Row::default()
+    };
+    stack.drain(&mut row).await;
+    stack.check(&mut row);
+    stack.stop().await;
+    row
+}
+
+/// Two x-msrv on one channel at once, each with N = half.
+async fn two_at_once(rng: &mut Rng) -> Row {
+    let mut stack = Stack::start("two").await;
+    stack.publish(0, 200, 10);
+    stack.aero.set_delay(Some(rng.millis(10)));
+    let config = stack.config("two", 105, &[]);
+    let (a, b) = (stack.spawn(&config), stack.spawn(&config));
+    let (a, b) = tokio::join!(a.wait_with_output(), b.wait_with_output());
+    for out in [a.unwrap(), b.unwrap()] {
+        assert_eq!(out.status.code(), Some(0), "{:?}", out);
+    }
+    stack.aero.set_delay(None);
+    let mut row = Row {
+        runs: 2,
+        ..Row::default()
+    };
+    stack.drain(&mut row).await;
+    stack.check(&mut row);
+    stack.stop().await;
+    row
+}
+
+/// nsqd sending past the RDY window: the extra messages are requeued unprocessed.
+async fn over_delivery(rng: &mut Rng) -> Row {
+    let mut stack = Stack::start("over").await;
+    stack.publish(0, 60, 0);
+    stack.nsq.over_deliver(1 + rng.below(5));
+    let config = stack.config("over", 20, &[]);
+    let (code, stdout, _) = stack.run(&config).await;
+    assert_eq!(code, Some(0), "{stdout}");
+    let mut row = Row {
+        runs: 1,
+        ..Row::default()
+    };
+    stack.drain(&mut row).await;
+    stack.check(&mut row);
+    stack.stop().await;
+    row
+}
+
+/// A run that outlasts `timeout` with messages in hand.
+async fn outlasts_timeout(rng: &mut Rng) -> Row {
+    let mut stack = Stack::start("tmo").await;
+    stack.publish(0, 100, 5);
+    stack
+        .aero
+        .set_delay(Some(Duration::from_millis(50 + rng.below(100))));
+    let config = stack.config("tmo", 105, &["timeout = \"300ms\"", "grace = \"100ms\""]);
+    let (code, stdout, stderr) = stack.run(&config).await;
+    assert!(matches!(code, Some(0 | 75)), "{code:?} {stdout} {stderr}");
+    stack.aero.set_delay(None);
+    let mut row = Row {
+        runs: 1,
+        ..Row::default()
+    };
+    stack.drain(&mut row).await;
+    stack.check(&mut row);
+    stack.stop().await;
+    row
+}
+
+/// Messages near nsqd's 1 MiB limit: valid ones stored, an oversized record kept cut.
+async fn near_the_size_limit() -> Row {
+    let mut stack = Stack::start("big").await;
+    // 60 KiB strings: within the shipped schema's 64 KiB msg limit.
+    for id in 0..3u64 {
+        let body = format!(
+            r#"{{"id":{id},"msg":"big","ext":[{}]}}"#,
+            vec![format!(r#"{{"d":"{}"}}"#, "x".repeat(60_000)); 16].join(",")
+        );
+        stack.nsq.publish("big", body);
+    }
+    let huge = format!(r#"{{"id":9,"msg":"{}"}}"#, "y".repeat(1_000_000));
+    stack.publish_bodies(vec![huge]);
+    let mut row = Row::default();
+    stack.drain(&mut row).await;
+    // The big valid ones are stored under their id; count them as published valid.
+    let stored: Vec<u64> = stack
+        .aero
+        .records(NAMESPACE, SET)
+        .iter()
+        .filter_map(|r| r.key.as_ref().and_then(serde_json::Value::as_u64))
+        .collect();
+    row.published += 4;
+    row.stored += stored.len() as u64;
+    let kept = stack.aero.record_count(NAMESPACE, REJECTED) as u64;
+    row.invalid += kept;
+    let accounted = stored.len() as u64 + kept;
+    row.lost += 4u64.saturating_sub(accounted);
+    row.duplicated += accounted.saturating_sub(4);
+    row.stuck += stack.left();
+    stack.stop().await;
+    row
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    // libtest's own flags (from `cargo test`) are accepted and ignored.
+    if args.iter().any(|a| a == "--list") {
+        return;
+    }
+    let long = args.iter().any(|a| a == "--long");
+    let seed = args
+        .iter()
+        .position(|a| a == "--seed")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+                | 1
+        });
+    println!(
+        "fault suite, {} mode, seed {seed} (repeat with: cargo test --test faults -- {}--seed {seed})",
+        if long { "long" } else { "quick" },
+        if long { "--long " } else { "" }
+    );
+    let mut rng = Rng(seed);
+    let reps = |quick: u64, long_reps: u64| if long { long_reps } else { quick };
+    let started = Instant::now();
+    let mut rows: Vec<Row> = Vec::new();
+
+    macro_rules! scenario {
+        ($name:expr, $reps:expr, $body:expr) => {{
+            let mut total = Row {
+                scenario: $name,
+                ..Row::default()
+            };
+            for _ in 0..$reps {
+                let row = $body;
+                total.add(&row);
+            }
+            println!("  {:<28} done ({} runs)", $name, total.runs);
+            rows.push(total);
+        }};
+    }
+
+    scenario!(
+        "SIGTERM at random",
+        reps(3, 200),
+        signal_at_random(&mut rng, "-TERM").await
+    );
+    scenario!(
+        "SIGKILL at random",
+        reps(2, 100),
+        signal_at_random(&mut rng, "-KILL").await
+    );
+    scenario!(
+        "store outage, then back",
+        reps(2, 30),
+        store_outage(&mut rng).await
+    );
+    scenario!("nothing writable", reps(1, 10), nothing_writable().await);
+    scenario!(
+        "store slower than msg-timeout",
+        reps(1, 10),
+        slower_than_msg_timeout(&mut rng).await
+    );
+    scenario!(
+        "two x-msrv on one channel",
+        reps(2, 30),
+        two_at_once(&mut rng).await
+    );
+    scenario!(
+        "nsqd over-delivering",
+        reps(2, 30),
+        over_delivery(&mut rng).await
+    );
+    scenario!(
+        "run outlasts timeout",
+        reps(2, 30),
+        outlasts_timeout(&mut rng).await
+    );
+    scenario!(
+        "messages near 1 MiB",
+        reps(1, 5),
+        near_the_size_limit().await
+    );
+
+    println!();
+    println!(
+        "| scenario | runs | published | stored | kept invalid | given up | dead-lettered | lost | duplicated | stuck |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    let mut bad = false;
+    for r in &rows {
+        println!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            r.scenario,
+            r.runs,
+            r.published,
+            r.stored,
+            r.invalid,
+            r.given_up,
+            r.dead_lettered,
+            r.lost,
+            r.duplicated,
+            r.stuck
+        );
+        bad |= r.lost + r.duplicated + r.stuck > 0;
+    }
+    println!("\nseed {seed}, {:.0} s", started.elapsed().as_secs_f64());
+    if bad {
+        eprintln!("fault suite: messages lost, duplicated or stuck (see the table)");
+        std::process::exit(1);
+    }
+}
