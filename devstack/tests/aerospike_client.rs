@@ -899,3 +899,151 @@ async fn transactions_are_refused() {
     assert_eq!(server.record_count(NS, "mrt"), 0);
     client.close().await.expect("close");
 }
+
+/// Batch write rows: `n` keys in each of the two sets, alternating.
+fn mixed_rows(set_a: &str, set_b: &str, n: i64) -> Vec<BatchOperation> {
+    let wpol = BatchWritePolicy::default();
+    (0..n)
+        .flat_map(|i| [(set_a, i), (set_b, i)])
+        .map(|(set, i)| {
+            BatchOperation::write(
+                &wpol,
+                as_key!(NS, set, i),
+                vec![operations::put(&as_bin!("v", i))],
+            )
+        })
+        .collect()
+}
+
+/// `fail_set` fails one set's commands and batch rows; the other set keeps working,
+/// and the reverse.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fail_set_fails_only_that_set() {
+    let (server, client) = default_setup().await;
+    // FAIL_FORBIDDEN, what a set past its stop-writes limit answers (not retried).
+    server.fail_set("data-f", Some(22));
+    let err = bounded(client.put(&wp(), &as_key!(NS, "data-f", 1), &[as_bin!("v", 1)]))
+        .await
+        .expect_err("the failed set");
+    assert_eq!(server_rc(&err), Some(ResultCode::FailForbidden));
+    bounded(client.put(&wp(), &as_key!(NS, "rejected-f", 1), &[as_bin!("v", 1)]))
+        .await
+        .expect("the other set works");
+    let err = bounded(client.get(&ReadPolicy::default(), &as_key!(NS, "data-f", 1), Bins::All))
+        .await
+        .expect_err("reads of the failed set fail too");
+    assert_eq!(server_rc(&err), Some(ResultCode::FailForbidden));
+
+    // A batch: only the failed set's rows carry the code; the others are written.
+    let mut rows = mixed_rows("data-f", "rejected-f", 5);
+    bounded(client.batch(&BatchPolicy::write_default(), &mut rows))
+        .await
+        .expect("batch answered");
+    for (i, row) in rows.iter().enumerate() {
+        let want = if i % 2 == 0 {
+            ResultCode::FailForbidden
+        } else {
+            ResultCode::Ok
+        };
+        assert_eq!(row.result_code(), Some(want), "row {i}");
+    }
+    assert_eq!(
+        server.record_count(NS, "data-f"),
+        0,
+        "failed rows not executed"
+    );
+    assert_eq!(server.record_count(NS, "rejected-f"), 5);
+
+    // The reverse: the data set works while the rejected set fails.
+    server.fail_set("data-f", None);
+    server.fail_set("rejected-f", Some(22));
+    let mut rows = mixed_rows("data-f", "rejected-f", 5);
+    bounded(client.batch(&BatchPolicy::write_default(), &mut rows))
+        .await
+        .expect("batch answered");
+    let codes: Vec<_> = rows.iter().map(|r| r.result_code()).collect();
+    assert!(codes.iter().step_by(2).all(|c| *c == Some(ResultCode::Ok)));
+    assert!(
+        codes
+            .iter()
+            .skip(1)
+            .step_by(2)
+            .all(|c| *c == Some(ResultCode::FailForbidden))
+    );
+    assert_eq!(server.record_count(NS, "data-f"), 5);
+    server.fail_set("rejected-f", None);
+    bounded(client.put(&wp(), &as_key!(NS, "rejected-f", 9), &[as_bin!("v", 1)]))
+        .await
+        .expect("cleared");
+    client.close().await.expect("close");
+}
+
+/// Without `respond_all_keys` the first failed row ends the batch with its code, as
+/// the server ends a batch at a per-record error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fail_set_without_respond_all_keys_ends_the_batch() {
+    let (server, client) = default_setup().await;
+    server.fail_set("data-g", Some(22));
+    let mut policy = BatchPolicy::write_default();
+    policy.respond_all_keys = false;
+    // Row 0 is on the working set, row 1 on the failed one.
+    let mut rows = mixed_rows("rejected-g", "data-g", 3);
+    let res = bounded(client.batch(&policy, &mut rows)).await;
+    let ended = match &res {
+        Err(e) => server_rc(e) == Some(ResultCode::FailForbidden),
+        Ok(()) => rows
+            .iter()
+            .any(|r| r.result_code() == Some(ResultCode::FailForbidden)),
+    };
+    assert!(ended, "batch ended by the failed row: {res:?}");
+    // The server still dispatches every row (only the answer stops): the working
+    // set's rows ran, the failed set's did not.
+    assert_eq!(server.record_count(NS, "rejected-g"), 3);
+    assert_eq!(server.record_count(NS, "data-g"), 0);
+    client.close().await.expect("close");
+}
+
+/// `delay_set` delays what touches the set (single commands and batches) while the
+/// other set answers promptly; the delayed write still lands.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delay_set_delays_only_that_set() {
+    let (server, client) = default_setup().await;
+    server.delay_set("data-d", Some(Duration::from_secs(2)));
+    let mut p = WritePolicy::default();
+    p.base_policy.total_timeout = 300;
+    p.base_policy.socket_timeout = 300;
+    let err = bounded(client.put(&p, &as_key!(NS, "data-d", 1), &[as_bin!("v", 1)]))
+        .await
+        .expect_err("too late");
+    assert!(matches!(err.kind(), ErrorKind::Timeout), "{err:?}");
+    let started = std::time::Instant::now();
+    bounded(client.put(&p, &as_key!(NS, "rejected-d", 1), &[as_bin!("v", 1)]))
+        .await
+        .expect("other set prompt");
+    assert!(started.elapsed() < Duration::from_millis(300));
+
+    let mut bp = BatchPolicy::write_default();
+    bp.base_policy.total_timeout = 300;
+    bp.base_policy.socket_timeout = 300;
+    let mut rows = mixed_rows("rejected-d", "data-d", 2);
+    let res = bounded(client.batch(&bp, &mut rows)).await;
+    let timed_out = match &res {
+        Err(e) => matches!(e.kind(), ErrorKind::Timeout),
+        Ok(()) => rows.iter().all(|r| r.result_code() != Some(ResultCode::Ok)),
+    };
+    assert!(timed_out, "a batch touching the set is delayed: {res:?}");
+    let mut rows = mixed_rows("rejected-d", "other-d", 2);
+    bounded(client.batch(&bp, &mut rows))
+        .await
+        .expect("a batch not touching it is prompt");
+
+    // Executed after the delay, like a slow server: the writes are in doubt, not lost.
+    // Keys 1 (the put) and 0, 1 (the batch): two records.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(server.record_count(NS, "data-d"), 2);
+    server.delay_set("data-d", None);
+    bounded(client.put(&p, &as_key!(NS, "data-d", 5), &[as_bin!("v", 1)]))
+        .await
+        .expect("cleared");
+    client.close().await.expect("close");
+}

@@ -1050,3 +1050,152 @@ async fn error_texts_echo_the_clients_bytes_unchanged() {
         .unwrap();
     assert_eq!(&got[8..], b"E_INVALID invalid command BOGUS\xff");
 }
+
+/// A graceful nsqd restart (`NSQD.Exit`, then a start with its metadata and disk
+/// queues): clients are closed, connects refused while it is down, nsqlookupd drops
+/// the producer; afterwards the channel holds its queued, in-flight and deferred
+/// messages again, in `Channel.flush` order, with the attempts already counted.
+#[tokio::test(flavor = "multi_thread")]
+async fn graceful_restart_keeps_queued_in_flight_and_deferred_messages() {
+    let s = server().await;
+    let (tcp, http) = (s.tcp_addr(), s.http_addr());
+    let lookup = format!("http://{}/lookup?topic=rt", s.lookupd_http_addr());
+    let mut c = Client::sub(&s, "rt", "ch", 2).await;
+    let mut e = Client::sub(&s, "rt", "gone#ephemeral", 0).await;
+    for body in ["a", "b", "c"] {
+        s.publish("rt", body);
+    }
+    let (att_a, _id_a, body_a) = c.message().await;
+    let (_, id_b, body_b) = c.message().await;
+    assert_eq!((att_a, &body_a[..], &body_b[..]), (1, &b"a"[..], &b"b"[..]));
+    // b deferred for an hour, a stays in flight, c queued behind RDY 0.
+    c.send("RDY 0").await;
+    c.send(&format!("REQ {id_b} 3600000")).await;
+    let deadline = tokio::time::Instant::now() + SOON;
+    let before = loop {
+        let st = s.channel_stats("rt", "ch").expect("channel");
+        if st.deferred_count == 1 || tokio::time::Instant::now() > deadline {
+            break st;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    assert_eq!(
+        (before.depth, before.in_flight_count, before.deferred_count),
+        (1, 1, 1)
+    );
+    let (status, body) = tokio::task::spawn_blocking({
+        let lookup = lookup.clone();
+        move || http_get(&lookup)
+    })
+    .await
+    .unwrap();
+    assert_eq!(status, 200);
+    assert!(
+        body.contains(&format!("\"tcp_port\":{}", tcp.port())),
+        "{body}"
+    );
+
+    s.stop().await;
+    assert!(!s.is_running().await);
+    assert!(c.is_closed().await, "consumers are disconnected");
+    assert!(e.is_closed().await);
+    assert!(
+        TcpStream::connect(tcp).await.is_err(),
+        "TCP refused while down"
+    );
+    assert!(
+        TcpStream::connect(http).await.is_err(),
+        "HTTP refused while down"
+    );
+    let (status, body) = tokio::task::spawn_blocking({
+        let lookup = lookup.clone();
+        move || http_get(&lookup)
+    })
+    .await
+    .unwrap();
+    assert_eq!(status, 200, "nsqlookupd keeps the registration");
+    assert!(body.contains("\"producers\":[]"), "{body}");
+
+    s.start_again().await.expect("same ports again");
+    assert_eq!(s.tcp_addr(), tcp);
+    let after = s.channel_stats("rt", "ch").expect("channel kept");
+    assert_eq!(
+        (
+            after.depth,
+            after.in_flight_count,
+            after.deferred_count,
+            after.message_count
+        ),
+        (3, 0, 0, 0),
+        "everything back in the queue, counters new"
+    );
+    assert!(
+        s.channel_stats("rt", "gone#ephemeral").is_none(),
+        "ephemeral channels are not persisted"
+    );
+    let (status, body) = tokio::task::spawn_blocking(move || http_get(&lookup))
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    assert!(
+        body.contains(&format!("\"tcp_port\":{}", tcp.port())),
+        "{body}"
+    );
+
+    let mut c = Client::sub(&s, "rt", "ch", 3).await;
+    let mut got = Vec::new();
+    for _ in 0..3 {
+        let (attempts, _, body) = c.message().await;
+        got.push((String::from_utf8(body).unwrap(), attempts));
+    }
+    // Queue, then in flight, then deferred (ready at once: the deferral is not
+    // persisted); each delivery counts one more attempt.
+    assert_eq!(got, vec![("c".into(), 1), ("a".into(), 2), ("b".into(), 2)]);
+}
+
+/// `kill` models a crash: the topics and channels survive (nsqd's metadata file) but
+/// the in-memory messages do not.
+#[tokio::test(flavor = "multi_thread")]
+async fn kill_loses_the_messages_but_not_the_channels() {
+    let s = server().await;
+    let mut c = Client::sub(&s, "kt", "ch", 1).await;
+    s.publish("kt", "a");
+    s.publish("kt", "b");
+    let _ = c.message().await;
+    s.kill().await;
+    assert!(c.is_closed().await);
+    s.start_again().await.expect("start again");
+    let ch = s.channel_stats("kt", "ch").expect("channel kept");
+    assert_eq!((ch.depth, ch.in_flight_count), (0, 0));
+    s.publish("kt", "c");
+    let mut c = Client::sub(&s, "kt", "ch", 1).await;
+    let (attempts, _, body) = c.message().await;
+    assert_eq!((attempts, &body[..]), (1, &b"c"[..]));
+}
+
+/// `restart` = stop + start_again; a FIN for a message of the old connection is
+/// refused on the new one (the message is queued, not in flight).
+#[tokio::test(flavor = "multi_thread")]
+async fn restart_requires_a_new_connection_and_new_deliveries() {
+    let s = server().await;
+    let mut c = Client::sub(&s, "rs", "ch", 1).await;
+    s.publish("rs", "a");
+    let (_, id, _) = c.message().await;
+    s.restart().await.expect("restart");
+    assert!(c.is_closed().await);
+    let mut c = Client::sub(&s, "rs", "ch", 0).await;
+    c.send(&format!("FIN {id}")).await;
+    assert_eq!(
+        c.frame().await,
+        Some(Frame::Error(format!(
+            "E_FIN_FAILED FIN {id} failed ID not in flight"
+        )))
+    );
+    c.send("RDY 1").await;
+    let (attempts, id2, _) = c.message().await;
+    assert_eq!((attempts, &id2), (2, &id), "same message, same id");
+    c.send(&format!("FIN {id}")).await;
+    c.send("NOP").await;
+    assert!(c.frames_within(Duration::from_millis(200)).await.is_empty());
+    assert_eq!(s.channel_stats("rs", "ch").unwrap().depth, 0);
+}

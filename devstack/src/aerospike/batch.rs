@@ -12,10 +12,11 @@
 //! ends the batch with PARAMETER_ERROR; without the REPORT_ALL_ERRORS flag the first
 //! row error other than NOT_FOUND/FILTERED_OUT ends it with that row's code.
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::msg::{self, Cursor, Field, MsgError, Op, ReplyHeader, field, rc};
-use super::store::{Command, Store};
+use super::store::{Command, Outcome, Store};
 
 /// Row type bits (`BATCH_MSG_*`).
 const BATCH_MSG_REPEAT: u8 = 0x1;
@@ -50,104 +51,187 @@ const BATCH_BLOCK_SIZE: usize = 128 * 1024;
 /// Row results that never end a batch early.
 const BENIGN_ROW_CODES: [u8; 3] = [rc::OK, rc::NOT_FOUND, rc::FILTERED_OUT];
 
-/// Executes every row of a batch field and returns the reply bodies, one proto frame
-/// each: blocks of row messages, then a trailer flagged LAST carrying the batch's
-/// result code (as the server's `as_batch_send_trailer`).
-pub fn execute(
-    batch_field: &[u8],
-    store: &mut Store,
-    now: SystemTime,
-) -> Result<Vec<Vec<u8>>, MsgError> {
-    let mut c = Cursor::new(batch_field);
-    let count = c.u32()?;
-    let flags = c.u8()?;
-    if count == 0 {
-        return Ok(vec![msg::last_reply(rc::PARAMETER)]);
-    }
-    let report_all = flags & REPORT_ALL_ERRORS != 0;
-    let report_rec = flags & REPORT_ERROR_REC != 0;
+/// One row of a batch: its index in the request, digest and (possibly shared) header.
+#[derive(Debug)]
+struct Row {
+    index: u32,
+    digest: Vec<u8>,
+    header: Arc<RowHeader>,
+}
 
-    let mut prev: Option<RowHeader> = None;
-    let mut frames = Vec::new();
-    let mut block = Vec::new();
-    // The code that ends the batch early, and whether the block holding the failed
-    // row is still sent.
-    let mut batch_code = rc::OK;
-    let mut send_failed_block = false;
-    for _ in 0..count {
-        let index = c.u32()?;
-        let digest = c.take(DIGEST_SIZE)?;
-        let rtype = c.u8()?;
-        let header = if rtype & BATCH_MSG_REPEAT != 0 {
-            match &prev {
-                // A repeat on the first row is garbage; the server stops there.
-                None => return Ok(vec![msg::last_reply(rc::PARAMETER)]),
-                Some(p) => p.clone(),
+/// A parsed batch field. Parsing stops at the first malformed row (or a REPEAT with
+/// nothing to repeat); the rows before it still run, then the batch ends with
+/// PARAMETER_ERROR — the server also dispatches rows as it parses them.
+#[derive(Debug)]
+pub struct Batch {
+    report_all: bool,
+    report_rec: bool,
+    rows: Vec<Row>,
+    malformed: bool,
+}
+
+impl Batch {
+    /// Parses a batch index field (41 or 42).
+    pub fn parse(batch_field: &[u8]) -> Batch {
+        let mut c = Cursor::new(batch_field);
+        let mut batch = Batch {
+            report_all: false,
+            report_rec: false,
+            rows: Vec::new(),
+            malformed: false,
+        };
+        let (Ok(count), Ok(flags)) = (c.u32(), c.u8()) else {
+            batch.malformed = true;
+            return batch;
+        };
+        batch.report_all = flags & REPORT_ALL_ERRORS != 0;
+        batch.report_rec = flags & REPORT_ERROR_REC != 0;
+        if count == 0 {
+            batch.malformed = true;
+            return batch;
+        }
+        for _ in 0..count {
+            match read_row(&mut c, batch.rows.last().map(|r| &r.header)) {
+                Ok(row) => batch.rows.push(row),
+                Err(e) => {
+                    tracing::debug!(error = %e, "malformed batch row");
+                    batch.malformed = true;
+                    break;
+                }
             }
-        } else {
-            read_row_header(&mut c, rtype)?
-        };
-        let namespace = msg::find_field(&header.fields, field::NAMESPACE).unwrap_or_default();
-        if !std::str::from_utf8(namespace).is_ok_and(|n| store.namespaces.contains_key(n)) {
-            // The server stops dispatching at an unknown namespace and terminates the
-            // batch with PARAMETER_ERROR (`as_batch_queue_task`), not per-row codes.
-            return Ok(vec![msg::last_reply(rc::PARAMETER)]);
         }
-        let cmd = Command {
-            info1: header.info1,
-            info2: header.info2,
-            info3: header.info3,
-            generation: header.generation,
-            record_ttl: header.record_ttl,
-            namespace,
-            set: msg::find_field(&header.fields, field::SET).unwrap_or_default(),
-            digest: Some(digest),
-            key: msg::find_field(&header.fields, field::KEY),
-            ops: &header.ops,
-            in_transaction: msg::find_field(&header.fields, field::MRT_ID).is_some(),
-        };
-        let outcome = store.execute(&cmd, now);
-        let reply_ops: Vec<msg::ReplyOp<'_>> = outcome
-            .bins
+        batch
+    }
+
+    /// The set named by each row (`""` for none), for fault injection by set.
+    pub fn sets(&self) -> impl Iterator<Item = &[u8]> {
+        self.rows
             .iter()
-            .map(|(name, p)| super::reply_op(name, p.as_ref()))
-            .collect();
-        if batch_code == rc::OK || send_failed_block {
-            msg::write_msg(
-                &mut block,
-                &ReplyHeader {
-                    info3: 0,
-                    result_code: outcome.result_code,
-                    generation: outcome.generation,
-                    void_time: outcome.void_time,
-                    transaction_ttl: index,
+            .map(|r| msg::find_field(&r.header.fields, field::SET).unwrap_or_default())
+    }
+
+    /// Executes every row and returns the reply bodies, one proto frame each: blocks
+    /// of row messages, then a trailer flagged LAST carrying the batch's result code
+    /// (as the server's `as_batch_send_trailer`).
+    ///
+    /// `row_fault` may fail a row by its set: the row answers that code without being
+    /// executed, like a per-record failure on the server (`as_batch_add_error`), and
+    /// counts as a row error for the REPORT_ALL_ERRORS rules.
+    pub fn execute(
+        &self,
+        store: &mut Store,
+        now: SystemTime,
+        row_fault: impl Fn(&[u8]) -> Option<u8>,
+    ) -> Vec<Vec<u8>> {
+        let mut frames = Vec::new();
+        let mut block = Vec::new();
+        // The code that ends the batch early, and whether the block holding the failed
+        // row is still sent.
+        let mut batch_code = rc::OK;
+        let mut send_failed_block = false;
+        for row in &self.rows {
+            let header = &row.header;
+            let namespace = msg::find_field(&header.fields, field::NAMESPACE).unwrap_or_default();
+            if !std::str::from_utf8(namespace).is_ok_and(|n| store.namespaces.contains_key(n)) {
+                // The server stops dispatching at an unknown namespace and terminates
+                // the batch with PARAMETER_ERROR (`as_batch_queue_task`), not per-row
+                // codes.
+                return vec![msg::last_reply(rc::PARAMETER)];
+            }
+            let set = msg::find_field(&header.fields, field::SET).unwrap_or_default();
+            let outcome = match row_fault(set) {
+                Some(code) => Outcome {
+                    result_code: code,
+                    ..Outcome::default()
                 },
-                &[],
-                &reply_ops,
-            );
-        }
-        if !report_all && batch_code == rc::OK && !BENIGN_ROW_CODES.contains(&outcome.result_code) {
-            batch_code = outcome.result_code;
-            send_failed_block = report_rec;
-            if !report_rec {
+                None => store.execute(
+                    &Command {
+                        info1: header.info1,
+                        info2: header.info2,
+                        info3: header.info3,
+                        generation: header.generation,
+                        record_ttl: header.record_ttl,
+                        namespace,
+                        set,
+                        digest: Some(&row.digest),
+                        key: msg::find_field(&header.fields, field::KEY),
+                        ops: &header.ops,
+                        in_transaction: msg::find_field(&header.fields, field::MRT_ID).is_some(),
+                    },
+                    now,
+                ),
+            };
+            let reply_ops: Vec<msg::ReplyOp<'_>> = outcome
+                .bins
+                .iter()
+                .map(|(name, p)| super::reply_op(name, p.as_ref()))
+                .collect();
+            if batch_code == rc::OK || send_failed_block {
+                msg::write_msg(
+                    &mut block,
+                    &ReplyHeader {
+                        info3: 0,
+                        result_code: outcome.result_code,
+                        generation: outcome.generation,
+                        void_time: outcome.void_time,
+                        transaction_ttl: row.index,
+                    },
+                    &[],
+                    &reply_ops,
+                );
+            }
+            if !self.report_all
+                && batch_code == rc::OK
+                && !BENIGN_ROW_CODES.contains(&outcome.result_code)
+            {
+                batch_code = outcome.result_code;
+                send_failed_block = self.report_rec;
+                if !self.report_rec {
+                    block.clear();
+                }
+            }
+            if block.len() >= BATCH_BLOCK_SIZE {
+                if batch_code == rc::OK || send_failed_block {
+                    frames.push(std::mem::take(&mut block));
+                }
+                // After the failed row's block, nothing more is sent.
+                send_failed_block = false;
                 block.clear();
             }
         }
-        if block.len() >= BATCH_BLOCK_SIZE {
-            if batch_code == rc::OK || send_failed_block {
-                frames.push(std::mem::take(&mut block));
-            }
-            // After the failed row's block, nothing more is sent.
-            send_failed_block = false;
-            block.clear();
+        if self.malformed {
+            return vec![msg::last_reply(rc::PARAMETER)];
         }
-        prev = Some(header);
+        if !block.is_empty() && (batch_code == rc::OK || send_failed_block) {
+            frames.push(block);
+        }
+        frames.push(msg::last_reply(batch_code));
+        frames
     }
-    if !block.is_empty() && (batch_code == rc::OK || send_failed_block) {
-        frames.push(block);
-    }
-    frames.push(msg::last_reply(batch_code));
-    Ok(frames)
+}
+
+/// Executes every row of a batch field (no fault injection).
+#[cfg(test)]
+fn execute(batch_field: &[u8], store: &mut Store, now: SystemTime) -> Vec<Vec<u8>> {
+    Batch::parse(batch_field).execute(store, now, |_| None)
+}
+
+/// Reads one row; a REPEAT row shares `prev`'s header.
+fn read_row(c: &mut Cursor<'_>, prev: Option<&Arc<RowHeader>>) -> Result<Row, MsgError> {
+    let index = c.u32()?;
+    let digest = c.take(DIGEST_SIZE)?.to_vec();
+    let rtype = c.u8()?;
+    let header = if rtype & BATCH_MSG_REPEAT != 0 {
+        // A repeat on the first row is garbage; the server stops there.
+        Arc::clone(prev.ok_or(MsgError::RepeatWithoutRow)?)
+    } else {
+        Arc::new(read_row_header(c, rtype)?)
+    };
+    Ok(Row {
+        index,
+        digest,
+        header,
+    })
 }
 
 fn read_row_header(c: &mut Cursor<'_>, rtype: u8) -> Result<RowHeader, MsgError> {
@@ -239,7 +323,7 @@ mod tests {
     #[test]
     fn repeat_rows_reuse_the_previous_header() {
         let mut s = store();
-        let frames = execute(&write_then_repeat(b"test"), &mut s, SystemTime::now()).unwrap();
+        let frames = execute(&write_then_repeat(b"test"), &mut s, SystemTime::now());
         assert_eq!(
             codes(&frames),
             vec![(rc::OK, 0, false), (rc::OK, 1, false), (rc::OK, 0, true)]
@@ -250,7 +334,7 @@ mod tests {
     #[test]
     fn unknown_namespace_ends_the_batch_with_parameter_error() {
         let mut s = store();
-        let frames = execute(&write_then_repeat(b"nope"), &mut s, SystemTime::now()).unwrap();
+        let frames = execute(&write_then_repeat(b"nope"), &mut s, SystemTime::now());
         assert_eq!(codes(&frames), vec![(rc::PARAMETER, 0, true)]);
     }
 }

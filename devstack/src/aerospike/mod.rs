@@ -17,7 +17,7 @@ pub mod particle;
 pub mod scan;
 pub mod store;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -102,12 +102,36 @@ struct Shared {
     opts: AerospikeOptions,
     addr: SocketAddr,
     store: Mutex<Store>,
-    delay: Mutex<Option<Duration>>,
-    fail_with: Mutex<Option<u8>>,
+    faults: Mutex<Faults>,
     commands: AtomicU64,
 }
 
+/// Injected faults: node-wide and per set (set names as bytes, as on the wire).
+#[derive(Debug, Default)]
+struct Faults {
+    delay: Option<Duration>,
+    fail_with: Option<u8>,
+    set_delay: HashMap<Vec<u8>, Duration>,
+    set_fail: HashMap<Vec<u8>, u8>,
+}
+
+impl Faults {
+    /// How long a request touching these sets waits: the longest of the node-wide
+    /// delay and the sets' delays (a batch's rows run in parallel on a server, so its
+    /// slowest set decides).
+    fn delay_for<'a>(&self, sets: impl Iterator<Item = &'a [u8]>) -> Option<Duration> {
+        sets.filter_map(|s| self.set_delay.get(s).copied())
+            .chain(self.delay)
+            .max()
+    }
+}
+
 impl Shared {
+    fn faults(&self) -> std::sync::MutexGuard<'_, Faults> {
+        // Plain values: a poisoned lock still holds a consistent set of faults.
+        self.faults.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn store(&self) -> std::sync::MutexGuard<'_, Store> {
         // Every mutation is a single map insert/remove, so a poisoned lock still
         // guards a consistent store.
@@ -144,8 +168,7 @@ impl AerospikeServer {
             opts,
             addr,
             store: Mutex::new(store),
-            delay: Mutex::new(None),
-            fail_with: Mutex::new(None),
+            faults: Mutex::new(Faults::default()),
             commands: AtomicU64::new(0),
         });
         let running = spawn_listener(listener, shared.clone());
@@ -227,16 +250,36 @@ impl AerospikeServer {
     /// Delays every AS_MSG answer by `d` (info answers stay prompt, so the client's
     /// cluster view stays healthy while commands time out).
     pub fn set_delay(&self, d: Option<Duration>) {
-        *self.shared.delay.lock().unwrap_or_else(|e| e.into_inner()) = d;
+        self.shared.faults().delay = d;
     }
 
     /// Answers every AS_MSG command with this result code instead of executing it.
     pub fn fail_with(&self, code: Option<u8>) {
-        *self
-            .shared
-            .fail_with
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = code;
+        self.shared.faults().fail_with = code;
+    }
+
+    /// Fails commands on one set (in any namespace) with this result code, without
+    /// executing them; `None` clears it. A single-record command or a scan of the set
+    /// answers the code; in a batch only the set's rows get it as their row result
+    /// (the other rows run), and without `respond_all_keys` the first such row ends
+    /// the batch with that code, as per-record failures do on the server.
+    pub fn fail_set(&self, set: &str, code: Option<u8>) {
+        let mut f = self.shared.faults();
+        match code {
+            Some(c) => f.set_fail.insert(set.as_bytes().to_vec(), c),
+            None => f.set_fail.remove(set.as_bytes()),
+        };
+    }
+
+    /// Delays every AS_MSG command that touches one set (a single-record command, a
+    /// scan, or a batch with at least one row of the set) by `d`; `None` clears it.
+    /// The command is executed after the delay, like on a slow server.
+    pub fn delay_set(&self, set: &str, d: Option<Duration>) {
+        let mut f = self.shared.faults();
+        match d {
+            Some(d) => f.set_delay.insert(set.as_bytes().to_vec(), d),
+            None => f.set_delay.remove(set.as_bytes()),
+        };
     }
 
     /// AS_MSG commands received so far (a batch counts once).
@@ -361,18 +404,58 @@ async fn serve_connection(mut sock: TcpStream, shared: &Shared) -> Result<(), Co
     }
 }
 
+/// A parsed AS_MSG request; a batch has its rows parsed too.
+struct Request {
+    msg: AsMsg,
+    batch: Option<batch::Batch>,
+}
+
+impl Request {
+    fn parse(body: &[u8]) -> Result<Request, msg::MsgError> {
+        let msg = AsMsg::parse(body)?;
+        let batch = msg
+            .field(field::BATCH_INDEX)
+            .or_else(|| msg.field(field::BATCH_INDEX_WITH_SET))
+            .map(batch::Batch::parse);
+        Ok(Request { msg, batch })
+    }
+
+    /// The sets the request touches: each batch row's, or the command's own.
+    fn sets(&self) -> Box<dyn Iterator<Item = &[u8]> + '_> {
+        match &self.batch {
+            Some(b) => Box::new(b.sets()),
+            None => Box::new(self.msg.field(field::SET).into_iter()),
+        }
+    }
+}
+
 /// Executes one AS_MSG body (delay and failure injection included) and returns the
 /// framed reply, compressed when the request asked for it.
 async fn serve_as_msg(body: &[u8], shared: &Shared) -> Vec<u8> {
     shared.commands.fetch_add(1, Ordering::Relaxed);
-    let delay = *shared.delay.lock().unwrap_or_else(|e| e.into_inner());
+    let request = Request::parse(body);
+    let delay = {
+        let faults = shared.faults();
+        match &request {
+            Ok(r) => faults.delay_for(r.sets()),
+            Err(_) => faults.delay,
+        }
+    };
     if let Some(d) = delay {
         tokio::time::sleep(d).await;
     }
-    let failure = *shared.fail_with.lock().unwrap_or_else(|e| e.into_inner());
-    let bodies = match failure {
-        Some(code) => vec![msg::last_reply(code)],
-        None => handle_as_msg(body, shared),
+    // Failures are read after the delay: a test may change them meanwhile.
+    let (failure, set_fail) = {
+        let f = shared.faults();
+        (f.fail_with, f.set_fail.clone())
+    };
+    let bodies = match (failure, request) {
+        (Some(code), _) => vec![msg::last_reply(code)],
+        (None, Ok(r)) => handle_as_msg(&r, shared, &set_fail),
+        (None, Err(e)) => {
+            tracing::debug!(error = %e, "malformed AS_MSG");
+            vec![msg::last_reply(rc::PARAMETER)]
+        }
     };
     let compress = body
         .get(INFO1_OFFSET)
@@ -460,34 +543,24 @@ pub(crate) fn reply_op<'a>(name: &'a str, p: Option<&Particle>) -> ReplyOp<'a> {
     }
 }
 
-/// Executes one AS_MSG and returns the reply bodies (one proto frame each).
-fn handle_as_msg(body: &[u8], shared: &Shared) -> Vec<Vec<u8>> {
-    let m = match AsMsg::parse(body) {
-        Ok(m) => m,
-        Err(e) => {
-            tracing::debug!(error = %e, "malformed AS_MSG");
-            return vec![msg::last_reply(rc::PARAMETER)];
-        }
-    };
+/// Executes one AS_MSG and returns the reply bodies (one proto frame each). A set in
+/// `set_fail` answers its code instead of running.
+fn handle_as_msg(r: &Request, shared: &Shared, set_fail: &HashMap<Vec<u8>, u8>) -> Vec<Vec<u8>> {
+    let m = &r.msg;
     let now = SystemTime::now();
     if m.field(field::FILTER_EXP).is_some() {
         // Filter expressions need the server's expression engine.
         return vec![msg::last_reply(rc::UNSUPPORTED_FEATURE)];
     }
-    if let Some(rows) = m
-        .field(field::BATCH_INDEX)
-        .or_else(|| m.field(field::BATCH_INDEX_WITH_SET))
-    {
-        return match batch::execute(rows, &mut shared.store(), now) {
-            Ok(frames) => frames,
-            Err(e) => {
-                tracing::debug!(error = %e, "malformed batch");
-                vec![msg::last_reply(rc::PARAMETER)]
-            }
-        };
+    if let Some(b) = &r.batch {
+        return b.execute(&mut shared.store(), now, |set| set_fail.get(set).copied());
     }
+    let set_failure = m.field(field::SET).and_then(|s| set_fail.get(s).copied());
     if m.field(field::DIGEST).is_none() {
-        return match scan::execute(&m, &shared.store(), now) {
+        if let Some(code) = set_failure {
+            return vec![msg::last_reply(code)];
+        }
+        return match scan::execute(m, &shared.store(), now) {
             Ok(frames) => frames,
             Err(e) => {
                 tracing::debug!(error = %e, "malformed scan");
@@ -497,6 +570,21 @@ fn handle_as_msg(body: &[u8], shared: &Shared) -> Vec<Vec<u8>> {
     }
     if m.field(field::UDF_FILENAME).is_some() {
         return vec![msg::last_reply(rc::UNSUPPORTED_FEATURE)];
+    }
+    if let Some(code) = set_failure {
+        // A per-record failure: an answer with the code and nothing else, the command
+        // not executed.
+        let mut out = Vec::new();
+        msg::write_msg(
+            &mut out,
+            &ReplyHeader {
+                result_code: code,
+                ..ReplyHeader::default()
+            },
+            &[],
+            &[],
+        );
+        return vec![out];
     }
     let cmd = Command {
         info1: m.info1,

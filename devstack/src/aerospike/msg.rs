@@ -130,6 +130,8 @@ pub enum MsgError {
     Version(u8),
     #[error("proto body of {0} bytes exceeds the limit")]
     TooLarge(u64),
+    #[error("batch REPEAT row with no row before it")]
+    RepeatWithoutRow,
 }
 
 /// The 8-byte proto header.

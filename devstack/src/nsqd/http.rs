@@ -163,7 +163,13 @@ async fn ping() -> Response {
 
 // GET routes get an explicit HEAD: axum would answer HEAD itself, nsqd's router (no
 // HEAD handlers registered) says 405.
-pub(crate) async fn serve_nsqd(listener: TcpListener, inner: Arc<Inner>) {
+/// Serves nsqd's HTTP API until `stop` changes (or its sender goes): then the
+/// listener closes, idle connections close and requests in progress finish.
+pub(crate) async fn serve_nsqd(
+    listener: TcpListener,
+    inner: Arc<Inner>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
     let app = Router::new()
         .route("/ping", get(ping).head(method_not_allowed))
         .route("/info", get(info).head(method_not_allowed))
@@ -185,7 +191,11 @@ pub(crate) async fn serve_nsqd(listener: TcpListener, inner: Arc<Inner>) {
         // nsqd applies its own limits (MSG_TOO_BIG, BODY_TOO_BIG), not axum's 2 MB.
         .layer(DefaultBodyLimit::disable())
         .with_state(inner);
-    let _ = axum::serve(listener, app).await;
+    let _ = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            let _ = stop.changed().await;
+        })
+        .await;
 }
 
 pub(crate) async fn serve_lookupd(listener: TcpListener, inner: Arc<Inner>) {

@@ -105,6 +105,17 @@ impl Registry {
         }
     }
 
+    /// The nsqd's connection to nsqlookupd closed (it exited): nsqlookupd removes it
+    /// as producer of every registration but keeps the registrations, ephemeral ones
+    /// included (`lookup_protocol_v1.go` at the end of `IOLoop`); its tombstones go
+    /// with it. It registers everything again when it reconnects.
+    pub fn producer_gone(&mut self) {
+        for p in self.regs.values_mut() {
+            *p = Producers::default();
+        }
+        self.known.clear();
+    }
+
     pub fn has_topic(&self, topic: &str) -> bool {
         self.regs.contains_key(&Reg::topic(topic))
     }

@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tokio::task::{AbortHandle, JoinHandle};
 
 pub use queue::{
@@ -36,6 +37,10 @@ pub const VERSION: &str = "1.3.0";
 /// How often in-flight timeouts and deferred messages are checked (nsqd's
 /// `--queue-scan-interval` default).
 const QUEUE_SCAN_INTERVAL: Duration = Duration::from_millis(100);
+/// How long an exit waits for aborted connection tasks to end.
+const CONNECTION_END_WAIT: Duration = Duration::from_secs(5);
+/// How often an exit checks whether the connection tasks have ended.
+const CONNECTION_END_POLL: Duration = Duration::from_millis(5);
 
 /// nsqd's options that matter to the stand-in, with nsqd's defaults (flag names in
 /// brackets).
@@ -111,7 +116,8 @@ pub(crate) struct Inner {
     next_client: AtomicU64,
     /// Connection tasks by client id, so faults and deletions can close them.
     conns: Mutex<HashMap<u64, AbortHandle>>,
-    started: std::time::SystemTime,
+    /// When this nsqd (re)started, for `/stats` `start_time`.
+    started: Mutex<std::time::SystemTime>,
 }
 
 impl Inner {
@@ -139,6 +145,8 @@ impl Inner {
 
     fn start_time(&self) -> i64 {
         self.started
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64)
     }
@@ -170,7 +178,58 @@ impl Inner {
 /// A running stand-in nsqd + nsqlookupd. Dropping it stops both.
 pub struct NsqServer {
     inner: Arc<Inner>,
-    tasks: Vec<JoinHandle<()>>,
+    /// nsqlookupd's HTTP task: it keeps running while the nsqd is stopped.
+    lookupd: JoinHandle<()>,
+    /// The nsqd's tasks; `None` while it is stopped.
+    nsqd: tokio::sync::Mutex<Option<NsqdTasks>>,
+}
+
+/// The running nsqd: TCP accept loop, queue scan, HTTP API.
+struct NsqdTasks {
+    tcp: JoinHandle<()>,
+    scan: JoinHandle<()>,
+    http: JoinHandle<()>,
+    http_stop: watch::Sender<bool>,
+}
+
+impl NsqdTasks {
+    fn spawn(inner: &Arc<Inner>, tcp: TcpListener, http: TcpListener) -> NsqdTasks {
+        let i = Arc::clone(inner);
+        let tcp = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = tcp.accept().await else {
+                    continue;
+                };
+                let id = i.next_client.fetch_add(1, Ordering::Relaxed) + 1;
+                let task = tokio::spawn(tcp::serve_conn(Arc::clone(&i), stream, id));
+                let mut conns = i.conns.lock().unwrap_or_else(|p| p.into_inner());
+                conns.retain(|_, h| !h.is_finished());
+                conns.insert(id, task.abort_handle());
+            }
+        });
+        let i = Arc::clone(inner);
+        let scan = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(QUEUE_SCAN_INTERVAL);
+            loop {
+                tick.tick().await;
+                i.state().scan(Instant::now());
+            }
+        });
+        let (http_stop, stop_rx) = watch::channel(false);
+        let http = tokio::spawn(http::serve_nsqd(http, Arc::clone(inner), stop_rx));
+        NsqdTasks {
+            tcp,
+            scan,
+            http,
+            http_stop,
+        }
+    }
+
+    fn abort(&self) {
+        self.tcp.abort();
+        self.scan.abort();
+        self.http.abort();
+    }
 }
 
 impl NsqServer {
@@ -189,36 +248,101 @@ impl NsqServer {
             registry,
             next_client: AtomicU64::new(0),
             conns: Mutex::new(HashMap::new()),
-            started: std::time::SystemTime::now(),
+            started: Mutex::new(std::time::SystemTime::now()),
         });
-        let mut tasks = Vec::new();
-        let i = Arc::clone(&inner);
-        tasks.push(tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = tcp.accept().await else {
-                    continue;
-                };
-                let id = i.next_client.fetch_add(1, Ordering::Relaxed) + 1;
-                let task = tokio::spawn(tcp::serve_conn(Arc::clone(&i), stream, id));
-                let mut conns = i.conns.lock().unwrap_or_else(|p| p.into_inner());
-                conns.retain(|_, h| !h.is_finished());
-                conns.insert(id, task.abort_handle());
-            }
-        }));
-        let i = Arc::clone(&inner);
-        tasks.push(tokio::spawn(async move {
-            let mut tick = tokio::time::interval(QUEUE_SCAN_INTERVAL);
-            loop {
-                tick.tick().await;
-                i.state().scan(Instant::now());
-            }
-        }));
-        tasks.push(tokio::spawn(http::serve_nsqd(http, Arc::clone(&inner))));
-        tasks.push(tokio::spawn(http::serve_lookupd(
+        let nsqd = NsqdTasks::spawn(&inner, tcp, http);
+        let lookupd = tokio::spawn(http::serve_lookupd(lookupd, Arc::clone(&inner)));
+        Ok(NsqServer {
+            inner,
             lookupd,
-            Arc::clone(&inner),
-        )));
-        Ok(NsqServer { inner, tasks })
+            nsqd: tokio::sync::Mutex::new(Some(nsqd)),
+        })
+    }
+
+    /// A graceful exit of the nsqd, as on SIGTERM (`NSQD.Exit`): the TCP and HTTP
+    /// listeners close (connects are refused), every client connection is closed,
+    /// and each channel's queued, in-flight and deferred messages are kept as nsqd
+    /// writes them to its disk queue (see [`NsqServer::start_again`]). nsqlookupd
+    /// stays up and drops the nsqd as producer. A no-op when stopped.
+    pub async fn stop(&self) {
+        self.exit(true).await;
+    }
+
+    /// A crash (`kill -9`) of the nsqd: as [`NsqServer::stop`], but every message is
+    /// lost (the stand-in has no disk queue, so none was on disk); topics and
+    /// channels survive, as nsqd's metadata file does.
+    pub async fn kill(&self) {
+        self.exit(false).await;
+    }
+
+    async fn exit(&self, flush: bool) {
+        let Some(tasks) = self.nsqd.lock().await.take() else {
+            return;
+        };
+        tasks.tcp.abort();
+        tasks.scan.abort();
+        // HTTP stops gracefully: the listener closes, keep-alive connections close,
+        // requests in progress finish (bounded).
+        let _ = tasks.http_stop.send(true);
+        let conns: Vec<AbortHandle> = self
+            .inner
+            .conns
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain()
+            .map(|(_, h)| h)
+            .collect();
+        for h in &conns {
+            h.abort();
+        }
+        let NsqdTasks {
+            tcp, scan, http, ..
+        } = tasks;
+        let http_abort = http.abort_handle();
+        if tokio::time::timeout(CONNECTION_END_WAIT, http)
+            .await
+            .is_err()
+        {
+            http_abort.abort();
+        }
+        for t in [tcp, scan] {
+            // Cancelled on purpose: the JoinError says so and nothing else.
+            let _ = t.await;
+        }
+        wait_for_connections(&conns).await;
+        self.inner.state().restart(flush);
+        self.inner.registry().producer_gone();
+        tracing::info!(tcp = %self.inner.tcp_addr, flush, "nsqd stand-in stopped");
+    }
+
+    /// Starts the nsqd again on the same TCP and HTTP ports after [`NsqServer::stop`]
+    /// or [`NsqServer::kill`], as nsqd's start with `LoadMetadata`: the kept topics and
+    /// channels are registered with nsqlookupd again and consumers that reconnect get
+    /// the kept messages. A no-op when running.
+    pub async fn start_again(&self) -> std::io::Result<()> {
+        let mut nsqd = self.nsqd.lock().await;
+        if nsqd.is_some() {
+            return Ok(());
+        }
+        let tcp = TcpListener::bind(self.inner.tcp_addr).await?;
+        let http = TcpListener::bind(self.inner.http_addr).await?;
+        *self.inner.started.lock().unwrap_or_else(|p| p.into_inner()) =
+            std::time::SystemTime::now();
+        self.inner.state().register_all();
+        *nsqd = Some(NsqdTasks::spawn(&self.inner, tcp, http));
+        tracing::info!(tcp = %self.inner.tcp_addr, "nsqd stand-in started again");
+        Ok(())
+    }
+
+    /// [`NsqServer::stop`] then [`NsqServer::start_again`]: a graceful restart.
+    pub async fn restart(&self) -> std::io::Result<()> {
+        self.stop().await;
+        self.start_again().await
+    }
+
+    /// Whether the nsqd is running (not between stop/kill and start_again).
+    pub async fn is_running(&self) -> bool {
+        self.nsqd.lock().await.is_some()
     }
 
     pub fn tcp_addr(&self) -> SocketAddr {
@@ -288,24 +412,35 @@ impl NsqServer {
     /// Stops serving and closes every connection; the listeners are closed when this
     /// returns.
     pub async fn shutdown(mut self) {
-        let tasks = std::mem::take(&mut self.tasks);
-        for t in &tasks {
-            t.abort();
+        if let Some(tasks) = self.nsqd.lock().await.take() {
+            tasks.abort();
+            self.drop_clients();
+            for t in [tasks.tcp, tasks.scan, tasks.http] {
+                // Cancelled on purpose: the JoinError says so and nothing else.
+                let _ = t.await;
+            }
         }
-        self.drop_clients();
-        for t in tasks {
-            // Cancelled on purpose: the JoinError says so and nothing else.
-            let _ = t.await;
-        }
+        self.lookupd.abort();
+        let _ = (&mut self.lookupd).await;
     }
 }
 
 impl Drop for NsqServer {
     fn drop(&mut self) {
-        for t in &self.tasks {
-            t.abort();
+        if let Some(tasks) = self.nsqd.get_mut().take() {
+            tasks.abort();
         }
+        self.lookupd.abort();
         self.drop_clients();
+    }
+}
+
+/// Waits (bounded) until every aborted connection task has ended, so none of them
+/// touches the state after an exit took its snapshot.
+async fn wait_for_connections(conns: &[AbortHandle]) {
+    let deadline = Instant::now() + CONNECTION_END_WAIT;
+    while !conns.iter().all(AbortHandle::is_finished) && Instant::now() < deadline {
+        tokio::time::sleep(CONNECTION_END_POLL).await;
     }
 }
 

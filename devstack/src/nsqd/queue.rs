@@ -345,6 +345,59 @@ impl State {
         )
     }
 
+    /// nsqd's `Exit` (clients and producers gone), then its start: what outlives the
+    /// process is what `PersistMetadata` and the disk queues keep. Non-ephemeral
+    /// topics and channels stay, with their paused flags (`LoadMetadata`); ephemeral
+    /// ones go (their backend is a dummy). With `flush` (a graceful exit) each channel
+    /// keeps its messages as `Channel.flush` writes them to the backend: the queue,
+    /// then the in-flight ones, then the deferred ones, ready at once (the backend
+    /// stores timestamp, attempts, id and body only, so attempts are kept and a
+    /// deferral is lost); a topic keeps what it held (`Topic.flush`), deferral lost
+    /// too. Without `flush` (a crash) every message is lost: the stand-in has no disk
+    /// queue, so nothing was on disk. Counters restart at 0 in new topic/channel
+    /// objects.
+    pub fn restart(&mut self, flush: bool) {
+        self.clients.clear();
+        self.producers.clear();
+        self.topics.retain(|name, _| !name.ends_with("#ephemeral"));
+        for t in self.topics.values_mut() {
+            t.channels.retain(|name, _| !name.ends_with("#ephemeral"));
+            for ch in t.channels.values_mut() {
+                let mut queue = std::mem::take(&mut ch.queue);
+                // Go iterates the in-flight map in random order; the stand-in writes
+                // them in delivery order.
+                let mut in_flight: Vec<InFlight> = ch.in_flight.drain().map(|(_, f)| f).collect();
+                in_flight.sort_by_key(|f| (f.delivered, f.msg.id));
+                queue.extend(in_flight.into_iter().map(|f| f.msg));
+                let mut deferred = std::mem::take(&mut ch.deferred);
+                deferred.sort_by_key(|(at, m)| (*at, m.id));
+                queue.extend(deferred.into_iter().map(|(_, m)| m));
+                *ch = Channel {
+                    queue: if flush { queue } else { VecDeque::new() },
+                    paused: ch.paused,
+                    ..Channel::default()
+                };
+            }
+            let backlog = std::mem::take(&mut t.backlog);
+            *t = Topic {
+                backlog: if flush {
+                    backlog.into_iter().map(|(m, _)| (m, None)).collect()
+                } else {
+                    VecDeque::new()
+                },
+                channels: std::mem::take(&mut t.channels),
+                paused: t.paused,
+                ..Topic::default()
+            };
+        }
+    }
+
+    /// After a restart, the nsqd registers its topics and channels with nsqlookupd
+    /// again (the lookup loop's REGISTER for each on connecting).
+    pub fn register_all(&self) {
+        self.notify_lookupd();
+    }
+
     /// The client is gone: it leaves its channel; its in-flight messages stay in flight
     /// until their timeout (nsqd does not requeue them at once). An ephemeral channel
     /// goes with its last client, an ephemeral topic with its last channel.
