@@ -38,6 +38,24 @@ pub enum BinsError {
     BadBinName { name: String, len: usize },
 }
 
+/// Longest part of a bad field name quoted in a reason: a name can be nearly 1 MiB, and
+/// the reason is stored beside the body in the rejected record.
+const MAX_QUOTED_NAME: usize = 40;
+
+/// `name` as quoted in a reason: whole when short, else its first
+/// [`MAX_QUOTED_NAME`] bytes (at a character boundary) and "…".
+fn quotable(mut name: String) -> String {
+    if name.len() > MAX_QUOTED_NAME {
+        let mut cut = MAX_QUOTED_NAME;
+        while !name.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        name.truncate(cut);
+        name.push('…');
+    }
+    name
+}
+
 /// Converts a parsed message into bins, by the rule in the module doc.
 pub fn to_bins(message: serde_json::Value) -> Result<Vec<Bin>, BinsError> {
     let fields = match message {
@@ -52,7 +70,10 @@ pub fn to_bins(message: serde_json::Value) -> Result<Vec<Bin>, BinsError> {
     for (name, value) in fields {
         if name.is_empty() || name.len() > MAX_BIN_NAME_LEN {
             let len = name.len();
-            return Err(BinsError::BadBinName { name, len });
+            return Err(BinsError::BadBinName {
+                name: quotable(name),
+                len,
+            });
         }
         // A nil bin in a write deletes that bin: leave the field out instead.
         if value.is_null() {
@@ -269,6 +290,15 @@ mod tests {
             to_bins(json!({"éééééééé": 1})),
             Err(BinsError::BadBinName { len: 16, .. })
         ));
+        // A huge name is quoted cut, its length given whole.
+        let err = to_bins(json!({"h".repeat(100_000): 1})).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "field name \"{}…\" is 100000 bytes; Aerospike bin names are 1 to 15 bytes",
+                "h".repeat(40)
+            )
+        );
         // A long name nested in a map is a map key, not a bin name: allowed.
         assert!(to_bins(json!({"m": {"a_very_long_map_key_name": 1}})).is_ok());
     }

@@ -48,7 +48,7 @@ impl RecordKey {
             RecordKey::Pointer(pointer) => match lookup(message, pointer) {
                 None => Err(Rejection::Key(format!("no value at {pointer}"))),
                 Some(serde_json::Value::String(s)) => Ok(Value::String(s.clone())),
-                Some(serde_json::Value::Number(n)) => match n.as_i64() {
+                Some(serde_json::Value::Number(n)) => match n.as_i64().or_else(|| integral(n)) {
                     Some(i) => Ok(Value::Int(i)),
                     None if n.is_u64() => Err(Rejection::Key(format!(
                         "{pointer} is {n}, above the largest Aerospike integer key (2^63-1)"
@@ -64,6 +64,16 @@ impl RecordKey {
             },
         }
     }
+}
+
+/// A float with no fractional part (`7.0`, `8e3`, `-0.0`) as the integer it is: JSON
+/// Schema's `"type": "integer"` accepts these, and some encoders write every number as a
+/// float. `None` for a fraction or one outside i64.
+fn integral(n: &serde_json::Number) -> Option<i64> {
+    let f = n.as_f64()?;
+    // -2^63 is exact as f64; 2^63 is the first value that does not fit.
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    (f.fract() == 0.0 && (-LIMIT..LIMIT).contains(&f)).then_some(f as i64)
 }
 
 /// `serde_json::Value::pointer` without its allocations: it unescapes every token into a
@@ -101,6 +111,31 @@ fn json_type(value: &serde_json::Value) -> &'static str {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn an_integer_valued_float_key_is_that_integer() {
+        let key = RecordKey::Pointer("/id".into());
+        let id = [b'0'; 16];
+        for (body, want) in [
+            (r#"{"id": 7.0}"#, Some(7)),
+            (r#"{"id": 8e3}"#, Some(8000)),
+            (r#"{"id": -0.0}"#, Some(0)),
+            (r#"{"id": -9223372036854775808.0}"#, Some(i64::MIN)),
+            (r#"{"id": 1.5}"#, None),
+            (r#"{"id": 9223372036854775808.0}"#, None),
+            (r#"{"id": 1e300}"#, None),
+        ] {
+            let doc: serde_json::Value = serde_json::from_str(body).unwrap();
+            let got = key.extract(&doc, &id);
+            match want {
+                Some(i) => assert_eq!(got, Ok(Value::Int(i)), "{body}"),
+                None => assert!(
+                    matches!(&got, Err(Rejection::Key(r)) if r.contains("a key must be an integer or a string")),
+                    "{body}: {got:?}"
+                ),
+            }
+        }
+    }
 
     #[test]
     fn lookup_agrees_with_serde_json_pointer() {

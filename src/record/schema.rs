@@ -122,18 +122,26 @@ impl SchemaValidator {
     }
 }
 
-/// `text` cut to [`MAX_VIOLATION_TEXT`] bytes at a character boundary, saying how much
-/// was left out.
-fn shorten(mut text: String) -> String {
+/// `text` cut to about [`MAX_VIOLATION_TEXT`] bytes at character boundaries, keeping its
+/// start and its end and saying how much was left out of the middle: jsonschema puts the
+/// offending value first and the rule it broke last (`"bbbb…" is longer than 65536
+/// characters`), so a long value must not push the rule out of the reason.
+fn shorten(text: String) -> String {
     if text.len() <= MAX_VIOLATION_TEXT {
         return text;
     }
-    let mut cut = MAX_VIOLATION_TEXT;
-    while !text.is_char_boundary(cut) {
-        cut -= 1;
+    let mut head = MAX_VIOLATION_TEXT / 2;
+    while !text.is_char_boundary(head) {
+        head -= 1;
     }
-    let left_out = text.len() - cut;
-    text.truncate(cut);
-    text.push_str(&format!("… ({left_out} more bytes)"));
-    text
+    let mut tail = text.len() - MAX_VIOLATION_TEXT / 2;
+    while !text.is_char_boundary(tail) {
+        tail += 1;
+    }
+    format!(
+        "{}… ({} bytes left out) …{}",
+        &text[..head],
+        tail - head,
+        &text[tail..]
+    )
 }
