@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use devstack::aerospike::{AerospikeOptions, AerospikeServer};
 use devstack::nsqd::{NsqOptions, NsqServer};
 use tokio::process::Command;
+use x_msrv::nsq::{Consumer, ConsumerOptions, NsqAddresses, Settle, settle};
 
 const BIN: &str = env!("CARGO_BIN_EXE_x-msrv");
 const NAMESPACE: &str = "test";
@@ -356,6 +357,96 @@ async fn a_message_neither_stored_nor_kept_is_dead_lettered_not_looped() {
     ];
     published.sort();
     assert_eq!(bodies, published, "each body dead-lettered once, unchanged");
+}
+
+/// nsqd's `attempts` counts x-msrv's own hand-backs too (here four REQ 0, as of messages
+/// returned at a stop): one failed write must not give a message up as if it were its
+/// fifth. Before x-msrv counted failed writes itself, this message was kept in the
+/// rejected set as "not stored after 2 attempts" (and counted as invalid).
+#[tokio::test]
+async fn hand_backs_do_not_count_as_failed_writes() {
+    let stack = Stack::start().await;
+    stack.publish_valid("hb", 7..8);
+    for _ in 0..4 {
+        let opts = ConsumerOptions::new(
+            NsqAddresses::Nsqd(vec![stack.nsq.tcp_addr().to_string()]),
+            "hb",
+            CHANNEL,
+            1,
+        );
+        let mut consumer = Consumer::connect(opts).await.unwrap();
+        let m = consumer.next().await.unwrap();
+        settle(vec![(m, Settle::Requeue(Duration::ZERO))])
+            .await
+            .unwrap();
+        consumer.close(Duration::from_secs(1)).await.unwrap();
+    }
+    let cfg = stack.config(
+        "hb",
+        1,
+        &["nsq.max-attempts = 2", "nsq.requeue-delay = \"100ms\""],
+    );
+    stack.aero.fail_set(SET, Some(18));
+    let out = run(&cfg, &[]).await;
+    assert_eq!(out.code(), 75, "{}", out.stderr);
+    assert_eq!(
+        (
+            out.count("requeued"),
+            out.count("given_up"),
+            out.count("invalid")
+        ),
+        (1, 0, 0),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(stack.aero.record_count(NAMESPACE, REJECTED), 0);
+
+    stack.aero.fail_set(SET, None);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let out = run(&cfg, &[]).await;
+    assert_eq!(out.code(), 0, "{}", out.stderr);
+    assert_eq!(out.count("stored"), 1);
+    assert_eq!(stack.aero.record_count(NAMESPACE, SET), 1);
+    assert_eq!(stack.aero.record_count(NAMESPACE, REJECTED), 0);
+}
+
+/// The data set failing while the rejected set works: after `max-attempts` failed
+/// writes a valid message is given up, kept with the reason, and counted as given up,
+/// not as invalid.
+#[tokio::test]
+async fn a_message_whose_writes_keep_failing_is_given_up_not_invalid() {
+    let stack = Stack::start().await;
+    stack.publish_valid("gu", 0..3);
+    stack.aero.fail_set(SET, Some(18));
+    let cfg = stack.config(
+        "gu",
+        3,
+        &[
+            "nsq.max-attempts = 3",
+            "nsq.requeue-delay = \"50ms\"",
+            "nsq.max-requeue-delay = \"50ms\"",
+        ],
+    );
+    let (mut given_up, mut runs) = (0, 0);
+    while given_up < 3 {
+        runs += 1;
+        assert!(runs <= 3, "given up after more than max-attempts runs");
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let out = run(&cfg, &[]).await;
+        assert_eq!(out.count("invalid"), 0, "{}", out.stdout);
+        given_up += out.count("given_up");
+    }
+    assert_eq!(runs, 3, "each message tried exactly max-attempts times");
+    let kept = stack.aero.records(NAMESPACE, REJECTED);
+    assert_eq!(kept.len(), 3);
+    for r in kept {
+        let reason = r.bins["reason"].as_str().unwrap();
+        assert!(
+            reason.starts_with("not stored after 3 failed writes: "),
+            "{reason}"
+        );
+    }
+    assert_eq!(stack.depth("gu"), 0);
 }
 
 #[tokio::test]
