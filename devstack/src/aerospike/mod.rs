@@ -1,4 +1,5 @@
-//! A stand-in single-node Aerospike server (CE 7.x behaviour) for tests and the demo.
+//! A stand-in Aerospike server (CE 7.x behaviour) for tests and the demo: one node, or a
+//! cluster of nodes sharing one store ([`AerospikeCluster`]).
 //!
 //! # Layout
 //! - [`msg`]: the wire codec (proto header, AS_MSG header, fields, ops, result codes).
