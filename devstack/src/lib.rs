@@ -2,7 +2,7 @@
 //!
 //! # Layout
 //! - [`nsqd`]: nsqd (TCP protocol V2 + HTTP API) and nsqlookupd (HTTP API).
-//! - [`aerospike`]: a single-node Aerospike server (info protocol + AS_MSG).
+//! - [`aerospike`]: an Aerospike node or small cluster (info protocol + AS_MSG).
 
 pub mod aerospike;
 pub mod nsqd;

@@ -110,18 +110,23 @@ impl Batch {
             .map(|r| msg::find_field(&r.header.fields, field::SET).unwrap_or_default())
     }
 
+    /// Each row's record digest.
+    pub fn digests(&self) -> impl Iterator<Item = &[u8]> {
+        self.rows.iter().map(|r| r.digest.as_slice())
+    }
+
     /// Executes every row and returns the reply bodies, one proto frame each: blocks
     /// of row messages, then a trailer flagged LAST carrying the batch's result code
     /// (as the server's `as_batch_send_trailer`).
     ///
-    /// `row_fault` may fail a row by its set: the row answers that code without being
+    /// `row_fault` may fail a row by its set and digest: the row answers that code without being
     /// executed, like a per-record failure on the server (`as_batch_add_error`), and
     /// counts as a row error for the REPORT_ALL_ERRORS rules.
     pub fn execute(
         &self,
         store: &mut Store,
         now: SystemTime,
-        row_fault: impl Fn(&[u8]) -> Option<u8>,
+        row_fault: impl Fn(&[u8], &[u8]) -> Option<u8>,
     ) -> Vec<Vec<u8>> {
         let mut frames = Vec::new();
         let mut block = Vec::new();
@@ -139,7 +144,7 @@ impl Batch {
                 return vec![msg::last_reply(rc::PARAMETER)];
             }
             let set = msg::find_field(&header.fields, field::SET).unwrap_or_default();
-            let outcome = match row_fault(set) {
+            let outcome = match row_fault(set, &row.digest) {
                 Some(code) => Outcome {
                     result_code: code,
                     ..Outcome::default()
@@ -213,7 +218,7 @@ impl Batch {
 /// Executes every row of a batch field (no fault injection).
 #[cfg(test)]
 fn execute(batch_field: &[u8], store: &mut Store, now: SystemTime) -> Vec<Vec<u8>> {
-    Batch::parse(batch_field).execute(store, now, |_| None)
+    Batch::parse(batch_field).execute(store, now, |_, _| None)
 }
 
 /// Reads one row; a REPEAT row shares `prev`'s header.

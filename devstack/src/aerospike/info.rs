@@ -11,7 +11,7 @@ use std::time::SystemTime;
 
 use base64::Engine as _;
 
-use super::store::{N_PARTITIONS, Store};
+use super::store::Store;
 
 /// Features a CE 7.x node advertises; clients pick protocol variants from these
 /// (`peers` → peers-clear-std, `replicas` → replicas, `pscans`/`pquery` → partition
@@ -19,14 +19,8 @@ use super::store::{N_PARTITIONS, Store};
 const FEATURES: &str = "batch-any;batch-index;blob-bits;cdt-list;cdt-map;cluster-stable;float;geo;\
 sindex-exists;peers;pipelining;pquery;pscans;query-show;relaxed-sc;replicas;replicas-all;\
 replicas-master;replicas-max;truncate-namespace;udf";
-/// The stand-in's partition map never changes, so its generations are constants.
-const PARTITION_GENERATION: u32 = 1;
-/// See [`PARTITION_GENERATION`].
-const PEERS_GENERATION: u32 = 1;
-/// See [`PARTITION_GENERATION`].
+/// The stand-in never rebalances racks, so this generation is a constant.
 const REBALANCE_GENERATION: u32 = 1;
-/// Replication factor of every namespace on one node.
-const REPLICATION_FACTOR: u32 = 1;
 /// AP namespaces have regime 0.
 const REGIME: u32 = 0;
 /// A fixed cluster key (hex), as `cluster-stable` and `statistics` report one.
@@ -60,6 +54,35 @@ pub struct InfoContext<'a> {
     pub addr: SocketAddr,
     pub namespaces: &'a [String],
     pub store: &'a Mutex<Store>,
+    pub view: NodeView,
+}
+
+/// The node's cluster view as info reports it.
+pub struct NodeView {
+    pub partition_generation: u32,
+    pub peers_generation: u32,
+    /// The other members: node name and address.
+    pub peers: Vec<(String, SocketAddr)>,
+    /// One 512-byte bitmap per replica position (0 = master) of the partitions this
+    /// node holds there; as many as the effective replication factor.
+    pub replicas: Vec<Vec<u8>>,
+}
+
+impl NodeView {
+    fn bitmaps(&self) -> Vec<String> {
+        self.replicas
+            .iter()
+            .map(|b| base64::engine::general_purpose::STANDARD.encode(b))
+            .collect()
+    }
+
+    fn replication_factor(&self) -> usize {
+        self.replicas.len()
+    }
+
+    fn cluster_size(&self) -> usize {
+        self.peers.len() + 1
+    }
 }
 
 /// Answers a whole info request body.
@@ -79,15 +102,10 @@ pub fn answer(request: &str, ctx: &InfoContext<'_>) -> String {
     out
 }
 
-/// A 512-byte bitmap with every partition set, base64-encoded.
-fn all_partitions_bitmap() -> String {
-    let bitmap = vec![0xFFu8; usize::from(N_PARTITIONS) / 8];
-    base64::engine::general_purpose::STANDARD.encode(bitmap)
-}
-
 fn one(command: &str, ctx: &InfoContext<'_>) -> String {
     let port = ctx.addr.port();
-    let bitmap = all_partitions_bitmap;
+    let v = &ctx.view;
+    let rf = v.replication_factor();
     match command {
         "node" => ctx.node_name.to_owned(),
         "cluster-name" => ctx.cluster_name.unwrap_or(UNSET_CLUSTER_NAME).to_owned(),
@@ -95,34 +113,51 @@ fn one(command: &str, ctx: &InfoContext<'_>) -> String {
         "version" => format!("Aerospike Community Edition build {}", ctx.build),
         "edition" => "Aerospike Community Edition".to_owned(),
         "features" => FEATURES.to_owned(),
-        "partition-generation" => PARTITION_GENERATION.to_string(),
-        "peers-generation" => PEERS_GENERATION.to_string(),
+        "partition-generation" => v.partition_generation.to_string(),
+        "peers-generation" => v.peers_generation.to_string(),
         "rebalance-generation" => REBALANCE_GENERATION.to_string(),
-        // A single node has no peers: `generation,default-port,[]`.
-        "peers-clear-std" | "peers-clear-alt" | "peers-tls-std" | "peers-tls-alt" => {
-            format!("{PEERS_GENERATION},{port},[]")
+        // `generation,default-port,[[node,tls-name,[host:port,...]],...]`; a single
+        // node has none: `generation,default-port,[]`.
+        "peers-clear-std" => {
+            let peers: Vec<String> = v
+                .peers
+                .iter()
+                .map(|(name, addr)| format!("[{name},,[{addr}]]"))
+                .collect();
+            format!("{},{port},[{}]", v.peers_generation, peers.join(","))
+        }
+        // No alternate addresses or TLS: empty lists, as such a server answers.
+        "peers-clear-alt" | "peers-tls-std" | "peers-tls-alt" => {
+            format!("{},{port},[]", v.peers_generation)
         }
         "service-clear-std" | "service" => ctx.addr.to_string(),
-        "service-clear-alt" | "service-tls-std" | "service-tls-alt" | "services"
-        | "services-alumni" | "services-alternate" => String::new(),
+        "services" | "services-alumni" => v
+            .peers
+            .iter()
+            .map(|(_, a)| a.to_string())
+            .collect::<Vec<_>>()
+            .join(";"),
+        "service-clear-alt" | "service-tls-std" | "service-tls-alt" | "services-alternate" => {
+            String::new()
+        }
         // Entries are joined by ';' with no trailing one: the Rust client's partition
         // parser rejects an empty entry.
         "replicas" => ctx
             .namespaces
             .iter()
-            .map(|ns| format!("{ns}:{REGIME},{REPLICATION_FACTOR},{}", bitmap()))
+            .map(|ns| format!("{ns}:{REGIME},{rf},{}", v.bitmaps().join(",")))
             .collect::<Vec<_>>()
             .join(";"),
         "replicas-all" => ctx
             .namespaces
             .iter()
-            .map(|ns| format!("{ns}:{REPLICATION_FACTOR},{}", bitmap()))
+            .map(|ns| format!("{ns}:{rf},{}", v.bitmaps().join(",")))
             .collect::<Vec<_>>()
             .join(";"),
         "replicas-master" | "partitions" => ctx
             .namespaces
             .iter()
-            .map(|ns| format!("{ns}:{}", bitmap()))
+            .map(|ns| format!("{ns}:{}", v.bitmaps()[0]))
             .collect::<Vec<_>>()
             .join(";"),
         "namespaces" => ctx.namespaces.join(";"),
@@ -164,8 +199,9 @@ fn statistics(ctx: &InfoContext<'_>) -> String {
         .map(|ns| object_count(&store, ns, None))
         .sum();
     format!(
-        "cluster_size=1;cluster_key={CLUSTER_KEY};cluster_integrity=true;cluster_is_member=true;\
-         uptime=1;objects={objects};client_connections=1"
+        "cluster_size={};cluster_key={CLUSTER_KEY};cluster_integrity=true;cluster_is_member=true;\
+         uptime=1;objects={objects};client_connections=1",
+        ctx.view.cluster_size()
     )
 }
 
@@ -177,10 +213,14 @@ fn namespace(ctx: &InfoContext<'_>, ns: &str) -> String {
     let objects = object_count(&store, ns, None);
     let cfg = &store.config;
     format!(
-        "ns_cluster_size=1;effective_replication_factor={REPLICATION_FACTOR};objects={objects};\
-         tombstones=0;replication-factor={REPLICATION_FACTOR};default-ttl={};\
+        "ns_cluster_size={};effective_replication_factor={};objects={objects};\
+         tombstones=0;replication-factor={};default-ttl={};\
          max-record-size={};storage-engine=memory;strong-consistency=false",
-        cfg.default_ttl, cfg.max_record_size
+        ctx.view.cluster_size(),
+        ctx.view.replication_factor(),
+        ctx.view.replication_factor(),
+        cfg.default_ttl,
+        cfg.max_record_size
     )
 }
 

@@ -1,4 +1,5 @@
-//! A stand-in single-node Aerospike server (CE 7.x behaviour) for tests and the demo.
+//! A stand-in Aerospike server (CE 7.x behaviour) for tests and the demo: one node, or a
+//! cluster of nodes sharing one store ([`AerospikeCluster`]).
 //!
 //! # Layout
 //! - [`msg`]: the wire codec (proto header, AS_MSG header, fields, ops, result codes).
@@ -7,10 +8,12 @@
 //! - [`store`]: namespaces and records, and the record-command semantics.
 //! - [`batch`]: batch index commands with per-row results.
 //! - [`scan`]: partition scans/queries of a set.
+//! - [`cluster`]: membership views and partition ownership of several nodes.
 //!
 //! This module: the listener, connections, fault injection and inspection API.
 
 pub mod batch;
+pub mod cluster;
 pub mod info;
 pub mod msg;
 pub mod particle;
@@ -97,13 +100,93 @@ pub struct StoredRecord {
     pub ttl: Option<u32>,
 }
 
-/// State shared by the listener, connections and the handle.
+/// State shared by the listener, connections and the handle of one node.
 struct Shared {
     opts: AerospikeOptions,
     addr: SocketAddr,
-    store: Mutex<Store>,
+    /// This node's index in its cluster.
+    index: usize,
+    cluster: Arc<ClusterState>,
     faults: Mutex<Faults>,
     commands: AtomicU64,
+}
+
+/// What the nodes of a cluster share: the records (as replication-factor 2 with
+/// every node up keeps a copy everywhere) and the membership.
+struct ClusterState {
+    store: Mutex<Store>,
+    members: Mutex<cluster::Membership>,
+    /// After a node stops, the others drop it this much later (heartbeat timeout).
+    failover_delay: Duration,
+    /// After a node restarts, it joins the others this much later.
+    join_delay: Duration,
+}
+
+impl ClusterState {
+    fn members(&self) -> std::sync::MutexGuard<'_, cluster::Membership> {
+        // Plain values: a poisoned lock still holds a consistent membership.
+        self.members.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Node `index` went down: the live nodes drop it after the heartbeat timeout.
+    fn node_down(self: &Arc<Self>, index: usize) {
+        let epoch = {
+            let mut m = self.members();
+            let n = &mut m.nodes[index];
+            n.alive = false;
+            n.epoch += 1;
+            n.epoch
+        };
+        let me = Arc::clone(self);
+        tokio::spawn(async move {
+            tokio::time::sleep(me.failover_delay).await;
+            let mut m = me.members();
+            if m.nodes[index].alive || m.nodes[index].epoch != epoch {
+                return;
+            }
+            for n in m.alive() {
+                let members = m.nodes[n]
+                    .view
+                    .members
+                    .iter()
+                    .copied()
+                    .filter(|&x| x != index)
+                    .collect();
+                m.set_view(n, members);
+            }
+            tracing::info!(node = index, "aerospike stand-in: node left the cluster");
+        });
+    }
+
+    /// Node `index` is back: alone at first (a fresh node forms its own cluster),
+    /// then, after the join delay, every live node sees every live node.
+    fn node_up(self: &Arc<Self>, index: usize) {
+        let epoch = {
+            let mut m = self.members();
+            let n = &mut m.nodes[index];
+            n.alive = true;
+            n.epoch += 1;
+            let epoch = n.epoch;
+            m.set_view(index, vec![index]);
+            epoch
+        };
+        if self.members().nodes.len() == 1 {
+            return;
+        }
+        let me = Arc::clone(self);
+        tokio::spawn(async move {
+            tokio::time::sleep(me.join_delay).await;
+            let mut m = me.members();
+            if !m.nodes[index].alive || m.nodes[index].epoch != epoch {
+                return;
+            }
+            let alive = m.alive();
+            for &n in &alive {
+                m.set_view(n, alive.clone());
+            }
+            tracing::info!(node = index, "aerospike stand-in: node joined the cluster");
+        });
+    }
 }
 
 /// Injected faults: node-wide and per set (set names as bytes, as on the wire).
@@ -135,7 +218,17 @@ impl Shared {
     fn store(&self) -> std::sync::MutexGuard<'_, Store> {
         // Every mutation is a single map insert/remove, so a poisoned lock still
         // guards a consistent store.
-        self.store.lock().unwrap_or_else(|e| e.into_inner())
+        self.cluster.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// How this node handles a command on the record with this digest.
+    fn route(&self, digest: &[u8]) -> cluster::Route {
+        let Ok(d) = <[u8; store::DIGEST_SIZE]>::try_from(digest) else {
+            return cluster::Route::Local;
+        };
+        self.cluster
+            .members()
+            .route(self.index, store::partition_id(&d))
     }
 }
 
@@ -154,20 +247,47 @@ pub struct AerospikeServer {
 impl AerospikeServer {
     /// Binds and starts serving.
     pub async fn start(opts: AerospikeOptions) -> std::io::Result<AerospikeServer> {
+        let cluster = Arc::new(ClusterState {
+            store: Mutex::new(new_store(&opts)),
+            members: Mutex::new(cluster::Membership {
+                nodes: Vec::new(),
+                replication_factor: 1,
+            }),
+            failover_delay: Duration::ZERO,
+            join_delay: Duration::ZERO,
+        });
+        AerospikeServer::start_node(opts, cluster).await
+    }
+
+    /// Binds node number `cluster.nodes.len()` of a cluster and starts serving.
+    async fn start_node(
+        opts: AerospikeOptions,
+        cluster: Arc<ClusterState>,
+    ) -> std::io::Result<AerospikeServer> {
         let listener = TcpListener::bind(opts.addr).await?;
         let addr = listener.local_addr()?;
-        let store = Store::new(
-            StoreConfig {
-                max_record_size: opts.max_record_size,
-                default_ttl: opts.default_ttl,
-                allow_ttl: opts.allow_ttl,
-            },
-            &opts.namespaces,
-        );
+        let index = {
+            let mut m = cluster.members();
+            let index = m.nodes.len();
+            m.nodes.push(cluster::Member {
+                name: opts.node_name.clone(),
+                id: cluster::node_id(&opts.node_name),
+                addr,
+                alive: true,
+                epoch: 0,
+                view: cluster::View {
+                    members: vec![index],
+                    partition_generation: 1,
+                    peers_generation: 1,
+                },
+            });
+            index
+        };
         let shared = Arc::new(Shared {
             opts,
             addr,
-            store: Mutex::new(store),
+            index,
+            cluster,
             faults: Mutex::new(Faults::default()),
             commands: AtomicU64::new(0),
         });
@@ -177,6 +297,30 @@ impl AerospikeServer {
             shared,
             running: tokio::sync::Mutex::new(Some(running)),
         })
+    }
+
+    /// The node name (`node` info command).
+    pub fn node_name(&self) -> &str {
+        &self.shared.opts.node_name
+    }
+
+    /// The members of this node's current cluster view, by node name (itself
+    /// included).
+    pub fn cluster_view(&self) -> Vec<String> {
+        let m = self.shared.cluster.members();
+        m.nodes[self.shared.index]
+            .view
+            .members
+            .iter()
+            .map(|&n| m.nodes[n].name.clone())
+            .collect()
+    }
+
+    /// This node's `partition-generation`.
+    pub fn partition_generation(&self) -> u32 {
+        self.shared.cluster.members().nodes[self.shared.index]
+            .view
+            .partition_generation
     }
 
     /// The bound address (with the real port when started on port 0).
@@ -228,6 +372,7 @@ impl AerospikeServer {
             // The task ends after dropping the listener and aborting connections; a
             // panic in it has nothing left to clean up.
             let _ = r.task.await;
+            self.shared.cluster.node_down(self.shared.index);
             tracing::info!(addr = %self.shared.addr, "aerospike stand-in stopped");
         }
     }
@@ -241,6 +386,7 @@ impl AerospikeServer {
         match TcpListener::bind(self.shared.addr).await {
             Ok(listener) => {
                 *running = Some(spawn_listener(listener, self.shared.clone()));
+                self.shared.cluster.node_up(self.shared.index);
                 tracing::info!(addr = %self.shared.addr, "aerospike stand-in restarted");
             }
             Err(e) => tracing::error!(addr = %self.shared.addr, error = %e, "cannot listen again"),
@@ -300,6 +446,123 @@ impl Drop for AerospikeServer {
             r.task.abort();
         }
     }
+}
+
+/// How to run a stand-in cluster.
+#[derive(Debug, Clone)]
+pub struct AerospikeClusterOptions {
+    /// Options of node 0. Node `i` listens on the same IP, port 0 → any free port,
+    /// else `port + i`; its name is node 0's with the last hex digit plus `i`.
+    pub node: AerospikeOptions,
+    /// Number of nodes.
+    pub nodes: usize,
+    /// The namespaces' `replication-factor` (the server default is 2).
+    pub replication_factor: usize,
+    /// How long after a node stops the others drop it: the heartbeat timeout,
+    /// `heartbeat.interval` (150 ms) × `heartbeat.timeout` (10) by default.
+    pub failover_delay: Duration,
+    /// How long after a node restarts it joins the others (heartbeat discovery,
+    /// clustering and rebalance; same default).
+    pub join_delay: Duration,
+}
+
+/// Default heartbeat interval × timeout of a real node.
+const HEARTBEAT_TIMEOUT: Duration = Duration::from_millis(150 * 10);
+
+impl Default for AerospikeClusterOptions {
+    fn default() -> Self {
+        AerospikeClusterOptions {
+            node: AerospikeOptions::default(),
+            nodes: 2,
+            replication_factor: 2,
+            failover_delay: HEARTBEAT_TIMEOUT,
+            join_delay: HEARTBEAT_TIMEOUT,
+        }
+    }
+}
+
+/// A stand-in cluster of nodes sharing one record store. Dropping it stops them.
+pub struct AerospikeCluster {
+    nodes: Vec<AerospikeServer>,
+}
+
+impl AerospikeCluster {
+    /// Binds every node and starts them as one formed cluster.
+    pub async fn start(opts: AerospikeClusterOptions) -> std::io::Result<AerospikeCluster> {
+        let cluster = Arc::new(ClusterState {
+            store: Mutex::new(new_store(&opts.node)),
+            members: Mutex::new(cluster::Membership {
+                nodes: Vec::new(),
+                replication_factor: opts.replication_factor.max(1),
+            }),
+            failover_delay: opts.failover_delay,
+            join_delay: opts.join_delay,
+        });
+        let mut nodes = Vec::with_capacity(opts.nodes);
+        for i in 0..opts.nodes.max(1) {
+            let mut node = opts.node.clone();
+            if node.addr.port() != 0 {
+                node.addr.set_port(node.addr.port() + i as u16);
+            }
+            node.node_name = nth_node_name(&opts.node.node_name, i);
+            nodes.push(AerospikeServer::start_node(node, Arc::clone(&cluster)).await?);
+        }
+        {
+            let mut m = cluster.members();
+            let all: Vec<usize> = (0..nodes.len()).collect();
+            for n in &mut m.nodes {
+                n.view.members = all.clone();
+            }
+        }
+        Ok(AerospikeCluster { nodes })
+    }
+
+    /// Node `i` (panics past the last one).
+    pub fn node(&self, i: usize) -> &AerospikeServer {
+        &self.nodes[i]
+    }
+
+    /// Every node.
+    pub fn nodes(&self) -> &[AerospikeServer] {
+        &self.nodes
+    }
+
+    /// Node 0's address: a client seeded with it finds the others through
+    /// `peers-clear-std`.
+    pub fn seed_addr(&self) -> SocketAddr {
+        self.nodes[0].addr()
+    }
+
+    /// Live records of a set (the store every node shares).
+    pub fn records(&self, namespace: &str, set: &str) -> Vec<StoredRecord> {
+        self.nodes[0].records(namespace, set)
+    }
+
+    /// Number of live records in a set.
+    pub fn record_count(&self, namespace: &str, set: &str) -> usize {
+        self.nodes[0].record_count(namespace, set)
+    }
+}
+
+/// Node `i`'s name: `base` with `i` added to its last hex digit (wrapping).
+fn nth_node_name(base: &str, i: usize) -> String {
+    if i == 0 {
+        return base.to_owned();
+    }
+    let (head, last) = base.split_at(base.len().saturating_sub(1));
+    let digit = u32::from_str_radix(last, 16).unwrap_or(0);
+    format!("{head}{:X}", (digit as usize + i) % 16)
+}
+
+fn new_store(opts: &AerospikeOptions) -> Store {
+    Store::new(
+        StoreConfig {
+            max_record_size: opts.max_record_size,
+            default_ttl: opts.default_ttl,
+            allow_ttl: opts.allow_ttl,
+        },
+        &opts.namespaces,
+    )
 }
 
 fn spawn_listener(listener: TcpListener, shared: Arc<Shared>) -> Running {
@@ -370,13 +633,24 @@ async fn serve_connection(mut sock: TcpStream, shared: &Shared) -> Result<(), Co
             msg::PROTO_TYPE_INFO => {
                 let request = String::from_utf8_lossy(&body);
                 tracing::debug!(commands = %request.trim_end().replace('\n', " "), "info request");
+                let view = {
+                    let m = shared.cluster.members();
+                    let v = &m.nodes[shared.index].view;
+                    info::NodeView {
+                        partition_generation: v.partition_generation,
+                        peers_generation: v.peers_generation,
+                        peers: m.peers(shared.index),
+                        replicas: m.replica_bitmaps(shared.index),
+                    }
+                };
                 let ctx = info::InfoContext {
                     node_name: &shared.opts.node_name,
                     cluster_name: shared.opts.cluster_name.as_deref(),
                     build: &shared.opts.build,
                     addr: local,
                     namespaces: &shared.opts.namespaces,
-                    store: &shared.store,
+                    store: &shared.cluster.store,
+                    view,
                 };
                 let reply = info::answer(&request, &ctx);
                 sock.write_all(&msg::frame(msg::PROTO_TYPE_INFO, reply.as_bytes()))
@@ -420,6 +694,23 @@ impl Request {
         Ok(Request { msg, batch })
     }
 
+    /// The record digests the request addresses: each batch row's, or its own.
+    fn digests(&self) -> Box<dyn Iterator<Item = &[u8]> + '_> {
+        match &self.batch {
+            Some(b) => Box::new(b.digests()),
+            None => Box::new(self.msg.field(field::DIGEST).into_iter()),
+        }
+    }
+
+    /// The transaction deadline: the client's total timeout (the header's
+    /// transaction-ttl, in ms), else the server's `transaction-max-ms`.
+    fn deadline(&self) -> Duration {
+        match self.msg.transaction_ttl {
+            0 => TRANSACTION_MAX,
+            ms => Duration::from_millis(u64::from(ms)),
+        }
+    }
+
     /// The sets the request touches: each batch row's, or the command's own.
     fn sets(&self) -> Box<dyn Iterator<Item = &[u8]> + '_> {
         match &self.batch {
@@ -443,6 +734,14 @@ async fn serve_as_msg(body: &[u8], shared: &Shared) -> Vec<u8> {
     };
     if let Some(d) = delay {
         tokio::time::sleep(d).await;
+    }
+    // A command proxied to a master that is down gets no answer from it: the proxy
+    // gives up at the transaction deadline.
+    if let Ok(r) = &request
+        && r.digests()
+            .any(|d| shared.route(d) == cluster::Route::Unreachable)
+    {
+        tokio::time::sleep(r.deadline()).await;
     }
     // Failures are read after the delay: a test may change them meanwhile.
     let (failure, set_fail) = {
@@ -471,6 +770,10 @@ async fn serve_as_msg(body: &[u8], shared: &Shared) -> Vec<u8> {
     }
     out
 }
+
+/// The server's default `transaction-max-ms`: the deadline of a command whose
+/// client sent no timeout.
+const TRANSACTION_MAX: Duration = Duration::from_secs(1);
 
 /// Offset of info1 in an AS_MSG body.
 const INFO1_OFFSET: usize = 1;
@@ -553,7 +856,13 @@ fn handle_as_msg(r: &Request, shared: &Shared, set_fail: &HashMap<Vec<u8>, u8>) 
         return vec![msg::last_reply(rc::UNSUPPORTED_FEATURE)];
     }
     if let Some(b) = &r.batch {
-        return b.execute(&mut shared.store(), now, |set| set_fail.get(set).copied());
+        // Rows for a master that is down time out (`as_batch_add_error` with
+        // AS_ERR_TIMEOUT at the proxy deadline); proxied rows run.
+        return b.execute(&mut shared.store(), now, |set, digest| {
+            set_fail.get(set).copied().or_else(|| {
+                (shared.route(digest) == cluster::Route::Unreachable).then_some(rc::TIMEOUT)
+            })
+        });
     }
     let set_failure = m.field(field::SET).and_then(|s| set_fail.get(s).copied());
     if m.field(field::DIGEST).is_none() {
@@ -571,6 +880,11 @@ fn handle_as_msg(r: &Request, shared: &Shared, set_fail: &HashMap<Vec<u8>, u8>) 
     if m.field(field::UDF_FILENAME).is_some() {
         return vec![msg::last_reply(rc::UNSUPPORTED_FEATURE)];
     }
+    let set_failure = set_failure.or_else(|| {
+        m.field(field::DIGEST)
+            .filter(|d| shared.route(d) == cluster::Route::Unreachable)
+            .map(|_| rc::TIMEOUT)
+    });
     if let Some(code) = set_failure {
         // A per-record failure: an answer with the code and nothing else, the command
         // not executed.
