@@ -326,9 +326,11 @@ impl Pipeline {
     /// Publishes a message that can be neither stored nor kept to `rejected.topic` on
     /// the nsqd it came from; FIN'd only once nsqd acknowledged the publish.
     async fn dead_letter(&self, msg: &Message, reason: String) -> Outcome {
+        // Not published: back to NSQ for the longest delay the retry policy allows.
+        let stays = Outcome::Retry(self.retry.max_requeue_delay.min(nsq::MAX_REQ_DELAY));
         let Some(topic) = &self.dead_letter_topic else {
             error!(msg_id = %msg.id, reason = %reason, "message can be neither stored nor kept, and rejected.topic is off: it stays in NSQ");
-            return Outcome::Retry(self.retry.max_requeue_delay.min(nsq::MAX_REQ_DELAY));
+            return stays;
         };
         match nsq::publish(msg.nsqd_http(), topic, msg.body.clone(), PUBLISH_TIMEOUT).await {
             Ok(()) => {
@@ -337,7 +339,7 @@ impl Pipeline {
             }
             Err(e) => {
                 error!(msg_id = %msg.id, topic = %topic, error = %e, reason = %reason, "cannot publish to rejected.topic; the message stays in NSQ");
-                Outcome::Retry(self.retry.max_requeue_delay.min(nsq::MAX_REQ_DELAY))
+                stays
             }
         }
     }

@@ -79,7 +79,7 @@ fn lookup_one(addr: &str, topic: &str, timeout: Duration) -> Result<Vec<NsqdAddr
     } else {
         format!("http://{addr}")
     };
-    let url = format!("{base}/lookup?topic={}", topic.replace('#', "%23"));
+    let url = format!("{base}/lookup?topic={}", super::query_escape(topic));
     let err = |reason: String| NsqError::Lookupd {
         addr: addr.to_owned(),
         reason,

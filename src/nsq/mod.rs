@@ -88,6 +88,12 @@ const MAX_NAME_LEN: usize = 64;
 /// Suffix marking a topic or channel that nsqd keeps in memory only.
 const EPHEMERAL_SUFFIX: &str = "#ephemeral";
 
+/// A topic or channel name in a URL's query: `#` is the only character of a valid name
+/// that needs escaping (`name#ephemeral`).
+pub(crate) fn query_escape(name: &str) -> String {
+    name.replace('#', "%23")
+}
+
 /// Whether nsqd accepts `name` as a topic or channel (`^[.a-zA-Z0-9_-]+(#ephemeral)?$`,
 /// 1 to 64 characters). Checked up front so a typo is a config error, not `E_BAD_TOPIC`.
 pub fn is_valid_name(name: &str) -> bool {
@@ -274,6 +280,12 @@ pub enum Settle {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_ephemeral_name_is_escaped_for_a_query() {
+        assert_eq!(query_escape("a#ephemeral"), "a%23ephemeral");
+        assert_eq!(query_escape("x-msrv"), "x-msrv");
+    }
 
     #[test]
     fn names_follow_nsqd_rules() {

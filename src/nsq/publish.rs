@@ -19,7 +19,10 @@ pub async fn publish(
     body: Bytes,
     timeout: Duration,
 ) -> Result<(), NsqError> {
-    let url = format!("http://{http_addr}/pub?topic={}", topic.replace('#', "%23"));
+    let url = format!(
+        "http://{http_addr}/pub?topic={}",
+        super::query_escape(topic)
+    );
     // ureq is blocking: a rare request (a message that can be neither stored nor kept),
     // on a blocking thread.
     let sent = tokio::task::spawn_blocking(move || post(&url, &body, timeout)).await;

@@ -46,11 +46,7 @@ const MAX_QUOTED_NAME: usize = 40;
 /// [`MAX_QUOTED_NAME`] bytes (at a character boundary) and "…".
 fn quotable(mut name: String) -> String {
     if name.len() > MAX_QUOTED_NAME {
-        let mut cut = MAX_QUOTED_NAME;
-        while !name.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        name.truncate(cut);
+        name.truncate(super::floor_boundary(&name, MAX_QUOTED_NAME));
         name.push('…');
     }
     name

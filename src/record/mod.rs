@@ -108,9 +108,38 @@ impl RecordRules {
     }
 }
 
+/// The largest character boundary of `s` at or below `i` (`str::floor_char_boundary`
+/// is newer than this crate's rust-version), for cutting long text in a reason.
+fn floor_boundary(s: &str, mut i: usize) -> usize {
+    i = i.min(s.len());
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// The smallest character boundary of `s` at or above `i`.
+fn ceil_boundary(s: &str, mut i: usize) -> usize {
+    i = i.min(s.len());
+    while !s.is_char_boundary(i) {
+        i += 1;
+    }
+    i
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_is_cut_at_character_boundaries() {
+        let s = "aé€"; // 1 + 2 + 3 bytes
+        assert_eq!(floor_boundary(s, 2), 1);
+        assert_eq!(ceil_boundary(s, 2), 3);
+        assert_eq!(floor_boundary(s, 4), 3);
+        assert_eq!(ceil_boundary(s, 4), 6);
+        assert_eq!(floor_boundary(s, 99), 6);
+    }
     use serde_json::json;
 
     fn schema() -> SchemaValidator {

@@ -130,14 +130,8 @@ fn shorten(text: String) -> String {
     if text.len() <= MAX_VIOLATION_TEXT {
         return text;
     }
-    let mut head = MAX_VIOLATION_TEXT / 2;
-    while !text.is_char_boundary(head) {
-        head -= 1;
-    }
-    let mut tail = text.len() - MAX_VIOLATION_TEXT / 2;
-    while !text.is_char_boundary(tail) {
-        tail += 1;
-    }
+    let head = super::floor_boundary(&text, MAX_VIOLATION_TEXT / 2);
+    let tail = super::ceil_boundary(&text, text.len() - MAX_VIOLATION_TEXT / 2);
     format!(
         "{}… ({} bytes left out) …{}",
         &text[..head],
