@@ -292,6 +292,18 @@ impl Stack {
         row.stuck += self.left();
     }
 
+    /// The end of a scenario that made `runs` runs: drain, check, stop the stand-ins.
+    async fn finish(self, runs: u64) -> Row {
+        let mut row = Row {
+            runs,
+            ..Row::default()
+        };
+        self.drain(&mut row).await;
+        self.check(&mut row);
+        self.stop().await;
+        row
+    }
+
     async fn stop(self) {
         self.nsq.shutdown().await;
         self.aero.shutdown().await;
@@ -332,14 +344,7 @@ async fn signal_at_random(rng: &mut Rng, sig: &str) -> Row {
     signal(&child, sig);
     let _ = tokio::time::timeout(RUN_LIMIT, child.wait()).await;
     stack.aero.set_delay(None);
-    let mut row = Row {
-        runs: 1,
-        ..Row::default()
-    };
-    stack.drain(&mut row).await;
-    stack.check(&mut row);
-    stack.stop().await;
-    row
+    stack.finish(1).await
 }
 
 /// Aerospike failing every write for a random while (transient DEVICE_OVERLOAD), runs
@@ -349,17 +354,13 @@ async fn store_outage(rng: &mut Rng) -> Row {
     stack.publish(0, 80, 8);
     stack.aero.fail_with(Some(18));
     let config = stack.config("outage", 40, &[]);
-    let mut row = Row::default();
-    for _ in 0..1 + rng.below(2) {
+    let runs = 1 + rng.below(2);
+    for _ in 0..runs {
         let (code, stdout, _) = stack.run(&config).await;
         assert_eq!(code, Some(75), "{stdout}");
-        row.runs += 1;
     }
     stack.aero.fail_with(None);
-    stack.drain(&mut row).await;
-    stack.check(&mut row);
-    stack.stop().await;
-    row
+    stack.finish(runs).await
 }
 
 /// Every write failing for good, the rejected set's included: each message is tried
@@ -368,11 +369,7 @@ async fn nothing_writable() -> Row {
     let mut stack = Stack::start("nowrite").await;
     stack.publish(0, 10, 5);
     stack.aero.fail_with(Some(18));
-    let mut row = Row::default();
-    stack.drain(&mut row).await;
-    stack.check(&mut row);
-    stack.stop().await;
-    row
+    stack.finish(0).await
 }
 
 /// A store slower than nsqd's msg_timeout: nsqd times the messages out and redelivers
@@ -395,14 +392,7 @@ async fn slower_than_msg_timeout(rng: &mut Rng) -> Row {
     let (code, stdout, stderr) = stack.run(&config).await;
     assert!(matches!(code, Some(0 | 75)), "{code:?} {stdout} {stderr}");
     stack.aero.set_delay(None);
-    let mut row = Row {
-        runs: 1,
-        ..Row::default()
-    };
-    stack.drain(&mut row).await;
-    stack.check(&mut row);
-    stack.stop().await;
-    row
+    stack.finish(1).await
 }
 
 /// Two x-msrv on one channel at once, each with N = half.
@@ -417,14 +407,7 @@ async fn two_at_once(rng: &mut Rng) -> Row {
         assert_eq!(out.status.code(), Some(0), "{:?}", out);
     }
     stack.aero.set_delay(None);
-    let mut row = Row {
-        runs: 2,
-        ..Row::default()
-    };
-    stack.drain(&mut row).await;
-    stack.check(&mut row);
-    stack.stop().await;
-    row
+    stack.finish(2).await
 }
 
 /// nsqd sending past the RDY window: the extra messages are requeued unprocessed.
@@ -435,14 +418,7 @@ async fn over_delivery(rng: &mut Rng) -> Row {
     let config = stack.config("over", 20, &[]);
     let (code, stdout, _) = stack.run(&config).await;
     assert_eq!(code, Some(0), "{stdout}");
-    let mut row = Row {
-        runs: 1,
-        ..Row::default()
-    };
-    stack.drain(&mut row).await;
-    stack.check(&mut row);
-    stack.stop().await;
-    row
+    stack.finish(1).await
 }
 
 /// A run that outlasts `timeout` with messages in hand.
@@ -456,14 +432,7 @@ async fn outlasts_timeout(rng: &mut Rng) -> Row {
     let (code, stdout, stderr) = stack.run(&config).await;
     assert!(matches!(code, Some(0 | 75)), "{code:?} {stdout} {stderr}");
     stack.aero.set_delay(None);
-    let mut row = Row {
-        runs: 1,
-        ..Row::default()
-    };
-    stack.drain(&mut row).await;
-    stack.check(&mut row);
-    stack.stop().await;
-    row
+    stack.finish(1).await
 }
 
 /// Messages near nsqd's 1 MiB limit: valid ones stored, an oversized record kept cut.
