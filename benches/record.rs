@@ -39,9 +39,11 @@ fn to_record(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
     for (name, body) in layouts() {
         rules
-            .to_record(body.as_bytes(), &id)
+            .to_record(body.as_bytes(), &id, 0)
             .expect("a valid message");
-        group.bench_function(name, |b| b.iter(|| rules.to_record(body.as_bytes(), &id)));
+        group.bench_function(name, |b| {
+            b.iter(|| rules.to_record(body.as_bytes(), &id, 0))
+        });
     }
     group.finish();
 }

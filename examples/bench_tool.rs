@@ -131,7 +131,7 @@ async fn write(aerospike: &str, file: &str, count: u64, batch: usize) -> (f64, u
             .iter()
             .map(|l| {
                 rules
-                    .to_record(l.as_bytes(), &id)
+                    .to_record(l.as_bytes(), &id, 0)
                     .expect("a storable message")
             })
             .collect();

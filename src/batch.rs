@@ -222,7 +222,7 @@ impl Pipeline {
         let mut accepted = Vec::with_capacity(batch.len());
         let mut to_keep: Vec<(Message, KeepKind, String)> = Vec::new();
         for msg in batch {
-            match caught(|| self.rules.to_record(&msg.body, &msg.id)) {
+            match caught(|| self.rules.to_record(&msg.body, &msg.id, msg.timestamp)) {
                 Ok(Ok(record)) => {
                     records.push(record);
                     accepted.push(msg);

@@ -109,7 +109,7 @@ fn every_valid_test_message_is_accepted() {
     for line in &valid {
         let prepared = settings
             .message
-            .to_record(line.as_bytes(), &NSQ_ID)
+            .to_record(line.as_bytes(), &NSQ_ID, 0)
             .unwrap_or_else(|r| panic!("{line}: {r}"));
         ids.push(prepared.key);
     }
@@ -123,7 +123,7 @@ fn every_invalid_test_message_is_rejected_with_a_reason() {
     let invalid = lines(&repo().join("test/invalid.json"));
     let (mut broken, mut off_schema) = (0, 0);
     for line in &invalid {
-        match settings.message.to_record(line.as_bytes(), &NSQ_ID) {
+        match settings.message.to_record(line.as_bytes(), &NSQ_ID, 0) {
             Ok(_) => panic!("accepted an invalid message: {line}"),
             Err(r @ Rejection::Json { .. }) => {
                 assert!(

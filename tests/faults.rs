@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use devstack::aerospike::{AerospikeOptions, AerospikeServer};
+use devstack::aerospike::{AerospikeCluster, AerospikeClusterOptions, AerospikeServer};
 use devstack::nsqd::{NsqOptions, NsqServer};
 use tokio::process::{Child, Command};
 
@@ -81,10 +81,15 @@ impl Row {
 }
 
 struct Stack {
-    nsq: NsqServer,
-    aero: AerospikeServer,
+    /// One nsqd, or several found through their nsqlookupd (`lookupd`).
+    nsqds: Vec<NsqServer>,
+    lookupd: bool,
+    /// One node, or a two-node cluster.
+    cluster: AerospikeCluster,
     dir: tempfile::TempDir,
     topic: String,
+    /// Config lines every run of the scenario gets, drain runs included.
+    always: Vec<String>,
     /// Bodies published: valid ones by id, invalid ones by body.
     valid: Vec<u64>,
     invalid: Vec<String>,
@@ -95,33 +100,66 @@ fn valid_message(id: u64) -> String {
 }
 
 impl Stack {
+    /// One nsqd, one Aerospike node.
     async fn start(topic: &str) -> Stack {
-        let nsq = NsqServer::start(NsqOptions {
-            // Short, so messages of a killed run come back within the scenario.
-            msg_timeout: Duration::from_secs(2),
-            ..NsqOptions::default()
+        Stack::start_with(topic, 1, 1).await
+    }
+
+    /// `nsqds` nsqd (more than one: found through their nsqlookupd) and an Aerospike
+    /// cluster of `nodes`.
+    async fn start_with(topic: &str, nsqds: usize, nodes: usize) -> Stack {
+        let mut servers = Vec::new();
+        for _ in 0..nsqds {
+            let nsq = NsqServer::start(NsqOptions {
+                // Short, so messages of a killed run come back within the scenario.
+                msg_timeout: Duration::from_secs(2),
+                ..NsqOptions::default()
+            })
+            .await
+            .expect("stand-in nsqd");
+            nsq.create_channel(topic, CHANNEL);
+            nsq.create_channel(&format!("{topic}.dead-letter"), DEAD_CHECK);
+            servers.push(nsq);
+        }
+        let cluster = AerospikeCluster::start(AerospikeClusterOptions {
+            nodes,
+            replication_factor: nodes.min(2),
+            ..AerospikeClusterOptions::default()
         })
         .await
-        .expect("stand-in nsqd");
-        let aero = AerospikeServer::start(AerospikeOptions::default())
-            .await
-            .expect("stand-in aerospike");
-        nsq.create_channel(topic, CHANNEL);
-        nsq.create_channel(&format!("{topic}.dead-letter"), DEAD_CHECK);
+        .expect("stand-in aerospike");
         Stack {
-            nsq,
-            aero,
+            nsqds: servers,
+            lookupd: nsqds > 1,
+            cluster,
             dir: tempfile::tempdir().unwrap(),
             topic: topic.to_owned(),
+            always: Vec::new(),
             valid: Vec::new(),
             invalid: Vec::new(),
         }
     }
 
+    /// The first (or only) nsqd.
+    fn nsq(&self) -> &NsqServer {
+        &self.nsqds[0]
+    }
+
+    /// The first (or only) Aerospike node.
+    fn aero(&self) -> &AerospikeServer {
+        self.cluster.node(0)
+    }
+
+    /// Publishes one body, spreading bodies over the nsqds in turn.
+    fn publish_one(&self, body: String) {
+        let n = self.valid.len() + self.invalid.len();
+        self.nsqds[n % self.nsqds.len()].publish(&self.topic, body);
+    }
+
     /// Publishes `valid` valid messages (ids from `first`) and `invalid` invalid ones.
     fn publish(&mut self, first: u64, valid: u64, invalid: u64) {
         for id in first..first + valid {
-            self.nsq.publish(&self.topic, valid_message(id));
+            self.publish_one(valid_message(id));
             self.valid.push(id);
         }
         for j in 0..invalid {
@@ -130,14 +168,14 @@ impl Stack {
                 1 => format!(r#"{{"id":"x{first}-{j}"}}"#),
                 _ => format!(r#"{{"id":{},"msg":7}}"#, 1_000_000 + first + j),
             };
-            self.nsq.publish(&self.topic, body.clone());
+            self.publish_one(body.clone());
             self.invalid.push(body);
         }
     }
 
     fn publish_bodies(&mut self, bodies: Vec<String>) {
         for b in bodies {
-            self.nsq.publish(&self.topic, b.clone());
+            self.publish_one(b.clone());
             self.invalid.push(b);
         }
     }
@@ -151,8 +189,11 @@ impl Stack {
                 "state-directory",
                 format!("\"{}\"", self.dir.path().join("state").display()),
             ),
-            ("nsq.nsqd", format!("[\"{}\"]", self.nsq.tcp_addr())),
-            ("nsq.nsqd-http", format!("[\"{}\"]", self.nsq.http_addr())),
+            ("nsq.nsqd", list(self.nsqds.iter().map(NsqServer::tcp_addr))),
+            (
+                "nsq.nsqd-http",
+                list(self.nsqds.iter().map(NsqServer::http_addr)),
+            ),
             ("nsq.topic", format!("\"{}\"", self.topic)),
             ("nsq.channel", format!("\"{CHANNEL}\"")),
             ("nsq.max-messages", n.to_string()),
@@ -160,7 +201,7 @@ impl Stack {
             ("nsq.max-requeue-delay", "\"300ms\"".to_owned()),
             ("nsq.connect-timeout", "\"3s\"".to_owned()),
             ("message.schema", format!("\"{}\"", schema.display())),
-            ("aerospike.hosts", format!("[\"{}\"]", self.aero.addr())),
+            ("aerospike.hosts", list([self.cluster.seed_addr()])),
             ("aerospike.namespace", format!("\"{NAMESPACE}\"")),
             ("aerospike.set", format!("\"{SET}\"")),
             ("aerospike.timeout", "\"2s\"".to_owned()),
@@ -170,7 +211,16 @@ impl Stack {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
-        for line in overrides {
+        if self.lookupd {
+            keys.retain(|(k, _)| !k.starts_with("nsq.nsqd"));
+            let lookupd = self
+                .nsqds
+                .iter()
+                .map(|n| format!("http://{}", n.lookupd_http_addr()));
+            keys.push(("nsq.lookupd".to_owned(), list(lookupd)));
+        }
+        let always = self.always.iter().map(String::as_str);
+        for line in always.chain(overrides.iter().copied()) {
             let (k, v) = line.split_once('=').expect("override is key = value");
             let (k, v) = (k.trim().to_owned(), v.trim().to_owned());
             match keys.iter_mut().find(|(key, _)| *key == k) {
@@ -213,10 +263,30 @@ impl Stack {
         )
     }
 
+    /// Messages still queued, deferred or in flight, over every nsqd.
     fn left(&self) -> u64 {
-        self.nsq
-            .channel_stats(&self.topic, CHANNEL)
-            .map_or(0, |c| c.depth + c.deferred_count + c.in_flight_count)
+        self.nsqds
+            .iter()
+            .filter_map(|n| n.channel_stats(&self.topic, CHANNEL))
+            .map(|c| c.depth + c.deferred_count + c.in_flight_count)
+            .sum()
+    }
+
+    /// Messages in flight, over every nsqd.
+    fn in_flight(&self) -> u64 {
+        self.nsqds
+            .iter()
+            .filter_map(|n| n.channel_stats(&self.topic, CHANNEL))
+            .map(|c| c.in_flight_count)
+            .sum()
+    }
+
+    /// Waits (bounded) until a run has messages in flight.
+    async fn until_in_flight(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.in_flight() == 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
     }
 
     /// Clean runs until nothing is left in the channel (messages of a killed run come
@@ -241,13 +311,13 @@ impl Stack {
     fn check(&self, row: &mut Row) {
         let mut places: BTreeMap<String, u64> = BTreeMap::new();
         let mut stored = 0;
-        for r in self.aero.records(NAMESPACE, SET) {
+        for r in self.cluster.records(NAMESPACE, SET) {
             let id = r.key.as_ref().and_then(serde_json::Value::as_u64);
             let id = id.unwrap_or_else(|| panic!("a stored record without an integer key: {r:?}"));
             *places.entry(valid_message(id)).or_default() += 1;
             stored += 1;
         }
-        for r in self.aero.records(NAMESPACE, REJECTED) {
+        for r in self.cluster.records(NAMESPACE, REJECTED) {
             let body = r
                 .bins
                 .get("body")
@@ -265,9 +335,11 @@ impl Stack {
             }
             *places.entry(body.to_owned()).or_default() += 1;
         }
+        let dead_topic = format!("{}.dead-letter", self.topic);
         for m in self
-            .nsq
-            .messages(&format!("{}.dead-letter", self.topic), DEAD_CHECK)
+            .nsqds
+            .iter()
+            .flat_map(|n| n.messages(&dead_topic, DEAD_CHECK))
         {
             *places
                 .entry(String::from_utf8_lossy(&m.body).into_owned())
@@ -305,9 +377,19 @@ impl Stack {
     }
 
     async fn stop(self) {
-        self.nsq.shutdown().await;
-        self.aero.shutdown().await;
+        for n in self.nsqds {
+            n.shutdown().await;
+        }
+        for node in self.cluster.nodes() {
+            node.stop().await;
+        }
     }
+}
+
+/// A TOML array of quoted strings.
+fn list<T: std::fmt::Display>(items: impl IntoIterator<Item = T>) -> String {
+    let quoted: Vec<String> = items.into_iter().map(|i| format!("\"{i}\"")).collect();
+    format!("[{}]", quoted.join(", "))
 }
 
 fn signal(child: &Child, sig: &str) {
@@ -327,23 +409,15 @@ async fn signal_at_random(rng: &mut Rng, sig: &str) -> Row {
     // 7 batches of 25, 2 at a time, each 50-100 ms in the store: a run of a few
     // hundred ms; the signal comes at a random moment once messages are in flight.
     stack
-        .aero
+        .aero()
         .set_delay(Some(Duration::from_millis(50) + rng.millis(50)));
     let config = stack.config("sig", 165, &[]);
     let mut child = stack.spawn(&config);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while stack
-        .nsq
-        .channel_stats(&stack.topic, CHANNEL)
-        .is_none_or(|c| c.in_flight_count == 0)
-        && Instant::now() < deadline
-    {
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
+    stack.until_in_flight().await;
     tokio::time::sleep(rng.millis(300)).await;
     signal(&child, sig);
     let _ = tokio::time::timeout(RUN_LIMIT, child.wait()).await;
-    stack.aero.set_delay(None);
+    stack.aero().set_delay(None);
     stack.finish(1).await
 }
 
@@ -352,14 +426,14 @@ async fn signal_at_random(rng: &mut Rng, sig: &str) -> Row {
 async fn store_outage(rng: &mut Rng) -> Row {
     let mut stack = Stack::start("outage").await;
     stack.publish(0, 80, 8);
-    stack.aero.fail_with(Some(18));
+    stack.aero().fail_with(Some(18));
     let config = stack.config("outage", 40, &[]);
     let runs = 1 + rng.below(2);
     for _ in 0..runs {
         let (code, stdout, _) = stack.run(&config).await;
         assert_eq!(code, Some(75), "{stdout}");
     }
-    stack.aero.fail_with(None);
+    stack.aero().fail_with(None);
     stack.finish(runs).await
 }
 
@@ -368,7 +442,7 @@ async fn store_outage(rng: &mut Rng) -> Row {
 async fn nothing_writable() -> Row {
     let mut stack = Stack::start("nowrite").await;
     stack.publish(0, 10, 5);
-    stack.aero.fail_with(Some(18));
+    stack.aero().fail_with(Some(18));
     stack.finish(0).await
 }
 
@@ -378,7 +452,7 @@ async fn slower_than_msg_timeout(rng: &mut Rng) -> Row {
     let mut stack = Stack::start("late").await;
     stack.publish(0, 30, 3);
     stack
-        .aero
+        .aero()
         .set_delay(Some(Duration::from_millis(1200 + rng.below(600))));
     let config = stack.config(
         "late",
@@ -391,7 +465,7 @@ async fn slower_than_msg_timeout(rng: &mut Rng) -> Row {
     );
     let (code, stdout, stderr) = stack.run(&config).await;
     assert!(matches!(code, Some(0 | 75)), "{code:?} {stdout} {stderr}");
-    stack.aero.set_delay(None);
+    stack.aero().set_delay(None);
     stack.finish(1).await
 }
 
@@ -399,14 +473,14 @@ async fn slower_than_msg_timeout(rng: &mut Rng) -> Row {
 async fn two_at_once(rng: &mut Rng) -> Row {
     let mut stack = Stack::start("two").await;
     stack.publish(0, 200, 10);
-    stack.aero.set_delay(Some(rng.millis(10)));
+    stack.aero().set_delay(Some(rng.millis(10)));
     let config = stack.config("two", 105, &[]);
     let (a, b) = (stack.spawn(&config), stack.spawn(&config));
     let (a, b) = tokio::join!(a.wait_with_output(), b.wait_with_output());
     for out in [a.unwrap(), b.unwrap()] {
         assert_eq!(out.status.code(), Some(0), "{:?}", out);
     }
-    stack.aero.set_delay(None);
+    stack.aero().set_delay(None);
     stack.finish(2).await
 }
 
@@ -414,7 +488,7 @@ async fn two_at_once(rng: &mut Rng) -> Row {
 async fn over_delivery(rng: &mut Rng) -> Row {
     let mut stack = Stack::start("over").await;
     stack.publish(0, 60, 0);
-    stack.nsq.over_deliver(1 + rng.below(5));
+    stack.nsq().over_deliver(1 + rng.below(5));
     let config = stack.config("over", 20, &[]);
     let (code, stdout, _) = stack.run(&config).await;
     assert_eq!(code, Some(0), "{stdout}");
@@ -426,13 +500,122 @@ async fn outlasts_timeout(rng: &mut Rng) -> Row {
     let mut stack = Stack::start("tmo").await;
     stack.publish(0, 100, 5);
     stack
-        .aero
+        .aero()
         .set_delay(Some(Duration::from_millis(50 + rng.below(100))));
     let config = stack.config("tmo", 105, &["timeout = \"300ms\"", "grace = \"100ms\""]);
     let (code, stdout, stderr) = stack.run(&config).await;
     assert!(matches!(code, Some(0 | 75)), "{code:?} {stdout} {stderr}");
-    stack.aero.set_delay(None);
+    stack.aero().set_delay(None);
     stack.finish(1).await
+}
+
+/// Transient result codes the data set answers with: DEVICE_OVERLOAD, KEY_BUSY,
+/// SERVER_MEM_ERROR, TIMEOUT.
+const TRANSIENT_CODES: [u8; 4] = [18, 14, 8, 9];
+
+/// The data set failing for good (a transient code, or its commands held in the
+/// server's queue past the client's timeout) while the rejected set works: each valid
+/// message is tried `max-attempts` times, then kept in the rejected set as given up
+/// with the reason; the invalid ones are kept as before. (A write that times out but
+/// is applied, late, is in doubt: given up after `max-attempts` it would also be
+/// stored. That is the README's "in doubt" case, not this scenario.)
+async fn data_set_failing(rng: &mut Rng) -> Row {
+    let mut stack = Stack::start("dataset").await;
+    stack.always = vec!["nsq.max-attempts = 3".to_owned()];
+    stack.publish(0, 30, 6);
+    if rng.below(3) == 0 {
+        // Queued past `aerospike.timeout`: every write of the set times out unwritten.
+        stack
+            .aero()
+            .stall_set(SET, Some(Duration::from_millis(2300 + rng.below(500))));
+    } else {
+        let code = TRANSIENT_CODES[rng.below(TRANSIENT_CODES.len() as u64) as usize];
+        stack.aero().fail_set(SET, Some(code));
+    }
+    stack.finish(0).await
+}
+
+/// The rejected set failing for good: valid messages are stored, each invalid one is
+/// tried `max-attempts` times, then published to the dead-letter topic; none loops.
+async fn rejected_set_failing(rng: &mut Rng) -> Row {
+    let mut stack = Stack::start("rejset").await;
+    stack.always = vec!["nsq.max-attempts = 3".to_owned()];
+    stack.publish(0, 30, 9);
+    let code = TRANSIENT_CODES[rng.below(TRANSIENT_CODES.len() as u64) as usize];
+    stack.aero().fail_set(REJECTED, Some(code));
+    stack.finish(0).await
+}
+
+/// One node of a two-node cluster stopped at a random moment of a run, then
+/// started again after a random while; the run and the drain runs after it go on
+/// against what is left of the cluster.
+async fn cluster_node_down(rng: &mut Rng) -> Row {
+    let mut stack = Stack::start_with("node", 1, 2).await;
+    stack.publish(0, 150, 15);
+    let delay = Duration::from_millis(30) + rng.millis(40);
+    for node in stack.cluster.nodes() {
+        node.set_delay(Some(delay));
+    }
+    let config = stack.config("node", 165, &[]);
+    let mut child = stack.spawn(&config);
+    stack.until_in_flight().await;
+    tokio::time::sleep(rng.millis(300)).await;
+    let victim = stack.cluster.node(rng.below(2) as usize);
+    victim.stop().await;
+    tokio::time::sleep(Duration::from_millis(200) + rng.millis(2000)).await;
+    victim.restart().await;
+    let _ = tokio::time::timeout(RUN_LIMIT, child.wait()).await;
+    for node in stack.cluster.nodes() {
+        node.set_delay(None);
+    }
+    stack.finish(1).await
+}
+
+/// nsqd restarted (a graceful stop, then a start on the same ports) at a random
+/// moment of a run: connections drop, what was in flight is kept by nsqd and comes
+/// back; the run ends, the drain runs find the rest.
+async fn nsqd_restart(rng: &mut Rng) -> Row {
+    let mut stack = Stack::start("restart").await;
+    stack.publish(0, 150, 15);
+    stack
+        .aero()
+        .set_delay(Some(Duration::from_millis(30) + rng.millis(40)));
+    let config = stack.config("restart", 165, &[]);
+    let mut child = stack.spawn(&config);
+    stack.until_in_flight().await;
+    tokio::time::sleep(rng.millis(300)).await;
+    stack.nsq().stop().await;
+    tokio::time::sleep(rng.millis(500)).await;
+    stack.nsq().start_again().await.expect("nsqd starts again");
+    let status = tokio::time::timeout(RUN_LIMIT, child.wait())
+        .await
+        .expect("x-msrv ends in time")
+        .unwrap();
+    assert!(
+        matches!(status.code(), Some(0 | 69 | 75)),
+        "x-msrv exited {status:?} after an nsqd restart"
+    );
+    stack.aero().set_delay(None);
+    stack.finish(1).await
+}
+
+/// Two nsqd found through their nsqlookupd, two x-msrv at once, each with N a random
+/// part of what is queued: together they take all of it, nothing twice.
+async fn two_nsqd_through_lookupd(rng: &mut Rng) -> Row {
+    let mut stack = Stack::start_with("pair", 2, 1).await;
+    stack.publish(0, 200, 10);
+    stack.aero().set_delay(Some(rng.millis(10)));
+    let first = 60 + rng.below(90);
+    let (a, b) = (
+        stack.spawn(&stack.config("pair-a", first, &[])),
+        stack.spawn(&stack.config("pair-b", 210 - first, &[])),
+    );
+    let (a, b) = tokio::join!(a.wait_with_output(), b.wait_with_output());
+    for out in [a.unwrap(), b.unwrap()] {
+        assert_eq!(out.status.code(), Some(0), "{:?}", out);
+    }
+    stack.aero().set_delay(None);
+    stack.finish(2).await
 }
 
 /// Messages near nsqd's 1 MiB limit: valid ones stored, an oversized record kept cut.
@@ -444,7 +627,7 @@ async fn near_the_size_limit() -> Row {
             r#"{{"id":{id},"msg":"big","ext":[{}]}}"#,
             vec![format!(r#"{{"d":"{}"}}"#, "x".repeat(60_000)); 16].join(",")
         );
-        stack.nsq.publish("big", body);
+        stack.nsq().publish("big", body);
     }
     let huge = format!(r#"{{"id":9,"msg":"{}"}}"#, "y".repeat(1_000_000));
     stack.publish_bodies(vec![huge]);
@@ -452,14 +635,14 @@ async fn near_the_size_limit() -> Row {
     stack.drain(&mut row).await;
     // The big valid ones are stored under their id; count them as published valid.
     let stored: Vec<u64> = stack
-        .aero
+        .cluster
         .records(NAMESPACE, SET)
         .iter()
         .filter_map(|r| r.key.as_ref().and_then(serde_json::Value::as_u64))
         .collect();
     row.published += 4;
     row.stored += stored.len() as u64;
-    let kept = stack.aero.record_count(NAMESPACE, REJECTED) as u64;
+    let kept = stack.cluster.record_count(NAMESPACE, REJECTED) as u64;
     row.invalid += kept;
     let accounted = stored.len() as u64 + kept;
     row.lost += 4u64.saturating_sub(accounted);
@@ -530,6 +713,27 @@ async fn main() {
         store_outage(&mut rng).await
     );
     scenario!("nothing writable", reps(1, 10), nothing_writable().await);
+    scenario!(
+        "data set failing",
+        reps(1, 15),
+        data_set_failing(&mut rng).await
+    );
+    scenario!(
+        "rejected set failing",
+        reps(1, 10),
+        rejected_set_failing(&mut rng).await
+    );
+    scenario!(
+        "cluster node down, back",
+        reps(1, 20),
+        cluster_node_down(&mut rng).await
+    );
+    scenario!("nsqd restarted", reps(1, 20), nsqd_restart(&mut rng).await);
+    scenario!(
+        "two nsqd via nsqlookupd",
+        reps(1, 20),
+        two_nsqd_through_lookupd(&mut rng).await
+    );
     scenario!(
         "store slower than msg-timeout",
         reps(1, 10),

@@ -5,7 +5,7 @@
 //! (so nsqd's own limits apply: an empty body, one past `--max-msg-size`), runs x-msrv
 //! once with N = the number published, and then checks every case against Aerospike's
 //! state: stored under its key with exactly the bins the documented rule gives, or kept
-//! in the rejected set (keyed by its NSQ message id) with its raw body and a reason that
+//! in the rejected set (keyed by its NSQ message id and timestamp) with its raw body and a reason that
 //! says what is wrong. Nothing may be lost: every published body is accounted for exactly
 //! once, the summary's counts agree with the records, and nsqd holds nothing queued, in
 //! flight or deferred.
@@ -1126,7 +1126,8 @@ async fn run_cases(topic: &str, schema: &str, cases: &[Case]) -> Vec<String> {
             failures.push(format!("{name}: not found among nsqd's messages"));
             continue;
         };
-        let kept = rejected.remove(&msg.id);
+        // The rejected key: `<id>-<timestamp>` (the id alone is unique only per nsqd).
+        let kept = rejected.remove(&format!("{}-{}", msg.id, msg.timestamp));
         // `bounded`: the reason must be at most MAX_REASON_LEN bytes (not asked of a
         // known bug's input).
         let check_kept = |failures: &mut Vec<String>, r: &StoredRecord, cut: bool, bounded| {
@@ -1442,7 +1443,7 @@ fn regression_corpus_never_panics() {
     for path in &files {
         let data = std::fs::read(path).unwrap();
         let name = path.display();
-        match rules.to_record(&data, &id) {
+        match rules.to_record(&data, &id, 0) {
             Ok(record) => {
                 assert!(
                     matches!(

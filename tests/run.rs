@@ -661,3 +661,58 @@ fn signal(pid: u32, name: &str) {
         .unwrap();
     assert!(ok.success());
 }
+
+/// Two nsqd of one host make the same message ids (nsqd derives them from the time,
+/// its `--node-id` — by default the same for every nsqd of a host — and a per-topic
+/// sequence). Messages from both, published in the same milliseconds, are each kept
+/// and stored under their own key: rejected records and `nsq-id` keys name a message
+/// by its id *and* nsqd's timestamp, so none overwrites another.
+#[tokio::test]
+async fn messages_of_two_nsqd_with_the_same_ids_overwrite_nothing() {
+    let stack = Stack::start().await;
+    let second = NsqServer::start(NsqOptions::default()).await.unwrap();
+    let (mut ids_a, mut ids_b) = (Vec::new(), Vec::new());
+    for nsq in [&stack.nsq, &second] {
+        nsq.create_channel("twins", CHANNEL);
+    }
+    for i in 0..20 {
+        for (n, nsq) in [&stack.nsq, &second].into_iter().enumerate() {
+            nsq.publish("twins", format!("not json {n}-{i}"));
+            nsq.publish("twins", valid_message(100 * n as u64 + i));
+        }
+    }
+    for (nsq, ids) in [(&stack.nsq, &mut ids_a), (&second, &mut ids_b)] {
+        ids.extend(nsq.messages("twins", CHANNEL).iter().map(|m| m.id.clone()));
+    }
+    let shared = ids_a.iter().filter(|id| ids_b.contains(id)).count();
+    assert!(
+        shared > 0,
+        "the two nsqd made no common id: nothing is tested"
+    );
+    let both = format!(
+        "nsq.nsqd = [\"{}\", \"{}\"]",
+        stack.nsq.tcp_addr(),
+        second.tcp_addr()
+    );
+    let both_http = format!(
+        "nsq.nsqd-http = [\"{}\", \"{}\"]",
+        stack.nsq.http_addr(),
+        second.http_addr()
+    );
+    let cfg = stack.config(
+        "twins",
+        80,
+        &[&both, &both_http, "message.key = \"nsq-id\""],
+    );
+    let out = run(&cfg, &[]).await;
+    assert_eq!(out.code(), 0, "{}", out.stderr);
+    assert_eq!(out.count("stored"), 40, "{}", out.stdout);
+    assert_eq!(out.count("invalid"), 40, "{}", out.stdout);
+    assert_eq!(
+        stack.aero.record_count(NAMESPACE, REJECTED),
+        40,
+        "{shared} ids were made by both nsqd; every invalid message keeps its own record"
+    );
+    assert_eq!(stack.aero.record_count(NAMESPACE, SET), 40);
+    second.shutdown().await;
+}

@@ -61,7 +61,7 @@ fn prepared(message: serde_json::Value) -> Record {
     let body = serde_json::to_vec(&message).unwrap();
     let rules = RecordRules::new(validator, RecordKey::pointer("/id").unwrap());
     rules
-        .to_record(&body, &MessageId(*b"0000000000000000"))
+        .to_record(&body, &MessageId(*b"0000000000000000"), 0)
         .unwrap()
 }
 
@@ -146,7 +146,7 @@ async fn storing_the_same_message_twice_leaves_one_record() {
 }
 
 #[tokio::test]
-async fn rejected_messages_are_kept_by_message_id() {
+async fn rejected_messages_are_kept_by_message_id_and_timestamp() {
     let (server, sink) = start().await;
     let items = vec![
         rejected(
@@ -170,8 +170,8 @@ async fn rejected_messages_are_kept_by_message_id() {
     assert_eq!(stored.len(), 2, "{stored:?}");
     let text = stored
         .iter()
-        .find(|r| r.key == Some(json!("0a0000000000000a")))
-        .expect("kept under its NSQ id");
+        .find(|r| r.key == Some(json!("0a0000000000000a-1700000000000000000")))
+        .expect("kept under its NSQ id and timestamp");
     assert_eq!(text.bins["body"], json!("{ \"id\": 1, "));
     assert_eq!(
         text.bins["reason"],
@@ -184,8 +184,8 @@ async fn rejected_messages_are_kept_by_message_id() {
     assert_eq!(text.generation, 2);
     let binary = stored
         .iter()
-        .find(|r| r.key == Some(json!("0b0000000000000b")))
-        .expect("kept under its NSQ id");
+        .find(|r| r.key == Some(json!("0b0000000000000b-1700000000000000000")))
+        .expect("kept under its NSQ id and timestamp");
     assert!(binary.bins.contains_key("body"));
     assert!(
         server.records(NS, SET).is_empty(),
@@ -394,7 +394,7 @@ async fn the_test_messages_round_trip_through_the_server() {
         .map(|l| {
             settings
                 .message
-                .to_record(l.as_bytes(), &MessageId(*b"0000000000000000"))
+                .to_record(l.as_bytes(), &MessageId(*b"0000000000000000"), 0)
                 .unwrap()
         })
         .collect();

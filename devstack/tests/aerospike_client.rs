@@ -1047,3 +1047,46 @@ async fn delay_set_delays_only_that_set() {
         .expect("cleared");
     client.close().await.expect("close");
 }
+
+/// `stall_set` holds a set's commands in the queue: one whose client deadline passes
+/// meanwhile is never executed (the server's "timed out in queue"), one whose deadline
+/// is longer than the stall runs after it; in a batch, only the set's rows time out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stall_set_times_out_in_the_queue_without_writing() {
+    let (server, client) = default_setup().await;
+    server.stall_set("data-s", Some(Duration::from_millis(800)));
+    let mut short = WritePolicy::default();
+    short.base_policy.total_timeout = 300;
+    short.base_policy.socket_timeout = 300;
+    short.base_policy.max_retries = 0;
+    let err = bounded(client.put(&short, &as_key!(NS, "data-s", 1), &[as_bin!("v", 1)]))
+        .await
+        .expect_err("stalled past its deadline");
+    assert!(matches!(err.kind(), ErrorKind::Timeout), "{err:?}");
+
+    let mut long = WritePolicy::default();
+    long.base_policy.total_timeout = 5000;
+    long.base_policy.socket_timeout = 5000;
+    let started = std::time::Instant::now();
+    bounded(client.put(&long, &as_key!(NS, "data-s", 2), &[as_bin!("v", 2)]))
+        .await
+        .expect("a deadline longer than the stall");
+    assert!(started.elapsed() >= Duration::from_millis(800));
+
+    let mut bp = BatchPolicy::write_default();
+    bp.base_policy.total_timeout = 500;
+    bp.base_policy.socket_timeout = 500;
+    let mut rows = mixed_rows("rejected-s", "data-s", 2);
+    let _ = bounded(client.batch(&bp, &mut rows)).await;
+
+    // Long after every stall has ended: only key 2 of the set was written; the
+    // batch's rows of the other set ran.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(server.record_count(NS, "data-s"), 1);
+    assert_eq!(server.record_count(NS, "rejected-s"), 2);
+    server.stall_set("data-s", None);
+    bounded(client.put(&short, &as_key!(NS, "data-s", 5), &[as_bin!("v", 1)]))
+        .await
+        .expect("cleared");
+    client.close().await.expect("close");
+}

@@ -118,6 +118,15 @@ impl MessageId {
     }
 }
 
+/// What names one message across its redeliveries: nsqd's id and its timestamp of
+/// the message, as `<id>-<timestamp>`. The id alone does not: nsqd makes ids from
+/// the time, its `--node-id` and a per-topic sequence, so two nsqd with the same node
+/// id (the default for every nsqd of one host) or two topics of one nsqd give the
+/// same id to different messages published in the same millisecond.
+pub fn message_key(id: impl fmt::Display, timestamp: i64) -> String {
+    format!("{id}-{timestamp}")
+}
+
 impl fmt::Display for MessageId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.as_str())

@@ -6,6 +6,7 @@
 use aerospike::Value;
 
 use super::Rejection;
+use crate::nsq::MessageId;
 
 /// Where a record's key comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,7 +14,8 @@ pub enum RecordKey {
     /// A JSON pointer (RFC 6901) into the message; the value must be an integer that fits
     /// in i64, or a string.
     Pointer(String),
-    /// The NSQ message id (16 ASCII characters), stored as a string.
+    /// The NSQ message, as [`crate::nsq::message_key`] names it (`<id>-<timestamp>`:
+    /// the id alone is not unique across nsqd), stored as a string.
     NsqId,
 }
 
@@ -41,10 +43,11 @@ impl RecordKey {
     pub fn extract(
         &self,
         message: &serde_json::Value,
-        nsq_id: &[u8; 16],
+        nsq_id: &MessageId,
+        timestamp: i64,
     ) -> Result<Value, Rejection> {
         match self {
-            RecordKey::NsqId => Ok(Value::String(String::from_utf8_lossy(nsq_id).into_owned())),
+            RecordKey::NsqId => Ok(Value::String(crate::nsq::message_key(nsq_id, timestamp))),
             RecordKey::Pointer(pointer) => match lookup(message, pointer) {
                 None => Err(Rejection::Key(format!("no value at {pointer}"))),
                 Some(serde_json::Value::String(s)) => Ok(Value::String(s.clone())),
@@ -115,7 +118,7 @@ mod tests {
     #[test]
     fn an_integer_valued_float_key_is_that_integer() {
         let key = RecordKey::Pointer("/id".into());
-        let id = [b'0'; 16];
+        let id = MessageId([b'0'; 16]);
         for (body, want) in [
             (r#"{"id": 7.0}"#, Some(7)),
             (r#"{"id": 8e3}"#, Some(8000)),
@@ -126,7 +129,7 @@ mod tests {
             (r#"{"id": 1e300}"#, None),
         ] {
             let doc: serde_json::Value = serde_json::from_str(body).unwrap();
-            let got = key.extract(&doc, &id);
+            let got = key.extract(&doc, &id, 0);
             match want {
                 Some(i) => assert_eq!(got, Ok(Value::Int(i)), "{body}"),
                 None => assert!(

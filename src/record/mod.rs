@@ -90,9 +90,15 @@ impl RecordRules {
     }
 
     /// Parse, schema, key, bins: the record of one message, or why there is none.
-    pub fn to_record(&self, body: &[u8], id: &MessageId) -> Result<Record, Rejection> {
+    /// `id` and `timestamp` are nsqd's, for a key taken from them (`nsq-id`).
+    pub fn to_record(
+        &self,
+        body: &[u8],
+        id: &MessageId,
+        timestamp: i64,
+    ) -> Result<Record, Rejection> {
         let value = self.schema.check(body)?;
-        let key = self.key.extract(&value, &id.0)?;
+        let key = self.key.extract(&value, id, timestamp)?;
         let bins = bins::to_bins(value).map_err(|e| Rejection::Bins(e.to_string()))?;
         Ok(Record { key, bins })
     }
@@ -155,7 +161,9 @@ mod tests {
         .unwrap()
     }
 
-    const ID: &[u8; 16] = b"0123456789abcdef";
+    const ID: MessageId = MessageId(*b"0123456789abcdef");
+    /// nsqd's timestamp of the test message, ns.
+    const TS: i64 = 1_796_000_000_123_456_789;
 
     #[test]
     fn valid_message_passes() {
@@ -238,15 +246,23 @@ mod tests {
     #[test]
     fn key_from_pointer() {
         let key = RecordKey::pointer("/id").unwrap();
-        assert_eq!(key.extract(&json!({"id": 7}), ID).unwrap(), Value::Int(7));
-        assert_eq!(key.extract(&json!({"id": -7}), ID).unwrap(), Value::Int(-7));
         assert_eq!(
-            key.extract(&json!({"id": "k"}), ID).unwrap(),
+            key.extract(&json!({"id": 7}), &ID, TS).unwrap(),
+            Value::Int(7)
+        );
+        assert_eq!(
+            key.extract(&json!({"id": -7}), &ID, TS).unwrap(),
+            Value::Int(-7)
+        );
+        assert_eq!(
+            key.extract(&json!({"id": "k"}), &ID, TS).unwrap(),
             Value::String("k".into())
         );
         let nested = RecordKey::pointer("/meta/a~1b").unwrap();
         assert_eq!(
-            nested.extract(&json!({"meta": {"a/b": 3}}), ID).unwrap(),
+            nested
+                .extract(&json!({"meta": {"a/b": 3}}), &ID, TS)
+                .unwrap(),
             Value::Int(3)
         );
     }
@@ -265,7 +281,7 @@ mod tests {
                 "key: /id is 18446744073709551615, above",
             ),
         ] {
-            let err = key.extract(&msg, ID).unwrap_err().to_string();
+            let err = key.extract(&msg, &ID, TS).unwrap_err().to_string();
             assert!(err.starts_with(want), "{msg}: {err}");
         }
     }
@@ -273,8 +289,8 @@ mod tests {
     #[test]
     fn key_from_nsq_id() {
         assert_eq!(
-            RecordKey::NsqId.extract(&json!({}), ID).unwrap(),
-            Value::String("0123456789abcdef".into())
+            RecordKey::NsqId.extract(&json!({}), &ID, TS).unwrap(),
+            Value::String("0123456789abcdef-1796000000123456789".into())
         );
     }
 
@@ -291,7 +307,7 @@ mod tests {
     fn to_record_runs_every_step() {
         let rules = RecordRules::new(schema(), RecordKey::pointer("/id").unwrap());
         let p = rules
-            .to_record(br#"{"id": 3, "msg": "m", "skip": null}"#, &MessageId(*ID))
+            .to_record(br#"{"id": 3, "msg": "m", "skip": null}"#, &ID, TS)
             .unwrap();
         assert_eq!(p.key, Value::Int(3));
         assert_eq!(
@@ -304,7 +320,8 @@ mod tests {
         let err = rules
             .to_record(
                 br#"{"id": 3, "msg": "m", "much_too_long_name": 1}"#,
-                &MessageId(*ID),
+                &ID,
+                TS,
             )
             .unwrap_err();
         assert!(matches!(err, Rejection::Bins(_)), "{err:?}");

@@ -16,8 +16,9 @@
 //!   key taken from the message, with the key itself stored (`send_key`), so storing a
 //!   redelivered message again leaves one record with the same content.
 //!
-//! Rejected messages are written to `rejected.set` keyed by the NSQ message id (a
-//! redelivery overwrites, never duplicates), with bins `body` (a string when the raw
+//! Rejected messages are written to `rejected.set` keyed by `<NSQ message id>-<nsqd
+//! timestamp>` ([`RejectedMessage::key`]: a redelivery overwrites, never duplicates;
+//! the id alone is unique only per topic of one nsqd), with bins `body` (a string when the raw
 //! body is UTF-8, else a blob), `reason`, `attempts`, `nsq_ts` (nsqd's timestamp, ns),
 //! `topic` and `channel`. A body too big for a record is cut to [`MAX_KEPT_BODY`] bytes
 //! (bin `body_len` then holds the full length), so even that message is kept.
@@ -132,7 +133,7 @@ impl StoreError {
 /// An invalid message to keep in the rejected set.
 #[derive(Debug, Clone)]
 pub struct RejectedMessage {
-    /// The NSQ message id (the record key: a redelivery overwrites its own record).
+    /// The NSQ message id.
     pub msg_id: String,
     /// The raw body, exactly as received.
     pub body: Bytes,
@@ -144,6 +145,14 @@ pub struct RejectedMessage {
     pub timestamp: i64,
     pub topic: String,
     pub channel: String,
+}
+
+impl RejectedMessage {
+    /// The record key, [`crate::nsq::message_key`]: a redelivery overwrites its own
+    /// record, and no other message's.
+    pub fn key(&self) -> String {
+        crate::nsq::message_key(&self.msg_id, self.timestamp)
+    }
 }
 
 /// A stored record, as `x-msrv records` shows it.
@@ -267,13 +276,13 @@ impl AerospikeSink {
         self.write_rows(&self.settings.set, rows).await
     }
 
-    /// Keeps invalid messages in `rejected.set`, keyed by NSQ message id. One outcome
+    /// Keeps invalid messages in `rejected.set`, keyed by [`RejectedMessage::key`]. One outcome
     /// per message, in order. A message too big for a record is kept with its body cut
     /// to [`MAX_KEPT_BODY`] bytes.
     pub async fn store_rejected(&self, items: Vec<RejectedMessage>) -> Vec<Result<(), StoreError>> {
         let rows: Vec<(Value, Vec<Bin>)> = items
             .iter()
-            .map(|m| (Value::String(m.msg_id.clone()), rejected_bins(m, None)))
+            .map(|m| (Value::String(m.key()), rejected_bins(m, None)))
             .collect();
         let mut outcomes = self.write_rows(&self.settings.rejected_set, rows).await;
 
@@ -292,7 +301,7 @@ impl AerospikeSink {
                 .map(|&i| {
                     let m = &items[i];
                     (
-                        Value::String(m.msg_id.clone()),
+                        Value::String(m.key()),
                         rejected_bins(m, Some(MAX_KEPT_BODY)),
                     )
                 })

@@ -196,6 +196,7 @@ struct Faults {
     fail_with: Option<u8>,
     set_delay: HashMap<Vec<u8>, Duration>,
     set_fail: HashMap<Vec<u8>, u8>,
+    set_stall: HashMap<Vec<u8>, Duration>,
 }
 
 impl Faults {
@@ -206,6 +207,22 @@ impl Faults {
         sets.filter_map(|s| self.set_delay.get(s).copied())
             .chain(self.delay)
             .max()
+    }
+
+    /// How long a request touching these sets waits in the transaction queue (the
+    /// longest of its sets' stalls), and which of its sets are stalled.
+    fn stall_for<'a>(&self, sets: impl Iterator<Item = &'a [u8]>) -> (Duration, Vec<Vec<u8>>) {
+        let mut longest = Duration::ZERO;
+        let mut stalled = Vec::new();
+        for set in sets {
+            if let Some(d) = self.set_stall.get(set) {
+                longest = longest.max(*d);
+                if !stalled.iter().any(|s: &Vec<u8>| s == set) {
+                    stalled.push(set.to_vec());
+                }
+            }
+        }
+        (longest, stalled)
     }
 }
 
@@ -425,6 +442,22 @@ impl AerospikeServer {
         match d {
             Some(d) => f.set_delay.insert(set.as_bytes().to_vec(), d),
             None => f.set_delay.remove(set.as_bytes()),
+        };
+    }
+
+    /// Holds every AS_MSG command that touches one set in the transaction queue for
+    /// `d` before it runs; `None` clears it. As on the server (`thr_tsvc.c`: "did the
+    /// transaction time out while on the queue?"), a command whose deadline (the
+    /// client's total timeout, else `transaction-max-ms`) passed while it waited is
+    /// not executed: it answers TIMEOUT, and in a batch the set's rows do (the other
+    /// rows run). Unlike [`AerospikeServer::delay_set`], whose late answers come from
+    /// writes that were applied (in doubt to the client), nothing stalled past its
+    /// deadline is written.
+    pub fn stall_set(&self, set: &str, d: Option<Duration>) {
+        let mut f = self.shared.faults();
+        match d {
+            Some(d) => f.set_stall.insert(set.as_bytes().to_vec(), d),
+            None => f.set_stall.remove(set.as_bytes()),
         };
     }
 
@@ -724,17 +757,23 @@ impl Request {
 /// framed reply, compressed when the request asked for it.
 async fn serve_as_msg(body: &[u8], shared: &Shared) -> Vec<u8> {
     shared.commands.fetch_add(1, Ordering::Relaxed);
+    let received = tokio::time::Instant::now();
     let request = Request::parse(body);
-    let delay = {
+    let (delay, (stall, stalled)) = {
         let faults = shared.faults();
         match &request {
-            Ok(r) => faults.delay_for(r.sets()),
-            Err(_) => faults.delay,
+            Ok(r) => (faults.delay_for(r.sets()), faults.stall_for(r.sets())),
+            Err(_) => (faults.delay, (Duration::ZERO, Vec::new())),
         }
     };
     if let Some(d) = delay {
         tokio::time::sleep(d).await;
     }
+    tokio::time::sleep(stall).await;
+    let expired_in_queue = !stalled.is_empty()
+        && request
+            .as_ref()
+            .is_ok_and(|r| received.elapsed() > r.deadline());
     // A command proxied to a master that is down gets no answer from it: the proxy
     // gives up at the transaction deadline.
     if let Ok(r) = &request
@@ -744,10 +783,15 @@ async fn serve_as_msg(body: &[u8], shared: &Shared) -> Vec<u8> {
         tokio::time::sleep(r.deadline()).await;
     }
     // Failures are read after the delay: a test may change them meanwhile.
-    let (failure, set_fail) = {
+    let (failure, mut set_fail) = {
         let f = shared.faults();
         (f.fail_with, f.set_fail.clone())
     };
+    if expired_in_queue {
+        for set in stalled {
+            set_fail.entry(set).or_insert(rc::TIMEOUT);
+        }
+    }
     let bodies = match (failure, request) {
         (Some(code), _) => vec![msg::last_reply(code)],
         (None, Ok(r)) => handle_as_msg(&r, shared, &set_fail),

@@ -80,6 +80,21 @@ pub struct NsqOptions {
     /// [`--min-output-buffer-timeout`, `--max-output-buffer-timeout`].
     pub min_output_buffer_timeout: Duration,
     pub max_output_buffer_timeout: Duration,
+    /// Part of every message id [`--node-id`], 0..1024. nsqd's default comes from
+    /// the hostname (crc32 of its md5, mod 1024), so every nsqd of one host has the
+    /// same; so does every stand-in ([`default_node_id`]).
+    pub node_id: u16,
+}
+
+/// A node id from the hostname, the same for every stand-in on one host, as nsqd's
+/// default is for every nsqd on one host (the hash differs from nsqd's; only its
+/// being shared matters).
+pub fn default_node_id() -> u16 {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let hash = host.trim().bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    (hash % 1024) as u16
 }
 
 impl Default for NsqOptions {
@@ -102,6 +117,7 @@ impl Default for NsqOptions {
             output_buffer_timeout: Duration::from_millis(250),
             min_output_buffer_timeout: Duration::from_millis(25),
             max_output_buffer_timeout: Duration::from_secs(30),
+            node_id: default_node_id(),
         }
     }
 }
@@ -239,12 +255,16 @@ impl NsqServer {
         let http = TcpListener::bind(opts.http_addr).await?;
         let lookupd = TcpListener::bind(opts.lookupd_http_addr).await?;
         let registry = Arc::new(Mutex::new(lookupd::Registry::default()));
+        let node_id = opts.node_id;
         let inner = Arc::new(Inner {
             tcp_addr: tcp.local_addr()?,
             http_addr: http.local_addr()?,
             lookupd_addr: lookupd.local_addr()?,
             opts,
-            state: Mutex::new(queue::State::registering_with(Arc::clone(&registry))),
+            state: Mutex::new(queue::State::registering_with(
+                Arc::clone(&registry),
+                node_id,
+            )),
             registry,
             next_client: AtomicU64::new(0),
             conns: Mutex::new(HashMap::new()),
