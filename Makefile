@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 CARGO ?= cargo
 
-.PHONY: all build deps demo test bench faults lint unit standin-check packages deb rpm package-check \
+.PHONY: all build deps demo test bench faults fuzz lint unit standin-check packages deb rpm package-check \
         systemd-test up down clean help
 
 all: build
@@ -30,6 +30,9 @@ bench: build ## Throughput, CPU/msg, peak RSS against the stand-ins, beside the 
 
 faults: ## The fault suite's long mode: hundreds of random SIGTERM/SIGKILL runs and every fault scenario, with its table (FAULTS_ARGS="--seed N" repeats one)
 	$(CARGO) test --locked --test faults -- --long $(FAULTS_ARGS)
+
+fuzz: ## cargo-fuzz: the record stage and the NSQ frame decoder, FUZZ_SECONDS (120) each, from fuzz/corpus/; fails with the crashing input
+	scripts/fuzz
 
 lint: ## rustfmt + clippy, as CI runs them
 	$(CARGO) fmt --all -- --check
