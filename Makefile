@@ -34,9 +34,11 @@ faults: ## The fault suite's long mode: hundreds of random SIGTERM/SIGKILL runs 
 fuzz: ## cargo-fuzz: the record stage and the NSQ frame decoder, FUZZ_SECONDS (120) each, from fuzz/corpus/; fails with the crashing input
 	scripts/fuzz
 
-lint: ## rustfmt + clippy, as CI runs them
+lint: ## rustfmt + clippy, as CI runs them (the fuzz crate included: not built by `make test` otherwise)
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+	$(CARGO) fmt --manifest-path fuzz/Cargo.toml -- --check
+	$(CARGO) clippy --manifest-path fuzz/Cargo.toml --locked -- -D warnings
 
 unit: ## Rust unit + integration tests (stand-ins over real sockets)
 	$(CARGO) test --workspace --locked

@@ -37,7 +37,7 @@ fn rules() -> &'static RecordRules {
 }
 
 fuzz_target!(|data: &[u8]| {
-    match rules().to_record(data, &MessageId(*b"0123456789abcdef")) {
+    match rules().to_record(data, &MessageId(*b"0123456789abcdef"), 0) {
         Ok(record) => {
             assert!(
                 matches!(record.key, Value::Int(_) | Value::String(_)),
