@@ -30,10 +30,14 @@ use crate::store::{AerospikeSink, StoreError};
 /// Batches processed at the same time: as many as fill half of `nsq.max-in-flight`, so
 /// the other half keeps arriving while they are stored (a store holding the whole window
 /// leaves nsqd nothing to send until a batch ends), at least one and at most
-/// `MAX_CONCURRENT_BATCHES`. With the defaults (1000 in flight, `aerospike.batch-size`
-/// 250) that is 2. 100k small messages against the stand-ins, 2 cores, three runs each in
-/// one session: 4 batches at once 119-123k msg/s, 6.2-6.4 us CPU/msg, 15.6-15.8 MB; 3:
-/// 121-131k, 14.4-14.7 MB; 2: 144-161k, 5.4-6.2 us, 13.5-13.6 MB; 1: 88-92k, 12.2-12.5 MB.
+/// `MAX_CONCURRENT_BATCHES`. With the defaults (2000 in flight, `aerospike.batch-size`
+/// 250) that is 4. 100k small messages against the stand-ins (`scripts/bench --quick
+/// --cases small`), 2 cores, two runs each in one session, as (max-in-flight, batch-size
+/// → batches at once): (1000, 250 → 2) 153-160k msg/s, 68-70% of the lower ceiling,
+/// 13.2-13.4 MB; (1000, 125 → 4) 170-175k, 68-74%, 13.3-13.4 MB; (1500, 250 → 3)
+/// 177-191k, 68-77%, 14.3-14.4 MB; (2000, 250 → 4) 191-192k, 81-91%, 15.7-16.1 MB, CPU
+/// 3.6-3.9 us/msg in all. An earlier session: with 1000 in flight, 4 batches of 250 (the
+/// whole window in the store) 119-123k against 144-161k for 2.
 fn concurrent_batches(max_in_flight: u32, batch_size: usize) -> usize {
     (max_in_flight as usize / (2 * batch_size.max(1))).clamp(1, MAX_CONCURRENT_BATCHES)
 }

@@ -85,7 +85,7 @@ impl Default for RawNsq {
             nsqd_http: Vec::new(),
             topic: None,
             channel: "x-msrv".to_owned(),
-            max_in_flight: 1000,
+            max_in_flight: 2000,
             max_in_flight_bytes: bytesize::ByteSize::b(crate::nsq::DEFAULT_MAX_IN_FLIGHT_BYTES),
             max_messages: 1000,
             period: Duration::from_secs(60),

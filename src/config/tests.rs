@@ -54,7 +54,7 @@ fn defaults() {
     );
     assert_eq!(s.nsq.topic, "t");
     assert_eq!(s.nsq.channel, "x-msrv");
-    assert_eq!(s.nsq.max_in_flight, 1000);
+    assert_eq!(s.nsq.max_in_flight, 2000);
     assert_eq!(s.nsq.max_in_flight_bytes, 32 * 1024 * 1024);
     assert_eq!(s.nsq.max_messages, 1000);
     assert_eq!(s.nsq.period, Duration::from_secs(60));
