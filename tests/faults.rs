@@ -618,6 +618,79 @@ async fn two_nsqd_through_lookupd(rng: &mut Rng) -> Row {
     stack.finish(2).await
 }
 
+/// The regression corpus of hostile bodies (`fuzz/corpus/record/`: not JSON, BOM, bad
+/// UTF-8, NaN, nesting at the parser's limit, huge numbers, odd keys and bin names,
+/// schema violations, ...) mixed in random order with valid messages, under a random
+/// SIGTERM, then drained. Keyed by `nsq-id`, every message's place is known from
+/// nsqd's id and timestamp: exactly one record, stored or kept, under `<id>-<ts>`.
+async fn hostile_bodies(rng: &mut Rng) -> Row {
+    let mut stack = Stack::start("hostile").await;
+    stack.always = vec!["message.key = \"nsq-id\"".to_owned()];
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/record");
+    let mut bodies: Vec<Vec<u8>> = std::fs::read_dir(&dir)
+        .expect("the corpus")
+        .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+        // nsqd refuses an empty body and one past --max-msg-size at PUB.
+        .filter(|b| !b.is_empty() && b.len() <= 1024 * 1024)
+        .chain((0..20).map(|id| valid_message(id).into_bytes()))
+        .collect();
+    for i in (1..bodies.len()).rev() {
+        bodies.swap(i, rng.below(i as u64 + 1) as usize);
+    }
+    for body in &bodies {
+        stack.nsq().publish(&stack.topic, body.clone());
+    }
+    // Where each message must end up: its nsqd id and timestamp.
+    let published: Vec<String> = stack
+        .nsq()
+        .messages(&stack.topic, CHANNEL)
+        .iter()
+        .map(|m| format!("{}-{}", m.id, m.timestamp))
+        .collect();
+    assert_eq!(published.len(), bodies.len(), "nsqd queued every body");
+    stack
+        .aero()
+        .set_delay(Some(Duration::from_millis(20) + rng.millis(30)));
+    let config = stack.config(
+        "hostile",
+        bodies.len() as u64,
+        &["aerospike.batch-size = 10"],
+    );
+    let mut child = stack.spawn(&config);
+    if rng.below(2) == 0 {
+        stack.until_in_flight().await;
+        tokio::time::sleep(rng.millis(200)).await;
+        signal(&child, "-TERM");
+    }
+    let _ = tokio::time::timeout(RUN_LIMIT, child.wait()).await;
+    stack.aero().set_delay(None);
+    let mut row = Row {
+        runs: 1,
+        published: published.len() as u64,
+        ..Row::default()
+    };
+    stack.drain(&mut row).await;
+    let mut places: BTreeMap<String, u64> = BTreeMap::new();
+    for (set, count) in [(SET, &mut row.stored), (REJECTED, &mut row.invalid)] {
+        for r in stack.cluster.records(NAMESPACE, set) {
+            let key = r.key.as_ref().and_then(serde_json::Value::as_str);
+            let key = key.unwrap_or_else(|| panic!("a record keyed other than by nsq-id: {r:?}"));
+            *places.entry(key.to_owned()).or_default() += 1;
+            *count += 1;
+        }
+    }
+    for key in &published {
+        match places.get(key).copied().unwrap_or(0) {
+            0 => row.lost += 1,
+            1 => {}
+            n => row.duplicated += n - 1,
+        }
+    }
+    row.stuck += stack.left();
+    stack.stop().await;
+    row
+}
+
 /// Messages near nsqd's 1 MiB limit: valid ones stored, an oversized record kept cut.
 async fn near_the_size_limit() -> Row {
     let mut stack = Stack::start("big").await;
@@ -753,6 +826,11 @@ async fn main() {
         "run outlasts timeout",
         reps(2, 30),
         outlasts_timeout(&mut rng).await
+    );
+    scenario!(
+        "hostile bodies (corpus)",
+        reps(1, 20),
+        hostile_bodies(&mut rng).await
     );
     scenario!(
         "messages near 1 MiB",
