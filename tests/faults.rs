@@ -18,7 +18,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use devstack::aerospike::{AerospikeCluster, AerospikeClusterOptions, AerospikeServer};
-use devstack::nsqd::{NsqOptions, NsqServer};
+use devstack::nsqd::{ChannelStats, NsqOptions, NsqServer};
 use tokio::process::{Child, Command};
 
 const BIN: &str = env!("CARGO_BIN_EXE_x-msrv");
@@ -48,6 +48,9 @@ impl Rng {
     }
     fn millis(&mut self, max: u64) -> Duration {
         Duration::from_millis(self.below(max + 1))
+    }
+    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        items[self.below(items.len() as u64) as usize]
     }
 }
 
@@ -263,29 +266,34 @@ impl Stack {
         )
     }
 
-    /// Messages still queued, deferred or in flight, over every nsqd.
-    fn left(&self) -> u64 {
+    /// The scenario's channel on every nsqd.
+    fn channels(&self) -> impl Iterator<Item = ChannelStats> + '_ {
         self.nsqds
             .iter()
             .filter_map(|n| n.channel_stats(&self.topic, CHANNEL))
+    }
+
+    /// Messages still queued, deferred or in flight, over every nsqd.
+    fn left(&self) -> u64 {
+        self.channels()
             .map(|c| c.depth + c.deferred_count + c.in_flight_count)
             .sum()
     }
 
-    /// Messages in flight, over every nsqd.
-    fn in_flight(&self) -> u64 {
-        self.nsqds
-            .iter()
-            .filter_map(|n| n.channel_stats(&self.topic, CHANNEL))
-            .map(|c| c.in_flight_count)
-            .sum()
+    /// A random moment of a run, up to `max_ms` after it has messages in flight
+    /// (waiting for those at most 10 s).
+    async fn at_random_moment(&self, rng: &mut Rng, max_ms: u64) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.channels().all(|c| c.in_flight_count == 0) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        tokio::time::sleep(rng.millis(max_ms)).await;
     }
 
-    /// Waits (bounded) until a run has messages in flight.
-    async fn until_in_flight(&self) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while self.in_flight() == 0 && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(2)).await;
+    /// Delays every AS_MSG answer of every Aerospike node (`None` clears it).
+    fn set_delay(&self, d: Option<Duration>) {
+        for node in self.cluster.nodes() {
+            node.set_delay(d);
         }
     }
 
@@ -354,13 +362,7 @@ impl Stack {
             .chain(self.invalid.iter().cloned())
             .collect();
         row.published += published.len() as u64;
-        for body in &published {
-            match places.get(body).copied().unwrap_or(0) {
-                0 => row.lost += 1,
-                1 => {}
-                n => row.duplicated += n - 1,
-            }
-        }
+        tally(&places, &published, row);
         row.stuck += self.left();
     }
 
@@ -382,6 +384,18 @@ impl Stack {
         }
         for node in self.cluster.nodes() {
             node.stop().await;
+        }
+    }
+}
+
+/// Lost (in no place) and duplicated (in more than one) among what was published,
+/// from how many places hold each.
+fn tally(places: &BTreeMap<String, u64>, published: &[String], row: &mut Row) {
+    for name in published {
+        match places.get(name).copied().unwrap_or(0) {
+            0 => row.lost += 1,
+            1 => {}
+            n => row.duplicated += n - 1,
         }
     }
 }
@@ -408,16 +422,13 @@ async fn signal_at_random(rng: &mut Rng, sig: &str) -> Row {
     stack.publish(0, 150, 15);
     // 7 batches of 25, 2 at a time, each 50-100 ms in the store: a run of a few
     // hundred ms; the signal comes at a random moment once messages are in flight.
-    stack
-        .aero()
-        .set_delay(Some(Duration::from_millis(50) + rng.millis(50)));
+    stack.set_delay(Some(Duration::from_millis(50) + rng.millis(50)));
     let config = stack.config("sig", 165, &[]);
     let mut child = stack.spawn(&config);
-    stack.until_in_flight().await;
-    tokio::time::sleep(rng.millis(300)).await;
+    stack.at_random_moment(rng, 300).await;
     signal(&child, sig);
     let _ = tokio::time::timeout(RUN_LIMIT, child.wait()).await;
-    stack.aero().set_delay(None);
+    stack.set_delay(None);
     stack.finish(1).await
 }
 
@@ -451,9 +462,7 @@ async fn nothing_writable() -> Row {
 async fn slower_than_msg_timeout(rng: &mut Rng) -> Row {
     let mut stack = Stack::start("late").await;
     stack.publish(0, 30, 3);
-    stack
-        .aero()
-        .set_delay(Some(Duration::from_millis(1200 + rng.below(600))));
+    stack.set_delay(Some(Duration::from_millis(1200 + rng.below(600))));
     let config = stack.config(
         "late",
         33,
@@ -465,7 +474,7 @@ async fn slower_than_msg_timeout(rng: &mut Rng) -> Row {
     );
     let (code, stdout, stderr) = stack.run(&config).await;
     assert!(matches!(code, Some(0 | 75)), "{code:?} {stdout} {stderr}");
-    stack.aero().set_delay(None);
+    stack.set_delay(None);
     stack.finish(1).await
 }
 
@@ -473,14 +482,14 @@ async fn slower_than_msg_timeout(rng: &mut Rng) -> Row {
 async fn two_at_once(rng: &mut Rng) -> Row {
     let mut stack = Stack::start("two").await;
     stack.publish(0, 200, 10);
-    stack.aero().set_delay(Some(rng.millis(10)));
+    stack.set_delay(Some(rng.millis(10)));
     let config = stack.config("two", 105, &[]);
     let (a, b) = (stack.spawn(&config), stack.spawn(&config));
     let (a, b) = tokio::join!(a.wait_with_output(), b.wait_with_output());
     for out in [a.unwrap(), b.unwrap()] {
         assert_eq!(out.status.code(), Some(0), "{:?}", out);
     }
-    stack.aero().set_delay(None);
+    stack.set_delay(None);
     stack.finish(2).await
 }
 
@@ -499,13 +508,11 @@ async fn over_delivery(rng: &mut Rng) -> Row {
 async fn outlasts_timeout(rng: &mut Rng) -> Row {
     let mut stack = Stack::start("tmo").await;
     stack.publish(0, 100, 5);
-    stack
-        .aero()
-        .set_delay(Some(Duration::from_millis(50 + rng.below(100))));
+    stack.set_delay(Some(Duration::from_millis(50 + rng.below(100))));
     let config = stack.config("tmo", 105, &["timeout = \"300ms\"", "grace = \"100ms\""]);
     let (code, stdout, stderr) = stack.run(&config).await;
     assert!(matches!(code, Some(0 | 75)), "{code:?} {stdout} {stderr}");
-    stack.aero().set_delay(None);
+    stack.set_delay(None);
     stack.finish(1).await
 }
 
@@ -529,7 +536,7 @@ async fn data_set_failing(rng: &mut Rng) -> Row {
             .aero()
             .stall_set(SET, Some(Duration::from_millis(2300 + rng.below(500))));
     } else {
-        let code = TRANSIENT_CODES[rng.below(TRANSIENT_CODES.len() as u64) as usize];
+        let code = rng.pick(&TRANSIENT_CODES);
         stack.aero().fail_set(SET, Some(code));
     }
     stack.finish(0).await
@@ -541,7 +548,7 @@ async fn rejected_set_failing(rng: &mut Rng) -> Row {
     let mut stack = Stack::start("rejset").await;
     stack.always = vec!["nsq.max-attempts = 3".to_owned()];
     stack.publish(0, 30, 9);
-    let code = TRANSIENT_CODES[rng.below(TRANSIENT_CODES.len() as u64) as usize];
+    let code = rng.pick(&TRANSIENT_CODES);
     stack.aero().fail_set(REJECTED, Some(code));
     stack.finish(0).await
 }
@@ -552,22 +559,16 @@ async fn rejected_set_failing(rng: &mut Rng) -> Row {
 async fn cluster_node_down(rng: &mut Rng) -> Row {
     let mut stack = Stack::start_with("node", 1, 2).await;
     stack.publish(0, 150, 15);
-    let delay = Duration::from_millis(30) + rng.millis(40);
-    for node in stack.cluster.nodes() {
-        node.set_delay(Some(delay));
-    }
+    stack.set_delay(Some(Duration::from_millis(30) + rng.millis(40)));
     let config = stack.config("node", 165, &[]);
     let mut child = stack.spawn(&config);
-    stack.until_in_flight().await;
-    tokio::time::sleep(rng.millis(300)).await;
+    stack.at_random_moment(rng, 300).await;
     let victim = stack.cluster.node(rng.below(2) as usize);
     victim.stop().await;
     tokio::time::sleep(Duration::from_millis(200) + rng.millis(2000)).await;
     victim.restart().await;
     let _ = tokio::time::timeout(RUN_LIMIT, child.wait()).await;
-    for node in stack.cluster.nodes() {
-        node.set_delay(None);
-    }
+    stack.set_delay(None);
     stack.finish(1).await
 }
 
@@ -577,13 +578,10 @@ async fn cluster_node_down(rng: &mut Rng) -> Row {
 async fn nsqd_restart(rng: &mut Rng) -> Row {
     let mut stack = Stack::start("restart").await;
     stack.publish(0, 150, 15);
-    stack
-        .aero()
-        .set_delay(Some(Duration::from_millis(30) + rng.millis(40)));
+    stack.set_delay(Some(Duration::from_millis(30) + rng.millis(40)));
     let config = stack.config("restart", 165, &[]);
     let mut child = stack.spawn(&config);
-    stack.until_in_flight().await;
-    tokio::time::sleep(rng.millis(300)).await;
+    stack.at_random_moment(rng, 300).await;
     stack.nsq().stop().await;
     tokio::time::sleep(rng.millis(500)).await;
     stack.nsq().start_again().await.expect("nsqd starts again");
@@ -595,7 +593,7 @@ async fn nsqd_restart(rng: &mut Rng) -> Row {
         matches!(status.code(), Some(0 | 69 | 75)),
         "x-msrv exited {status:?} after an nsqd restart"
     );
-    stack.aero().set_delay(None);
+    stack.set_delay(None);
     stack.finish(1).await
 }
 
@@ -604,7 +602,7 @@ async fn nsqd_restart(rng: &mut Rng) -> Row {
 async fn two_nsqd_through_lookupd(rng: &mut Rng) -> Row {
     let mut stack = Stack::start_with("pair", 2, 1).await;
     stack.publish(0, 200, 10);
-    stack.aero().set_delay(Some(rng.millis(10)));
+    stack.set_delay(Some(rng.millis(10)));
     let first = 60 + rng.below(90);
     let (a, b) = (
         stack.spawn(&stack.config("pair-a", first, &[])),
@@ -614,7 +612,7 @@ async fn two_nsqd_through_lookupd(rng: &mut Rng) -> Row {
     for out in [a.unwrap(), b.unwrap()] {
         assert_eq!(out.status.code(), Some(0), "{:?}", out);
     }
-    stack.aero().set_delay(None);
+    stack.set_delay(None);
     stack.finish(2).await
 }
 
@@ -648,9 +646,7 @@ async fn hostile_bodies(rng: &mut Rng) -> Row {
         .map(|m| format!("{}-{}", m.id, m.timestamp))
         .collect();
     assert_eq!(published.len(), bodies.len(), "nsqd queued every body");
-    stack
-        .aero()
-        .set_delay(Some(Duration::from_millis(20) + rng.millis(30)));
+    stack.set_delay(Some(Duration::from_millis(20) + rng.millis(30)));
     let config = stack.config(
         "hostile",
         bodies.len() as u64,
@@ -658,12 +654,11 @@ async fn hostile_bodies(rng: &mut Rng) -> Row {
     );
     let mut child = stack.spawn(&config);
     if rng.below(2) == 0 {
-        stack.until_in_flight().await;
-        tokio::time::sleep(rng.millis(200)).await;
+        stack.at_random_moment(rng, 200).await;
         signal(&child, "-TERM");
     }
     let _ = tokio::time::timeout(RUN_LIMIT, child.wait()).await;
-    stack.aero().set_delay(None);
+    stack.set_delay(None);
     let mut row = Row {
         runs: 1,
         published: published.len() as u64,
@@ -679,13 +674,7 @@ async fn hostile_bodies(rng: &mut Rng) -> Row {
             *count += 1;
         }
     }
-    for key in &published {
-        match places.get(key).copied().unwrap_or(0) {
-            0 => row.lost += 1,
-            1 => {}
-            n => row.duplicated += n - 1,
-        }
-    }
+    tally(&places, &published, &mut row);
     row.stuck += stack.left();
     stack.stop().await;
     row
