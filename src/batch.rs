@@ -37,7 +37,7 @@ use tracing::{debug, error, warn};
 use crate::failures::FailureLog;
 use crate::nsq::{self, Message, Settle};
 use crate::record::RecordRules;
-use crate::store::{AerospikeSink, RejectedMessage, StoreError};
+use crate::store::{AerospikeSink, RejectedMessage, StoreError, Written};
 
 /// When a message whose write failed comes back, and when it stops coming back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,8 +78,11 @@ pub enum KeepKind {
 /// How a message leaves its batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    /// Its record is written: FIN.
+    /// Its record is written (or, `create-only`, was there already): FIN.
     Stored,
+    /// The ordering guard: a record with its version or a newer one is stored, so it
+    /// was not written: FIN.
+    Superseded,
     /// Kept in the rejected set with this reason: FIN.
     Kept(KeepKind, String),
     /// Neither stored nor kept, published to the dead-letter topic: FIN.
@@ -92,7 +95,10 @@ impl Outcome {
     /// What NSQ is told.
     pub fn settle(&self) -> Settle {
         match self {
-            Outcome::Stored | Outcome::Kept(..) | Outcome::DeadLettered(_) => Settle::Finish,
+            Outcome::Stored
+            | Outcome::Superseded
+            | Outcome::Kept(..)
+            | Outcome::DeadLettered(_) => Settle::Finish,
             Outcome::Retry(delay) => Settle::Requeue(*delay),
         }
     }
@@ -116,9 +122,14 @@ pub enum AfterKeep {
 
 /// The fate of a message after its record write answered `result`; `failures` is its
 /// failed writes so far, this one included when `result` is a transient error.
-pub fn after_store(result: &Result<(), StoreError>, failures: u32, retry: &RetryPolicy) -> Verdict {
+pub fn after_store(
+    result: &Result<Written, StoreError>,
+    failures: u32,
+    retry: &RetryPolicy,
+) -> Verdict {
     match result {
-        Ok(()) => Verdict::Settle(Outcome::Stored),
+        Ok(Written::Stored | Written::Existed) => Verdict::Settle(Outcome::Stored),
+        Ok(Written::Superseded) => Verdict::Settle(Outcome::Superseded),
         // Retrying cannot help (a bin name too long, a record too big): keep the message
         // as invalid rather than loop on it.
         Err(e) if e.is_permanent() => {
@@ -157,6 +168,8 @@ pub fn after_keep(
 pub struct BatchReport {
     /// Stored and FIN'd.
     pub stored: u64,
+    /// Not written, a newer version being stored (the ordering guard), and FIN'd.
+    pub superseded: u64,
     /// Kept in the rejected set as invalid and FIN'd.
     pub invalid: u64,
     /// Valid, but given up after `max-attempts` failed writes: kept in the rejected set.
@@ -173,6 +186,7 @@ impl BatchReport {
     fn count(&mut self, outcome: &Outcome) {
         match outcome {
             Outcome::Stored => self.stored += 1,
+            Outcome::Superseded => self.superseded += 1,
             Outcome::Kept(KeepKind::Invalid, _) => self.invalid += 1,
             Outcome::Kept(KeepKind::GivenUp, _) => self.given_up += 1,
             Outcome::DeadLettered(_) => self.dead_lettered += 1,
@@ -183,6 +197,7 @@ impl BatchReport {
     /// Adds another batch's report to this one.
     pub fn add(&mut self, other: &BatchReport) {
         self.stored += other.stored;
+        self.superseded += other.superseded;
         self.invalid += other.invalid;
         self.given_up += other.given_up;
         self.dead_lettered += other.dead_lettered;
@@ -192,7 +207,12 @@ impl BatchReport {
 
     /// Messages that left with an outcome (FIN or REQ after a write).
     pub fn settled(&self) -> u64 {
-        self.stored + self.invalid + self.given_up + self.dead_lettered + self.requeued
+        self.stored
+            + self.superseded
+            + self.invalid
+            + self.given_up
+            + self.dead_lettered
+            + self.requeued
     }
 }
 
@@ -359,10 +379,10 @@ impl Pipeline {
 
 /// Runs a store call; a panic inside it answers a transient failure for each of its
 /// `count` rows, so each message counts a failed write instead of the batch vanishing.
-async fn guarded(
-    call: impl std::future::Future<Output = Vec<Result<(), StoreError>>>,
+async fn guarded<T>(
+    call: impl std::future::Future<Output = Vec<Result<T, StoreError>>>,
     count: usize,
-) -> Vec<Result<(), StoreError>> {
+) -> Vec<Result<T, StoreError>> {
     match AssertUnwindSafe(call).catch_unwind().await {
         Ok(results) => results,
         Err(panic) => {
@@ -371,7 +391,9 @@ async fn guarded(
                 panic_text(panic.as_ref())
             );
             error!(reason = %reason, rows = count, "store call panicked");
-            vec![Err(StoreError::Transient(reason)); count]
+            (0..count)
+                .map(|_| Err(StoreError::Transient(reason.clone())))
+                .collect()
         }
     }
 }
@@ -400,20 +422,30 @@ mod tests {
         max_attempts: 3,
     };
 
-    fn transient() -> Result<(), StoreError> {
+    fn transient<T>() -> Result<T, StoreError> {
         Err(StoreError::Transient("Aerospike: DEVICE_OVERLOAD".into()))
     }
 
     #[test]
     fn a_written_record_is_stored_and_finished() {
-        let verdict = after_store(&Ok(()), 0, &RETRY);
+        let verdict = after_store(&Ok(Written::Stored), 0, &RETRY);
         assert_eq!(verdict, Verdict::Settle(Outcome::Stored));
         assert_eq!(Outcome::Stored.settle(), Settle::Finish);
+        // create-only: the record was there, so the message is stored.
+        let verdict = after_store(&Ok(Written::Existed), 0, &RETRY);
+        assert_eq!(verdict, Verdict::Settle(Outcome::Stored));
+    }
+
+    #[test]
+    fn a_message_older_than_its_record_is_superseded_and_finished() {
+        let verdict = after_store(&Ok(Written::Superseded), 0, &RETRY);
+        assert_eq!(verdict, Verdict::Settle(Outcome::Superseded));
+        assert_eq!(Outcome::Superseded.settle(), Settle::Finish);
     }
 
     #[test]
     fn a_permanent_refusal_is_kept_as_invalid_whatever_the_failures() {
-        let refused = Err(StoreError::Permanent(
+        let refused: Result<Written, StoreError> = Err(StoreError::Permanent(
             "Aerospike refused the record: BIN_NAME_TOO_LONG".into(),
         ));
         for failures in [0, 1, 3, 100] {
@@ -430,14 +462,14 @@ mod tests {
     #[test]
     fn a_transient_failure_is_retried_with_a_growing_delay() {
         assert_eq!(
-            after_store(&transient(), 1, &RETRY),
+            after_store(&transient::<Written>(), 1, &RETRY),
             Verdict::Settle(Outcome::Retry(Duration::from_secs(5)))
         );
         assert_eq!(
-            after_store(&transient(), 2, &RETRY),
+            after_store(&transient::<Written>(), 2, &RETRY),
             Verdict::Settle(Outcome::Retry(Duration::from_secs(10)))
         );
-        let unavailable = Err(StoreError::Unavailable {
+        let unavailable: Result<Written, StoreError> = Err(StoreError::Unavailable {
             hosts: "db:3000".into(),
             reason: "connection refused".into(),
         });
@@ -455,7 +487,7 @@ mod tests {
     fn at_max_attempts_failed_writes_a_valid_message_is_given_up_not_invalid() {
         for failures in [3, 4, u32::MAX] {
             assert_eq!(
-                after_store(&transient(), failures, &RETRY),
+                after_store(&transient::<Written>(), failures, &RETRY),
                 Verdict::Keep(
                     KeepKind::GivenUp,
                     format!(
@@ -522,6 +554,7 @@ mod tests {
         for outcome in [
             Outcome::Stored,
             Outcome::Stored,
+            Outcome::Superseded,
             Outcome::Kept(KeepKind::Invalid, "x".into()),
             Outcome::Kept(KeepKind::GivenUp, "x".into()),
             Outcome::DeadLettered("x".into()),
@@ -538,6 +571,7 @@ mod tests {
             total,
             BatchReport {
                 stored: 4,
+                superseded: 2,
                 invalid: 2,
                 given_up: 2,
                 dead_lettered: 2,
@@ -545,7 +579,7 @@ mod tests {
                 store_failing: true
             }
         );
-        assert_eq!(total.settled(), 12);
+        assert_eq!(total.settled(), 14);
     }
 
     #[test]
@@ -557,7 +591,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_panicking_store_call_is_a_failed_write_of_each_row() {
-        let results = guarded(
+        let results = guarded::<()>(
             async {
                 if true {
                     panic!("index out of bounds");

@@ -91,6 +91,9 @@ pub struct RunSummary {
     pub received: u64,
     /// Messages stored in Aerospike and FIN'd.
     pub stored: u64,
+    /// Messages not written because their record holds the same or a newer version
+    /// (`message.version`), FIN'd.
+    pub superseded: u64,
     /// Invalid messages kept in the rejected set and FIN'd.
     pub invalid: u64,
     /// Valid messages given up after `nsq.max-attempts` failed writes, kept in the
@@ -120,9 +123,10 @@ impl std::fmt::Display for RunSummary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "received={} stored={} invalid={} given_up={} dead_lettered={} requeued={} returned={} over_limit={} stop_reason={} duration_ms={}",
+            "received={} stored={} superseded={} invalid={} given_up={} dead_lettered={} requeued={} returned={} over_limit={} stop_reason={} duration_ms={}",
             self.received,
             self.stored,
+            self.superseded,
             self.invalid,
             self.given_up,
             self.dead_lettered,
@@ -300,6 +304,7 @@ pub async fn run(
 
     let BatchReport {
         stored,
+        superseded,
         invalid,
         given_up,
         dead_lettered,
@@ -309,6 +314,7 @@ pub async fn run(
     Ok(RunSummary {
         received: stats.received,
         stored,
+        superseded,
         invalid,
         given_up,
         dead_lettered,
@@ -349,6 +355,7 @@ fn stopped_before_start(stop_reason: StopReason, started: Instant) -> RunSummary
     RunSummary {
         received: 0,
         stored: 0,
+        superseded: 0,
         invalid: 0,
         given_up: 0,
         dead_lettered: 0,
@@ -369,6 +376,7 @@ mod tests {
         let summary = RunSummary {
             received: 5,
             stored: 3,
+            superseded: 0,
             invalid: 1,
             given_up: 1,
             dead_lettered: 0,
@@ -380,12 +388,12 @@ mod tests {
         };
         assert_eq!(
             summary.to_string(),
-            "received=5 stored=3 invalid=1 given_up=1 dead_lettered=0 requeued=1 returned=0 over_limit=2 stop_reason=store-unavailable duration_ms=41"
+            "received=5 stored=3 superseded=0 invalid=1 given_up=1 dead_lettered=0 requeued=1 returned=0 over_limit=2 stop_reason=store-unavailable duration_ms=41"
         );
         assert_eq!(
             serde_json::to_value(&summary).unwrap(),
             serde_json::json!({
-                "received": 5, "stored": 3, "invalid": 1, "given_up": 1, "dead_lettered": 0,
+                "received": 5, "stored": 3, "superseded": 0, "invalid": 1, "given_up": 1, "dead_lettered": 0,
                 "requeued": 1, "returned": 0,
                 "over_limit": 2, "stop_reason": "store-unavailable", "duration_ms": 41
             })

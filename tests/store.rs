@@ -13,7 +13,8 @@ use serde_json::json;
 use x_msrv::nsq::MessageId;
 use x_msrv::record::{Record, RecordKey, RecordRules, SchemaValidator};
 use x_msrv::store::{
-    AerospikeSettings, AerospikeSink, MAX_KEPT_BODY, RejectedMessage, StoreError, Ttl,
+    AerospikeSettings, AerospikeSink, MAX_KEPT_BODY, RejectedMessage, StoreError, Ttl, WriteMode,
+    Written,
 };
 
 const NS: &str = "test";
@@ -31,6 +32,8 @@ fn settings(server: &AerospikeServer, timeout: Duration) -> AerospikeSettings {
         set: SET.to_owned(),
         rejected_set: REJECTED.to_owned(),
         ttl: Ttl::NamespaceDefault,
+        write: WriteMode::Replace,
+        version_bin: None,
         timeout,
         batch_size: 500,
         user: None,
@@ -84,6 +87,9 @@ async fn batch_stores_each_record_and_reports_each_outcome() {
         key: Value::Int(2),
         // 16 bytes: the server refuses this row only (BIN_NAME_TOO_LONG).
         bins: vec![Bin::new("sixteen_bytes___", Value::Int(1))],
+        set: None,
+        ttl: None,
+        version: None,
     };
     let records = vec![
         prepared(json!({"id": 1, "msg": "one", "ext": [{"ext1": "xxx"}, {"ext2": 42}]})),
@@ -92,7 +98,7 @@ async fn batch_stores_each_record_and_reports_each_outcome() {
     ];
     let outcomes = guarded(sink.store_batch(records)).await;
     assert_eq!(outcomes.len(), 3);
-    assert_eq!(outcomes[0], Ok(()));
+    assert_eq!(outcomes[0], Ok(Written::Stored));
     match &outcomes[1] {
         Err(e @ StoreError::Permanent(reason)) => {
             assert!(e.is_permanent());
@@ -103,7 +109,7 @@ async fn batch_stores_each_record_and_reports_each_outcome() {
         }
         other => panic!("16-byte bin name: want a permanent error, got {other:?}"),
     }
-    assert_eq!(outcomes[2], Ok(()));
+    assert_eq!(outcomes[2], Ok(Written::Stored));
 
     let mut stored = server.records(NS, SET);
     stored.sort_by_key(|r| r.key.as_ref().map(|k| k.to_string()));
@@ -130,11 +136,11 @@ async fn storing_the_same_message_twice_leaves_one_record() {
     let message = json!({"id": 7, "msg": "again"});
     for _ in 0..2 {
         let outcomes = guarded(sink.store_batch(vec![prepared(message.clone())])).await;
-        assert_eq!(outcomes, vec![Ok(())]);
+        assert_eq!(outcomes, vec![Ok(Written::Stored)]);
     }
     // A redelivered message whose field changed meanwhile replaces, not merges.
     let outcomes = guarded(sink.store_batch(vec![prepared(json!({"id": 7, "other": 1}))])).await;
-    assert_eq!(outcomes, vec![Ok(())]);
+    assert_eq!(outcomes, vec![Ok(Written::Stored)]);
     let stored = server.records(NS, SET);
     assert_eq!(stored.len(), 1, "{stored:?}");
     assert_eq!(stored[0].generation, 3);
@@ -270,7 +276,7 @@ async fn an_outage_makes_every_row_transient_then_recovers() {
     let deadline = tokio::time::Instant::now() + HANG_GUARD;
     loop {
         let outcomes = guarded(sink.store_batch(vec![prepared(json!({"id": 9}))])).await;
-        if outcomes == vec![Ok(())] {
+        if outcomes == vec![Ok(Written::Stored)] {
             break;
         }
         assert!(
@@ -330,7 +336,7 @@ async fn server_result_codes_are_classified() {
     }
     server.fail_with(None);
     let outcomes = guarded(sink.store_batch(vec![prepared(json!({"id": 1}))])).await;
-    assert_eq!(outcomes, vec![Ok(())]);
+    assert_eq!(outcomes, vec![Ok(Written::Stored)]);
     sink.close().await;
 }
 
@@ -347,6 +353,8 @@ async fn connecting_to_nothing_fails_in_bounded_time() {
         set: SET.to_owned(),
         rejected_set: REJECTED.to_owned(),
         ttl: Ttl::Never,
+        write: WriteMode::Replace,
+        version_bin: None,
         timeout: Duration::from_millis(500),
         batch_size: 10,
         user: None,
@@ -370,7 +378,7 @@ async fn the_configured_ttl_is_sent() {
         s.set = format!("ttl{}", u8::from(want));
         let sink = AerospikeSink::connect(&s).await.unwrap();
         let outcomes = guarded(sink.store_batch(vec![prepared(json!({"id": 1}))])).await;
-        assert_eq!(outcomes, vec![Ok(())]);
+        assert_eq!(outcomes, vec![Ok(Written::Stored)]);
         let stored = server.records(NS, &s.set);
         assert_eq!(stored.len(), 1);
         match stored[0].ttl {

@@ -10,8 +10,11 @@ use super::raw::{RawAerospike, RawConfig, RawMessage, RawNsq};
 use super::{NSQ_ID_KEY, NsqSettings, Settings};
 use crate::batch::RetryPolicy;
 use crate::nsq::{self, NsqAddresses};
-use crate::record::{RecordKey, RecordRules, SchemaValidator};
-use crate::store::{AerospikeSettings, Ttl};
+use crate::record::{
+    self, IndexBin, Layout, MAX_TTL, Pointer, RecordKey, RecordRules, Routing, SchemaValidator,
+    VersionRule,
+};
+use crate::store::{AerospikeSettings, Ttl, WriteMode};
 
 /// nsqd's smallest `msg_timeout` (IDENTIFY rejects less than 1 s).
 const MIN_MSG_TIMEOUT: Duration = Duration::from_secs(1);
@@ -19,9 +22,11 @@ const MIN_MSG_TIMEOUT: Duration = Duration::from_secs(1);
 const MAX_MSG_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 /// Aerospike's default `batch-max-requests`: a batch with more rows is refused whole.
 const MAX_BATCH_SIZE: usize = 5000;
-/// Aerospike's limits on names (namespace 31 bytes, set 63 bytes).
+/// Aerospike's limit on namespace names.
 const MAX_NAMESPACE_LEN: usize = 31;
-const MAX_SET_LEN: usize = 63;
+/// `message.document-bin` and `message.version-bin` when unset.
+const DEFAULT_DOCUMENT_BIN: &str = "doc";
+const DEFAULT_VERSION_BIN: &str = "version";
 /// `state-directory` when neither it nor `$STATE_DIRECTORY` is set.
 pub const DEFAULT_STATE_DIRECTORY: &str = "/var/lib/x-msrv";
 
@@ -38,10 +43,12 @@ pub(super) fn check(raw: RawConfig, base_dir: &Path) -> Result<Settings, ConfigE
     // A zero grace is allowed: everything in hand goes straight back to NSQ.
     let grace = raw.grace;
     let (nsq, retry) = check_nsq(raw.nsq)?;
-    let message = check_message(raw.message, base_dir)?;
     check_set_name("rejected.set", &raw.rejected.set)?;
+    let routing = check_routing(&raw.aerospike, &raw.rejected.set)?;
     let dead_letter_topic = check_dead_letter_topic(raw.rejected.topic, &nsq.topic)?;
-    let aerospike = check_aerospike(raw.aerospike, raw.rejected.set)?;
+    let mut aerospike = check_aerospike(raw.aerospike, raw.rejected.set)?;
+    let (message, version_bin) = check_message(raw.message, base_dir, routing, aerospike.write)?;
+    aerospike.version_bin = version_bin;
     let state_directory = match raw.state_directory {
         Some(dir) if dir.as_os_str().is_empty() => {
             return Err(ConfigError::invalid("state-directory", "must not be empty"));
@@ -280,11 +287,45 @@ fn check_host_port(key: &str, addr: &str, port_optional: bool) -> Result<(), Con
     }
 }
 
-fn check_message(raw: RawMessage, base_dir: &Path) -> Result<RecordRules, ConfigError> {
+fn check_message(
+    raw: RawMessage,
+    base_dir: &Path,
+    routing: Routing,
+    write: WriteMode,
+) -> Result<(RecordRules, Option<String>), ConfigError> {
     let key = if raw.key == NSQ_ID_KEY {
         RecordKey::NsqId
     } else {
         RecordKey::pointer(&raw.key).map_err(|why| ConfigError::invalid("message.key", why))?
+    };
+    let layout = check_layout(&raw)?;
+    let version = match raw.version {
+        None => {
+            if raw.version_bin.is_some() {
+                return Err(ConfigError::invalid(
+                    "message.version-bin",
+                    "only with message.version (the ordering guard)",
+                ));
+            }
+            None
+        }
+        Some(text) => {
+            const KEY: &str = "message.version";
+            let pointer = Pointer::parse(&text).map_err(|why| ConfigError::invalid(KEY, why))?;
+            if write == WriteMode::CreateOnly {
+                return Err(ConfigError::invalid(
+                    KEY,
+                    "not with aerospike.write = \"create-only\" (a record is never overwritten there: nothing to guard)",
+                ));
+            }
+            let bin = raw
+                .version_bin
+                .unwrap_or_else(|| DEFAULT_VERSION_BIN.to_owned());
+            Some(
+                VersionRule::new(pointer, bin, &layout)
+                    .map_err(|why| ConfigError::invalid("message.version-bin", why))?,
+            )
+        }
     };
     let schema_path = if raw.schema.is_absolute() {
         raw.schema
@@ -293,17 +334,91 @@ fn check_message(raw: RawMessage, base_dir: &Path) -> Result<RecordRules, Config
     };
     let schema = SchemaValidator::from_file(&schema_path)
         .map_err(|e| ConfigError::invalid("message.schema", e.to_string()))?;
-    Ok(RecordRules::new(schema, key))
+    let version_bin = version.as_ref().map(|v| v.bin().to_owned());
+    let mut rules = RecordRules::new(schema, key)
+        .with_routing(routing)
+        .with_layout(layout);
+    if let Some(version) = version {
+        rules = rules.with_version(version);
+    }
+    Ok((rules, version_bin))
+}
+
+/// `message.layout` with `message.document-bin` and `message.index-bins`.
+fn check_layout(raw: &RawMessage) -> Result<Layout, ConfigError> {
+    match raw.layout.as_str() {
+        "bins" => {
+            if raw.document_bin.is_some() {
+                return Err(ConfigError::invalid(
+                    "message.document-bin",
+                    "only with message.layout = \"document\"",
+                ));
+            }
+            if !raw.index_bins.is_empty() {
+                return Err(ConfigError::invalid(
+                    "message.index-bins",
+                    "only with message.layout = \"document\" (under \"bins\" every top-level field is a bin already)",
+                ));
+            }
+            Ok(Layout::Bins)
+        }
+        "document" => {
+            let bin = raw
+                .document_bin
+                .clone()
+                .unwrap_or_else(|| DEFAULT_DOCUMENT_BIN.to_owned());
+            record::check_bin_name(&bin)
+                .map_err(|why| ConfigError::invalid("message.document-bin", why))?;
+            const KEY: &str = "message.index-bins";
+            let mut index: Vec<IndexBin> = Vec::with_capacity(raw.index_bins.len());
+            for text in &raw.index_bins {
+                let pointer = Pointer::parse(text).map_err(|why| ConfigError::invalid(KEY, why))?;
+                let field = IndexBin::new(pointer).map_err(|why| ConfigError::invalid(KEY, why))?;
+                if field.name == bin {
+                    return Err(ConfigError::invalid(
+                        KEY,
+                        format!(
+                            "{}: its bin {:?} is message.document-bin",
+                            field.pointer, field.name
+                        ),
+                    ));
+                }
+                if let Some(other) = index.iter().find(|i| i.name == field.name) {
+                    return Err(ConfigError::invalid(
+                        KEY,
+                        format!(
+                            "{} and {} would both be bin {:?}",
+                            other.pointer, field.pointer, field.name
+                        ),
+                    ));
+                }
+                index.push(field);
+            }
+            Ok(Layout::Document { bin, index })
+        }
+        other => Err(ConfigError::invalid(
+            "message.layout",
+            format!("{other:?}: expected \"bins\" or \"document\""),
+        )),
+    }
+}
+
+/// `aerospike.set-from` and `aerospike.ttl-from`.
+fn check_routing(raw: &RawAerospike, rejected_set: &str) -> Result<Routing, ConfigError> {
+    let pointer = |key: &str, text: &Option<String>| {
+        text.as_deref()
+            .map(|t| Pointer::parse(t).map_err(|why| ConfigError::invalid(key, why)))
+            .transpose()
+    };
+    Ok(Routing {
+        set_from: pointer("aerospike.set-from", &raw.set_from)?,
+        ttl_from: pointer("aerospike.ttl-from", &raw.ttl_from)?,
+        rejected_set: rejected_set.to_owned(),
+    })
 }
 
 fn check_set_name(key: &str, set: &str) -> Result<(), ConfigError> {
-    if set.is_empty() || set.len() > MAX_SET_LEN || set.contains(['.', ':', ';']) {
-        return Err(ConfigError::invalid(
-            key,
-            format!("{set:?}: a set name is 1-{MAX_SET_LEN} bytes without '.', ':' or ';'"),
-        ));
-    }
-    Ok(())
+    record::check_set_name(set).map_err(|why| ConfigError::invalid(key, why))
 }
 
 fn check_aerospike(
@@ -342,6 +457,17 @@ fn check_aerospike(
         ));
     }
     let ttl = parse_ttl(&raw.ttl)?;
+    let write = match raw.write.as_str() {
+        "replace" => WriteMode::Replace,
+        "update" => WriteMode::Update,
+        "create-only" => WriteMode::CreateOnly,
+        other => {
+            return Err(ConfigError::invalid(
+                "aerospike.write",
+                format!("{other:?}: expected \"replace\", \"update\" or \"create-only\""),
+            ));
+        }
+    };
     let timeout = non_zero("aerospike.timeout", raw.timeout)?;
     if raw.batch_size == 0 || raw.batch_size > MAX_BATCH_SIZE {
         return Err(ConfigError::invalid(
@@ -370,6 +496,8 @@ fn check_aerospike(
         set: raw.set,
         rejected_set,
         ttl,
+        write,
+        version_bin: None,
         timeout,
         batch_size: raw.batch_size,
         user: raw.user,
@@ -391,13 +519,16 @@ fn parse_ttl(text: &str) -> Result<Ttl, ConfigError> {
                     ),
                 )
             })?;
-            // Aerospike counts whole seconds; 0 and u32::MAX and u32::MAX - 1 are the
-            // special "default", "never" and "don't update" markers.
+            // Aerospike counts whole seconds; 0 is its "namespace default" marker,
+            // and the server refuses more than ten years (365-day years: humantime's
+            // "10y" is 10 × 365.25 days, a little too long) with PARAMETER_ERROR.
             let secs = d.as_secs();
-            if secs == 0 || secs >= u64::from(u32::MAX - 1) {
+            if secs == 0 || secs > u64::from(MAX_TTL) {
                 return Err(ConfigError::invalid(
                     KEY,
-                    format!("{text:?}: a TTL is at least 1s and less than 136 years"),
+                    format!(
+                        "{text:?}: a TTL is at least 1s and at most 3650d (Aerospike's limit, {MAX_TTL} s)"
+                    ),
                 ));
             }
             Ok(Ttl::Seconds(

@@ -10,6 +10,7 @@ const LIST_KEYS: &[&str] = &[
     "nsq.lookupd",
     "nsq.nsqd-http",
     "aerospike.hosts",
+    "message.index-bins",
 ];
 
 pub(super) fn env_vars() -> Vec<(String, String)> {

@@ -53,7 +53,7 @@ use crate::record::RecordRules;
 use env::{env_overrides, env_vars, value_for};
 use error::{deserialize_error, syntax_error};
 
-pub use crate::store::{AerospikeSettings, Ttl};
+pub use crate::store::{AerospikeSettings, Ttl, WriteMode};
 pub use check::DEFAULT_STATE_DIRECTORY;
 pub use error::ConfigError;
 
@@ -89,9 +89,17 @@ pub const KEYS: &[&str] = &[
     "nsq.connect-timeout",
     "message.schema",
     "message.key",
+    "message.layout",
+    "message.document-bin",
+    "message.index-bins",
+    "message.version",
+    "message.version-bin",
     "aerospike.hosts",
     "aerospike.namespace",
     "aerospike.set",
+    "aerospike.set-from",
+    "aerospike.ttl-from",
+    "aerospike.write",
     "aerospike.ttl",
     "aerospike.timeout",
     "aerospike.batch-size",

@@ -106,6 +106,16 @@ pub(super) struct RawMessage {
     pub(super) schema: PathBuf,
     /// Record key: a JSON pointer into the message (`/id`), or `nsq-id`.
     pub(super) key: String,
+    /// `bins` (a bin per top-level field) or `document` (the message in one map bin).
+    pub(super) layout: String,
+    /// The map bin of the `document` layout; unset: `doc`.
+    pub(super) document_bin: Option<String>,
+    /// Fields copied to bins of their own under `document` (JSON pointers).
+    pub(super) index_bins: Vec<String>,
+    /// The ordering guard: a JSON pointer to an integer that grows.
+    pub(super) version: Option<String>,
+    /// The bin that keeps the version; unset: `version`.
+    pub(super) version_bin: Option<String>,
 }
 
 impl Default for RawMessage {
@@ -113,6 +123,11 @@ impl Default for RawMessage {
         RawMessage {
             schema: PathBuf::from("/etc/x-msrv/message.schema.json"),
             key: "/id".to_owned(),
+            layout: "bins".to_owned(),
+            document_bin: None,
+            index_bins: Vec::new(),
+            version: None,
+            version_bin: None,
         }
     }
 }
@@ -127,6 +142,12 @@ pub(super) struct RawAerospike {
     pub(super) namespace: String,
     /// Set of the stored messages.
     pub(super) set: String,
+    /// A JSON pointer to the field naming a message's set (else `set`).
+    pub(super) set_from: Option<String>,
+    /// A JSON pointer to the field giving a message's TTL (else `ttl`).
+    pub(super) ttl_from: Option<String>,
+    /// `replace`, `update` or `create-only`.
+    pub(super) write: String,
     /// Record TTL: `default` (the namespace's), `never`, or a duration.
     pub(super) ttl: String,
     /// Bound on every Aerospike call.
@@ -147,6 +168,9 @@ impl fmt::Debug for RawAerospike {
             .field("hosts", &self.hosts)
             .field("namespace", &self.namespace)
             .field("set", &self.set)
+            .field("set_from", &self.set_from)
+            .field("ttl_from", &self.ttl_from)
+            .field("write", &self.write)
             .field("user", &self.user)
             .finish_non_exhaustive()
     }
@@ -158,6 +182,9 @@ impl Default for RawAerospike {
             hosts: vec![format!("127.0.0.1:{AEROSPIKE_DEFAULT_PORT}")],
             namespace: "test".to_owned(),
             set: "messages".to_owned(),
+            set_from: None,
+            ttl_from: None,
+            write: "replace".to_owned(),
             ttl: "default".to_owned(),
             timeout: Duration::from_secs(1),
             batch_size: 250,

@@ -63,7 +63,7 @@ fn defaults() {
     assert_eq!(s.retry.max_requeue_delay, Duration::from_secs(900));
     assert_eq!(s.retry.max_attempts, 5);
     assert_eq!(s.nsq.connect_timeout, Duration::from_secs(5));
-    assert_eq!(*s.message.key(), RecordKey::Pointer("/id".into()));
+    assert_eq!(*s.message.key(), RecordKey::pointer("/id").unwrap());
     assert_eq!(s.aerospike.hosts, vec!["127.0.0.1:3000".to_owned()]);
     assert_eq!(s.aerospike.namespace, "test");
     assert_eq!(s.aerospike.set, "messages");
@@ -174,6 +174,17 @@ fn each_bad_value_names_its_key() {
         ("aerospike", r#"set = "a.b""#, "aerospike.set: "),
         ("aerospike", r#"ttl = "sometimes""#, "aerospike.ttl: "),
         ("aerospike", r#"ttl = "0s""#, "aerospike.ttl: "),
+        // Aerospike refuses a TTL over ten years with PARAMETER_ERROR on every write.
+        ("aerospike", r#"ttl = "3651d""#, "aerospike.ttl: "),
+        ("aerospike", r#"ttl = "10y""#, "aerospike.ttl: "),
+        ("aerospike", r#"write = "upsert""#, "aerospike.write: "),
+        ("aerospike", r#"set-from = "kind""#, "aerospike.set-from: "),
+        ("aerospike", r#"ttl-from = """#, "aerospike.ttl-from: "),
+        ("message", r#"layout = "columns""#, "message.layout: "),
+        ("message", r#"document-bin = "d""#, "message.document-bin: "),
+        ("message", r#"index-bins = ["/id"]"#, "message.index-bins: "),
+        ("message", r#"version = "ts""#, "message.version: "),
+        ("message", r#"version-bin = "v""#, "message.version-bin: "),
         ("aerospike", r#"timeout = "0s""#, "aerospike.timeout: "),
         ("aerospike", "batch-size = 0", "aerospike.batch-size: "),
         ("aerospike", "batch-size = 100000", "aerospike.batch-size: "),
@@ -408,10 +419,18 @@ fn every_key_is_listed() {
         [message]
         schema = "schema.json"
         key = "/id"
+        layout = "document"
+        document-bin = "d"
+        index-bins = ["/id"]
+        version = "/v"
+        version-bin = "ver"
         [aerospike]
         hosts = ["h"]
         namespace = "n"
         set = "s"
+        set-from = "/kind"
+        ttl-from = "/expires"
+        write = "update"
         ttl = "never"
         timeout = "1s"
         batch-size = 1
@@ -470,4 +489,71 @@ fn the_state_directory_is_resolved_against_the_config() {
     assert_eq!(s.state_directory, std::path::PathBuf::from("/srv/x"));
     let err = error(&format!("state-directory = \"\"\n{MINIMAL}"));
     assert!(err.starts_with("state-directory: "), "{err}");
+}
+
+#[test]
+fn the_longest_ttl_is_aerospikes() {
+    let s = parse(&with("aerospike", r#"ttl = "3650d""#)).unwrap();
+    assert_eq!(s.aerospike.ttl, Ttl::Seconds(crate::record::MAX_TTL));
+}
+
+#[test]
+fn layouts_routing_and_write_modes() {
+    let s = parse(MINIMAL).unwrap();
+    assert_eq!(s.aerospike.write, WriteMode::Replace);
+    assert_eq!(s.aerospike.version_bin, None);
+    let s = parse(&with(
+        "message",
+        "layout = \"document\"\nindex-bins = [\"/id\", \"/meta/type\"]\nversion = \"/ts\"",
+    ))
+    .unwrap();
+    assert_eq!(s.aerospike.version_bin.as_deref(), Some("version"));
+    let s = parse(&with("aerospike", "write = \"create-only\"")).unwrap();
+    assert_eq!(s.aerospike.write, WriteMode::CreateOnly);
+    let s = parse(&with("aerospike", "write = \"update\"")).unwrap();
+    assert_eq!(s.aerospike.write, WriteMode::Update);
+    for (text, want) in [
+        (
+            with(
+                "message",
+                "layout = \"document\"\nindex-bins = [\"/customer_account_id\"]",
+            ),
+            "message.index-bins: /customer_account_id: its bin name \"customer_account_id\" is 19 bytes",
+        ),
+        (
+            with(
+                "message",
+                "layout = \"document\"\nindex-bins = [\"/a/type\", \"/b/type\"]",
+            ),
+            "message.index-bins: /a/type and /b/type would both be bin \"type\"",
+        ),
+        (
+            with("message", "layout = \"document\"\nindex-bins = [\"/doc\"]"),
+            "message.index-bins: /doc: its bin \"doc\" is message.document-bin",
+        ),
+        (
+            with(
+                "message",
+                "layout = \"document\"\nversion = \"/ts\"\nversion-bin = \"doc\"",
+            ),
+            "message.version-bin: \"doc\" is also message.document-bin",
+        ),
+        (
+            with("message", "version = \"/ts\"").replace(
+                "[message]",
+                "[aerospike]\nwrite = \"create-only\"\n[message]",
+            ),
+            "message.version: not with aerospike.write = \"create-only\"",
+        ),
+        (
+            with(
+                "message",
+                "version = \"/ts\"\nversion-bin = \"a_sixteen_bytes_\"",
+            ),
+            "message.version-bin: \"a_sixteen_bytes_\" is 16 bytes",
+        ),
+    ] {
+        let err = error(&text);
+        assert!(err.starts_with(want), "{text}\ngot {err}\nwant {want}");
+    }
 }

@@ -12,9 +12,17 @@
 //!   message as rejected; anything a retry may fix (timeout, connection, server busy or
 //!   out of space, no answer) is [`StoreError::Transient`] and the message goes back to
 //!   NSQ. A failure of the whole call makes every row transient.
-//! - **Idempotence.** Every record is written with `Replace` (create or replace) under a
-//!   key taken from the message, with the key itself stored (`send_key`), so storing a
-//!   redelivered message again leaves one record with the same content.
+//! - **Idempotence.** Every record is written under a key taken from the message, with
+//!   the key itself stored (`send_key`), so storing a redelivered message again leaves
+//!   one record. How it is written is `aerospike.write` ([`WriteMode`]): create or
+//!   replace (the default: the same content again), create or update (merge the bins),
+//!   or create only (an existing record is success, [`Written::Existed`]).
+//! - **Per-record routing and the ordering guard.** A record may name its own set and
+//!   TTL ([`Record::set`], [`Record::ttl`]); with a version ([`Record::version`]) the
+//!   row carries a filter expression, `the version bin is absent or lower than this
+//!   version`, evaluated by the server against the stored record in the same batch
+//!   write (a new record is created without it, as `write_master` does); a row it
+//!   filters out answers FILTERED_OUT, which is [`Written::Superseded`].
 //!
 //! Rejected messages are written to `rejected.set` keyed by `<NSQ message id>-<nsqd
 //! timestamp>` ([`RejectedMessage::key`]: a redelivery overwrites, never duplicates;
@@ -27,6 +35,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use aerospike::expressions::{self as exp, Expression};
 use aerospike::{
     AuthMode, BatchOperation, BatchPolicy, BatchWritePolicy, Bin, Bins, Client, ClientPolicy,
     Expiration, Key, PartitionFilter, QueryPolicy, RecordExistsAction, ResultCode, Statement,
@@ -72,6 +81,39 @@ pub enum Ttl {
     Seconds(u32),
 }
 
+/// `aerospike.write`: what a write does to a record that exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteMode {
+    /// Create, or replace every bin (bins the message does not have are gone).
+    Replace,
+    /// Create, or update: the message's bins are written, the record's others kept.
+    Update,
+    /// Create only: an existing record is left as it is, and that is success.
+    CreateOnly,
+}
+
+impl WriteMode {
+    fn record_exists_action(self) -> RecordExistsAction {
+        match self {
+            WriteMode::Replace => RecordExistsAction::Replace,
+            WriteMode::Update => RecordExistsAction::Update,
+            WriteMode::CreateOnly => RecordExistsAction::CreateOnly,
+        }
+    }
+}
+
+/// How a record write succeeded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    /// The record is written.
+    Stored,
+    /// `create-only`: a record with this key exists and was left as it is.
+    Existed,
+    /// The ordering guard: the stored record has this version or a newer one; nothing
+    /// was written.
+    Superseded,
+}
+
 /// Where and how the sink writes: `[aerospike]` and `rejected.set`, checked by the
 /// configuration.
 #[derive(Clone)]
@@ -84,6 +126,11 @@ pub struct AerospikeSettings {
     /// Set of the rejected messages (`rejected.set`).
     pub rejected_set: String,
     pub ttl: Ttl,
+    /// `aerospike.write`.
+    pub write: WriteMode,
+    /// `message.version-bin` when `message.version` is set: the bin the ordering
+    /// guard's filter reads.
+    pub version_bin: Option<String>,
     /// Bound on every call (also enforced around the client: it can hang, its issue #159).
     pub timeout: Duration,
     /// Most records per batch write.
@@ -101,6 +148,8 @@ impl fmt::Debug for AerospikeSettings {
             .field("set", &self.set)
             .field("rejected_set", &self.rejected_set)
             .field("ttl", &self.ttl)
+            .field("write", &self.write)
+            .field("version_bin", &self.version_bin)
             .field("timeout", &self.timeout)
             .field("batch_size", &self.batch_size)
             .field("user", &self.user)
@@ -183,7 +232,11 @@ pub struct AerospikeSink {
     client: Arc<Client>,
     settings: AerospikeSettings,
     batch_policy: BatchPolicy,
+    /// Rows of `aerospike.set`: `aerospike.write`, `aerospike.ttl`.
     write_policy: BatchWritePolicy,
+    /// Rows of `rejected.set`: always create or replace (a redelivered rejected message
+    /// is the same message), `aerospike.ttl`.
+    rejected_policy: BatchWritePolicy,
 }
 
 impl fmt::Debug for AerospikeSink {
@@ -242,7 +295,7 @@ impl AerospikeSink {
         // the time a batch holds its messages.
         batch_policy.base_policy.max_retries = 0;
 
-        let write_policy = BatchWritePolicy {
+        let rejected_policy = BatchWritePolicy {
             record_exists_action: RecordExistsAction::Replace,
             send_key: true,
             expiration: match settings.ttl {
@@ -252,12 +305,17 @@ impl AerospikeSink {
             },
             ..BatchWritePolicy::default()
         };
+        let write_policy = BatchWritePolicy {
+            record_exists_action: settings.write.record_exists_action(),
+            ..rejected_policy.clone()
+        };
 
         Ok(AerospikeSink {
             client: Arc::new(client),
             settings: settings.clone(),
             batch_policy,
             write_policy,
+            rejected_policy,
         })
     }
 
@@ -266,25 +324,33 @@ impl AerospikeSink {
         &self.settings
     }
 
-    /// Writes `records` into `aerospike.set` as one batch (create or replace, key sent).
-    /// Returns one outcome per record, in order.
-    pub async fn store_batch(&self, records: Vec<Record>) -> Vec<Result<(), StoreError>> {
+    /// Writes `records` as one batch: each into its own set (else `aerospike.set`), with
+    /// its own TTL (else `aerospike.ttl`), by `aerospike.write`, guarded by its version
+    /// when it has one. Returns one outcome per record, in order.
+    pub async fn store_batch(&self, records: Vec<Record>) -> Vec<Result<Written, StoreError>> {
         let rows = records
             .into_iter()
-            .map(|r| (r.key, r.bins))
-            .collect::<Vec<_>>();
-        self.write_rows(&self.settings.set, rows).await
+            .map(|r| Row {
+                set: r.set,
+                key: r.key,
+                bins: r.bins,
+                ttl: r.ttl,
+                version: r.version,
+            })
+            .collect();
+        self.write_rows(&self.write_policy, &self.settings.set, rows)
+            .await
     }
 
     /// Keeps invalid messages in `rejected.set`, keyed by [`RejectedMessage::key`]. One outcome
     /// per message, in order. A message too big for a record is kept with its body cut
     /// to [`MAX_KEPT_BODY`] bytes.
     pub async fn store_rejected(&self, items: Vec<RejectedMessage>) -> Vec<Result<(), StoreError>> {
-        let rows: Vec<(Value, Vec<Bin>)> = items
+        let rows = items
             .iter()
-            .map(|m| (Value::String(m.key()), rejected_bins(m, None)))
+            .map(|m| Row::plain(Value::String(m.key()), rejected_bins(m, None)))
             .collect();
-        let mut outcomes = self.write_rows(&self.settings.rejected_set, rows).await;
+        let mut outcomes = self.write_rejected(rows).await;
 
         // Second chance for bodies the server found too big: cut them.
         let too_big: Vec<usize> = outcomes
@@ -300,13 +366,13 @@ impl AerospikeSink {
                 .iter()
                 .map(|&i| {
                     let m = &items[i];
-                    (
+                    Row::plain(
                         Value::String(m.key()),
                         rejected_bins(m, Some(MAX_KEPT_BODY)),
                     )
                 })
                 .collect();
-            let retried = self.write_rows(&self.settings.rejected_set, rows).await;
+            let retried = self.write_rejected(rows).await;
             for (i, outcome) in too_big.into_iter().zip(retried) {
                 outcomes[i] = outcome;
             }
@@ -314,24 +380,34 @@ impl AerospikeSink {
         outcomes
     }
 
-    /// Writes one batch of (key, bins) rows into `set`.
+    async fn write_rejected(&self, rows: Vec<Row>) -> Vec<Result<(), StoreError>> {
+        self.write_rows(&self.rejected_policy, &self.settings.rejected_set, rows)
+            .await
+            .into_iter()
+            .map(|outcome| outcome.map(|_| ()))
+            .collect()
+    }
+
+    /// Writes one batch of rows, by `policy`, each into its own set or `default_set`.
     async fn write_rows(
         &self,
-        set: &str,
-        rows: Vec<(Value, Vec<Bin>)>,
-    ) -> Vec<Result<(), StoreError>> {
-        let mut outcomes: Vec<Option<Result<(), StoreError>>> = vec![None; rows.len()];
+        policy: &BatchWritePolicy,
+        default_set: &str,
+        rows: Vec<Row>,
+    ) -> Vec<Result<Written, StoreError>> {
+        let mut outcomes: Vec<Option<Result<Written, StoreError>>> = vec![None; rows.len()];
         let mut ops = Vec::with_capacity(rows.len());
-        // Position in `outcomes` of each op.
+        // Position in `outcomes` of each op, and whether it carries the version guard.
         let mut index = Vec::with_capacity(rows.len());
-        for (i, (key, bins)) in rows.into_iter().enumerate() {
-            if bins.is_empty() {
+        for (i, row) in rows.into_iter().enumerate() {
+            if row.bins.is_empty() {
                 // The client refuses a write row without a write for the *whole* batch;
                 // keep that from sinking the other rows.
                 outcomes[i] = Some(Err(StoreError::Permanent("the record has no bins".into())));
                 continue;
             }
-            let key = match Key::new(self.settings.namespace.clone(), set.to_owned(), key) {
+            let set = row.set.unwrap_or_else(|| default_set.to_owned());
+            let key = match Key::new(self.settings.namespace.clone(), set, row.key) {
                 Ok(key) => key,
                 Err(e) => {
                     outcomes[i] = Some(Err(StoreError::Permanent(format!(
@@ -343,9 +419,26 @@ impl AerospikeSink {
             };
             // `put_owned` is the one addition of the vendored aerospike-core: the crate's
             // `put(&bin)` deep-copies every value (vendor/README.md).
-            let bin_ops: Vec<_> = bins.into_iter().map(operations::put_owned).collect();
-            ops.push(BatchOperation::write(&self.write_policy, key, bin_ops));
-            index.push(i);
+            let bin_ops: Vec<_> = row.bins.into_iter().map(operations::put_owned).collect();
+            let guard = match (&self.settings.version_bin, row.version) {
+                (Some(bin), Some(version)) => Some(version_guard(bin, version)),
+                _ => None,
+            };
+            let guarded = guard.is_some();
+            let op = if guard.is_none() && row.ttl.is_none() {
+                BatchOperation::write(policy, key, bin_ops)
+            } else {
+                // The row's own TTL or filter: a policy of its own (the batch clones
+                // each row's policy anyway).
+                let mut own = policy.clone();
+                if let Some(ttl) = row.ttl {
+                    own.expiration = Expiration::Seconds(ttl);
+                }
+                own.filter_expression = guard;
+                BatchOperation::write(&own, key, bin_ops)
+            };
+            ops.push(op);
+            index.push((i, guarded));
         }
 
         if !ops.is_empty() {
@@ -353,14 +446,15 @@ impl AerospikeSink {
             match tokio::time::timeout(bound, self.client.batch(&self.batch_policy, &mut ops)).await
             {
                 Ok(Ok(())) => {
-                    for (op, &i) in ops.iter().zip(&index) {
-                        outcomes[i] = Some(row_outcome(op));
+                    let create_only = policy.record_exists_action == RecordExistsAction::CreateOnly;
+                    for (op, &(i, guarded)) in ops.iter().zip(&index) {
+                        outcomes[i] = Some(row_outcome(op, create_only, guarded));
                     }
                 }
                 Ok(Err(e)) => {
                     let reason = format!("batch write failed: {}", one_line(&e));
                     debug!(error = %reason, rows = ops.len(), "Aerospike batch failed");
-                    for &i in &index {
+                    for &(i, _) in &index {
                         outcomes[i] = Some(Err(StoreError::Transient(reason.clone())));
                     }
                 }
@@ -370,7 +464,7 @@ impl AerospikeSink {
                         humantime::format_duration(bound)
                     );
                     debug!(error = %reason, rows = ops.len(), "Aerospike batch timed out");
-                    for &i in &index {
+                    for &(i, _) in &index {
                         outcomes[i] = Some(Err(StoreError::Transient(reason.clone())));
                     }
                 }
@@ -446,10 +540,53 @@ impl AerospikeSink {
     }
 }
 
-/// The outcome of one row after a completed batch call.
-fn row_outcome(op: &BatchOperation) -> Result<(), StoreError> {
+/// One record to write.
+struct Row {
+    /// `None`: the batch's default set.
+    set: Option<String>,
+    key: Value,
+    bins: Vec<Bin>,
+    /// `None`: the policy's expiration.
+    ttl: Option<u32>,
+    /// The ordering guard's version (with `message.version`).
+    version: Option<i64>,
+}
+
+impl Row {
+    fn plain(key: Value, bins: Vec<Bin>) -> Row {
+        Row {
+            set: None,
+            key,
+            bins,
+            ttl: None,
+            version: None,
+        }
+    }
+}
+
+/// The ordering guard of a record of `version`: the stored record has no version bin,
+/// or a lower version. The server evaluates it only against a record that exists (a new
+/// one is simply created); a stored version bin that is not an integer makes the
+/// comparison unknown, which filters the write out: such a record is never overwritten.
+fn version_guard(bin: &str, version: i64) -> Expression {
+    exp::or(vec![
+        exp::not(exp::bin_exists(bin)),
+        exp::lt(exp::int_bin(bin), exp::int_val(version)),
+    ])
+}
+
+/// The outcome of one row after a completed batch call. `create_only`: the row was
+/// written create-only, so KEY_EXISTS means its record is there; `guarded`: it carried
+/// the version guard, so FILTERED_OUT means a newer record is there.
+fn row_outcome(
+    op: &BatchOperation,
+    create_only: bool,
+    guarded: bool,
+) -> Result<Written, StoreError> {
     match op.result_code() {
-        Some(ResultCode::Ok) => Ok(()),
+        Some(ResultCode::Ok) => Ok(Written::Stored),
+        Some(ResultCode::KeyExistsError) if create_only => Ok(Written::Existed),
+        Some(ResultCode::FilteredOut) if guarded => Ok(Written::Superseded),
         Some(code) if PERMANENT_CODES.contains(&code) => Err(StoreError::Permanent(format!(
             "Aerospike refused the record: {code}"
         ))),
