@@ -84,7 +84,7 @@ async fn one_message_under_each_layout_read_back_by_records() {
     );
     assert_eq!(stack.aero.record_count(NAMESPACE, SET), 0);
     let short = json!({"id": 2, "type": "order", "lines": [{"sku": "a", "qty": 2}]});
-    let out = deliver(&stack, "as-bins", &[], &[short.clone()]).await;
+    let out = deliver(&stack, "as-bins", &[], std::slice::from_ref(&short)).await;
     assert_eq!(out.count("stored"), 1, "{}", out.stderr);
     let cfg = config(&stack, "as-bins", 1, &[]);
     assert_eq!(
