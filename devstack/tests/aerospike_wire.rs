@@ -270,3 +270,190 @@ async fn compressed_request_gets_a_compressed_reply() {
         "the bin value is inside"
     );
 }
+
+const FIELD_FILTER_EXP: u8 = 43;
+const FIELD_BATCH_INDEX: u8 = 41;
+const INFO1_BATCH: u8 = 8;
+const INFO3_LAST: u8 = 1;
+const BATCH_MSG_INFO: u8 = 2;
+const BATCH_REPORT_ALL_ERRORS: u8 = 4;
+const RC_OK: u8 = 0;
+const RC_NOT_FOUND: u8 = 2;
+const RC_PARAMETER: u8 = 4;
+const RC_FILTERED_OUT: u8 = 27;
+/// Filter expressions as msgpack: `true`, `false`, op code 200 (no such op), and
+/// `eq(int_bin("a"), 5)`.
+const EXP_TRUE: &[u8] = &[0xc3];
+const EXP_FALSE: &[u8] = &[0xc2];
+const EXP_BAD_OP: &[u8] = &[0x91, 0xcc, 200];
+const EXP_A_IS_5: &[u8] = &[0x93, 0x01, 0x93, 0x51, 0x02, 0xa1, b'a', 0x05];
+
+fn field(ftype: u8, data: &[u8]) -> Vec<u8> {
+    let mut f = (data.len() as u32 + 1).to_be_bytes().to_vec();
+    f.push(ftype);
+    f.extend_from_slice(data);
+    f
+}
+
+/// An AS_MSG body: header, then encoded fields and ops.
+fn as_msg(info: [u8; 3], fields: &[Vec<u8>], ops: &[Vec<u8>]) -> Vec<u8> {
+    let mut body = vec![22, info[0], info[1], info[2], 0, 0];
+    body.extend_from_slice(&[0u8; 8]); // generation, record ttl
+    body.extend_from_slice(&1000u32.to_be_bytes()); // transaction ttl
+    body.extend_from_slice(&(fields.len() as u16).to_be_bytes());
+    body.extend_from_slice(&(ops.len() as u16).to_be_bytes());
+    fields
+        .iter()
+        .chain(ops)
+        .for_each(|b| body.extend_from_slice(b));
+    body
+}
+
+/// Sends a batch and reads proto frames until a message flagged LAST; returns every message's
+/// (transaction-ttl slot = batch row index, result code).
+async fn batch_reply(sock: &mut TcpStream, body: &[u8]) -> Vec<(u32, u8)> {
+    let mut frame = (body.len() as u64).to_be_bytes();
+    frame[0] = 2;
+    frame[1] = AS_MSG;
+    let io = async {
+        sock.write_all(&frame).await?;
+        sock.write_all(body).await?;
+        let mut out = Vec::new();
+        loop {
+            let mut hdr = [0u8; 8];
+            sock.read_exact(&mut hdr).await?;
+            let size = u64::from_be_bytes(hdr) & 0x0000_FFFF_FFFF_FFFF;
+            let mut data = vec![0u8; size as usize];
+            sock.read_exact(&mut data).await?;
+            let mut pos = 0;
+            while pos < data.len() {
+                let m = &data[pos..pos + 22];
+                let index = u32::from_be_bytes(m[14..18].try_into().expect("4 bytes"));
+                out.push((index, m[5]));
+                let n = u16::from_be_bytes([m[18], m[19]]) + u16::from_be_bytes([m[20], m[21]]);
+                pos += 22;
+                for _ in 0..n {
+                    let len = u32::from_be_bytes(data[pos..pos + 4].try_into().expect("4"));
+                    pos += 4 + len as usize;
+                }
+                if m[3] & INFO3_LAST != 0 {
+                    return Ok::<_, std::io::Error>(out);
+                }
+            }
+        }
+    };
+    tokio::time::timeout(DEADLINE, io)
+        .await
+        .expect("answer in time")
+        .expect("socket io")
+}
+
+/// A batch read of whole records of set "wire": each row its digest and maybe its own
+/// filter; the message maybe a filter of its own.
+fn batch_read(batch_filter: Option<&[u8]>, rows: &[([u8; 20], Option<&[u8]>)]) -> Vec<u8> {
+    let mut batch = (rows.len() as u32).to_be_bytes().to_vec();
+    batch.push(BATCH_REPORT_ALL_ERRORS);
+    for (i, (digest, filter)) in rows.iter().enumerate() {
+        batch.extend_from_slice(&(i as u32).to_be_bytes());
+        batch.extend_from_slice(digest);
+        batch.push(BATCH_MSG_INFO);
+        batch.extend_from_slice(&[INFO1_READ | INFO1_GET_ALL, 0, 0]);
+        batch.extend_from_slice(&(2 + u16::from(filter.is_some())).to_be_bytes());
+        batch.extend_from_slice(&0u16.to_be_bytes());
+        batch.extend(field(FIELD_NAMESPACE, b"test"));
+        batch.extend(field(FIELD_SET, b"wire"));
+        if let Some(f) = filter {
+            batch.extend(field(FIELD_FILTER_EXP, f));
+        }
+    }
+    let mut fields: Vec<Vec<u8>> = batch_filter
+        .map(|f| field(FIELD_FILTER_EXP, f))
+        .into_iter()
+        .collect();
+    fields.push(field(FIELD_BATCH_INDEX, &batch));
+    as_msg([INFO1_BATCH | INFO1_READ, 0, 0], &fields, &[])
+}
+
+#[tokio::test]
+async fn filters_of_a_batch_and_of_its_rows() {
+    let s = server().await;
+    let mut sock = TcpStream::connect(s.addr()).await.expect("connect");
+    let (d1, d2, missing) = ([1u8; 20], [2u8; 20], [3u8; 20]);
+    let five = {
+        let mut op = (4 + 1 + 8u32).to_be_bytes().to_vec();
+        op.extend_from_slice(&[OP_WRITE, PARTICLE_INTEGER, 0, 1, b'a']);
+        op.extend_from_slice(&5i64.to_be_bytes());
+        op
+    };
+    for d in [d1, d2] {
+        let put = as_msg(
+            [0, INFO2_WRITE, 0],
+            &[
+                field(FIELD_NAMESPACE, b"test"),
+                field(FIELD_SET, b"wire"),
+                field(FIELD_DIGEST, &d),
+            ],
+            std::slice::from_ref(&five),
+        );
+        assert_eq!(roundtrip(&mut sock, AS_MSG, &put).await.1[5], RC_OK);
+    }
+
+    // A row without a filter of its own takes the batch's; a row's own replaces it.
+    let reply = batch_reply(
+        &mut sock,
+        &batch_read(
+            Some(EXP_FALSE),
+            &[
+                (d1, None),
+                (d2, Some(EXP_TRUE)),
+                (d1, Some(EXP_BAD_OP)),
+                (missing, Some(EXP_BAD_OP)),
+                (d2, Some(EXP_A_IS_5)),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(
+        reply,
+        vec![
+            (0, RC_FILTERED_OUT),
+            (1, RC_OK),
+            (2, RC_PARAMETER),
+            (3, RC_NOT_FOUND), // no record: the filter is never parsed
+            (4, RC_OK),
+            (0, RC_OK), // the trailer
+        ]
+    );
+    // A bad batch filter fails the whole batch before any row, with one message.
+    let reply = batch_reply(&mut sock, &batch_read(Some(EXP_BAD_OP), &[(d1, None)])).await;
+    assert_eq!(reply, vec![(0, RC_PARAMETER)]);
+    let reply = batch_reply(
+        &mut sock,
+        &batch_read(Some(EXP_A_IS_5), &[(d1, None), (d2, None)]),
+    )
+    .await;
+    assert_eq!(reply, vec![(0, RC_OK), (1, RC_OK), (0, RC_OK)]);
+
+    // Single reads: an empty field 43 is a malformed expression.
+    let read = |digest: &[u8], filter: &[u8]| {
+        as_msg(
+            [INFO1_READ | INFO1_GET_ALL, 0, 0],
+            &[
+                field(FIELD_NAMESPACE, b"test"),
+                field(FIELD_DIGEST, digest),
+                field(FIELD_FILTER_EXP, filter),
+            ],
+            &[],
+        )
+    };
+    for (digest, filter, code) in [
+        (&d1, &[][..], RC_PARAMETER),
+        (&d1, EXP_FALSE, RC_FILTERED_OUT),
+        (&d1, EXP_A_IS_5, RC_OK),
+        (&missing, &[][..], RC_NOT_FOUND),
+    ] {
+        let (_, reply) = roundtrip(&mut sock, AS_MSG, &read(digest, filter)).await;
+        assert_eq!(reply[5], code, "filter {filter:02x?}");
+    }
+    assert_eq!(s.record_count("test", "wire"), 2);
+}

@@ -10,13 +10,20 @@
 //!
 //! Batch-level endings follow the server's `as/src/base/batch.c`: an unknown namespace
 //! ends the batch with PARAMETER_ERROR; without the REPORT_ALL_ERRORS flag the first
-//! row error other than NOT_FOUND/FILTERED_OUT ends it with that row's code.
+//! row error other than NOT_FOUND/FILTERED_OUT ends it with that row's code
+//! (`as_batch_reserve`).
+//!
+//! Filter expressions: a row's own field 43 is its filter (parsed when the row runs, a
+//! bad one failing only that row); a row without one uses the batch message's field
+//! 43, which the caller parses once before any row runs (`as_batch_queue_task`: a bad
+//! one fails the whole batch). The two are never combined (`handle_meta_filter`).
 
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use super::exp::Filter;
 use super::msg::{self, Cursor, Field, MsgError, Op, ReplyHeader, field, rc};
-use super::store::{Command, Outcome, Store};
+use super::store::{Command, FilterExp, Outcome, Store};
 
 /// Row type bits (`BATCH_MSG_*`).
 const BATCH_MSG_REPEAT: u8 = 0x1;
@@ -122,10 +129,13 @@ impl Batch {
     /// `row_fault` may fail a row by its set and digest: the row answers that code without being
     /// executed, like a per-record failure on the server (`as_batch_add_error`), and
     /// counts as a row error for the REPORT_ALL_ERRORS rules.
+    ///
+    /// `batch_filter` is the batch message's parsed filter, for rows without their own.
     pub fn execute(
         &self,
         store: &mut Store,
         now: SystemTime,
+        batch_filter: Option<&Filter>,
         row_fault: impl Fn(&[u8], &[u8]) -> Option<u8>,
     ) -> Vec<Vec<u8>> {
         let mut frames = Vec::new();
@@ -162,6 +172,9 @@ impl Batch {
                         key: msg::find_field(&header.fields, field::KEY),
                         ops: &header.ops,
                         in_transaction: msg::find_field(&header.fields, field::MRT_ID).is_some(),
+                        filter: msg::find_field(&header.fields, field::FILTER_EXP)
+                            .map(FilterExp::Wire)
+                            .or(batch_filter.map(FilterExp::Parsed)),
                     },
                     now,
                 ),
@@ -218,7 +231,7 @@ impl Batch {
 /// Executes every row of a batch field (no fault injection).
 #[cfg(test)]
 fn execute(batch_field: &[u8], store: &mut Store, now: SystemTime) -> Vec<Vec<u8>> {
-    Batch::parse(batch_field).execute(store, now, |_, _| None)
+    Batch::parse(batch_field).execute(store, now, None, |_, _| None)
 }
 
 /// Reads one row; a REPEAT row shares `prev`'s header.

@@ -6,6 +6,8 @@
 //! - [`info`]: the info protocol (node identity, partition map, peers, namespaces).
 //! - [`particle`]: bin values and their JSON view.
 //! - [`store`]: namespaces and records, and the record-command semantics.
+//! - [`exp`]: filter expressions (field 43), parsed and evaluated as the server does.
+//! - [`msgpack`]: the server's reading and ordering of msgpack, for expressions.
 //! - [`batch`]: batch index commands with per-row results.
 //! - [`scan`]: partition scans/queries of a set.
 //! - [`cluster`]: membership views and partition ownership of several nodes.
@@ -14,8 +16,10 @@
 
 pub mod batch;
 pub mod cluster;
+pub mod exp;
 pub mod info;
 pub mod msg;
+pub mod msgpack;
 pub mod particle;
 pub mod scan;
 pub mod store;
@@ -33,7 +37,7 @@ use tokio::task::{JoinHandle, JoinSet};
 
 use msg::{AsMsg, ProtoHeader, ReplyHeader, ReplyOp, bits, field, rc};
 use particle::{Particle, ptype};
-use store::{Command, Store, StoreConfig};
+use store::{Command, FilterExp, Store, StoreConfig};
 
 /// One MiB: the server's default `max-record-size` (formerly `write-block-size`).
 const DEFAULT_MAX_RECORD_SIZE: usize = 1024 * 1024;
@@ -895,18 +899,29 @@ pub(crate) fn reply_op<'a>(name: &'a str, p: Option<&Particle>) -> ReplyOp<'a> {
 fn handle_as_msg(r: &Request, shared: &Shared, set_fail: &HashMap<Vec<u8>, u8>) -> Vec<Vec<u8>> {
     let m = &r.msg;
     let now = SystemTime::now();
-    if m.field(field::FILTER_EXP).is_some() {
-        // Filter expressions need the server's expression engine.
-        return vec![msg::last_reply(rc::UNSUPPORTED_FEATURE)];
-    }
     if let Some(b) = &r.batch {
+        // The batch's own filter is parsed before any row runs; a bad one fails the
+        // batch (`as_batch_queue_task`).
+        let batch_filter = match m.field(field::FILTER_EXP).map(exp::Filter::parse) {
+            None => None,
+            Some(Ok(f)) => Some(f),
+            Some(Err(e)) => {
+                tracing::debug!(error = %e, "batch filter expression refused");
+                return vec![msg::last_reply(e.result_code())];
+            }
+        };
         // Rows for a master that is down time out (`as_batch_add_error` with
         // AS_ERR_TIMEOUT at the proxy deadline); proxied rows run.
-        return b.execute(&mut shared.store(), now, |set, digest| {
-            set_fail.get(set).copied().or_else(|| {
-                (shared.route(digest) == cluster::Route::Unreachable).then_some(rc::TIMEOUT)
-            })
-        });
+        return b.execute(
+            &mut shared.store(),
+            now,
+            batch_filter.as_ref(),
+            |set, digest| {
+                set_fail.get(set).copied().or_else(|| {
+                    (shared.route(digest) == cluster::Route::Unreachable).then_some(rc::TIMEOUT)
+                })
+            },
+        );
     }
     let set_failure = m.field(field::SET).and_then(|s| set_fail.get(s).copied());
     if m.field(field::DIGEST).is_none() {
@@ -956,6 +971,7 @@ fn handle_as_msg(r: &Request, shared: &Shared, set_fail: &HashMap<Vec<u8>, u8>) 
         key: m.field(field::KEY),
         ops: &m.ops,
         in_transaction: m.field(field::MRT_ID).is_some(),
+        filter: m.field(field::FILTER_EXP).map(FilterExp::Wire),
     };
     let outcome = shared.store().execute(&cmd, now);
     let ops: Vec<ReplyOp<'_>> = outcome

@@ -9,6 +9,13 @@
 //! (`size(4) op(1) particle_type(1) version(1) name_len(1) name data`, size counting
 //! the 4 bytes after it).
 
+/// Seconds from the Unix epoch to the Citrusleaf epoch (2010-01-01T00:00:00Z); void
+/// times on the wire count from there.
+pub const CITRUSLEAF_EPOCH_UNIX_SECS: u64 = 1_262_304_000;
+/// RIPEMD-160 digest width.
+pub const DIGEST_SIZE: usize = 20;
+/// Longest bin name the server accepts (`AS_BIN_NAME_MAX_SZ` - 1).
+pub const BIN_NAME_MAX_LEN: usize = 15;
 /// Protocol version in every proto header.
 pub const PROTO_VERSION: u8 = 2;
 /// Proto type: info request/response (text lines).

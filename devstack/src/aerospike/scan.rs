@@ -4,11 +4,17 @@
 //!
 //! Secondary-index queries (an `INDEX_RANGE` field) get INDEX_NOT_FOUND, the server's
 //! answer when no index exists — the stand-in never has one.
+//!
+//! A filter expression (field 43) is parsed when the scan starts — a bad one fails it
+//! with PARAMETER_ERROR (`get_query_filter_exp` in the server's `query.c`) — and a
+//! record it does not match is skipped, not counted against `MAX_RECORDS`
+//! (`basic_query_job_reduce_cb`: "sample-max checks post-filters").
 
 use std::time::SystemTime;
 
+use super::exp::Filter;
 use super::msg::{self, AsMsg, MsgError, ReplyHeader, bits, field, rc};
-use super::store::{DIGEST_SIZE, N_PARTITIONS, Store, partition_id};
+use super::store::{DIGEST_SIZE, N_PARTITIONS, Store, now_cl_ms, partition_id};
 
 /// Record messages are flushed in proto frames of about this size, as the server
 /// streams a scan in chunks rather than one huge frame.
@@ -33,6 +39,15 @@ pub fn execute(m: &AsMsg, store: &Store, now: SystemTime) -> Result<Vec<Vec<u8>>
         // Aggregations and background (write) queries need UDFs / ops on the server.
         return fail(rc::UNSUPPORTED_FEATURE);
     }
+    let filter = match m.field(field::FILTER_EXP).map(Filter::parse) {
+        None => None,
+        Some(Ok(f)) => Some(f),
+        Some(Err(e)) => {
+            tracing::debug!(error = %e, "scan filter expression refused");
+            return fail(e.result_code());
+        }
+    };
+    let now_ms = now_cl_ms(now);
     let set = m
         .field(field::SET)
         .map(|s| String::from_utf8_lossy(s).into_owned())
@@ -81,6 +96,12 @@ pub fn execute(m: &AsMsg, store: &Store, now: SystemTime) -> Result<Vec<Vec<u8>>
     for (digest, r) in store.live_records(ns, set.as_deref(), now) {
         let pid = usize::from(partition_id(digest));
         if !wanted[pid] || resume[pid].is_some_and(|after| *digest <= after) {
+            continue;
+        }
+        if filter
+            .as_ref()
+            .is_some_and(|f| !f.matches(&r.filter_context(digest, now_ms)))
+        {
             continue;
         }
         if sent >= max_records {

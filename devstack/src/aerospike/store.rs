@@ -11,16 +11,11 @@
 use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use super::exp::{Filter, RecordContext, RecordKey};
 use super::msg::{Op, bits, op, rc};
 use super::particle::{Particle, ptype};
 
-/// Seconds from the Unix epoch to the Citrusleaf epoch (2010-01-01T00:00:00Z); void
-/// times on the wire count from there.
-pub const CITRUSLEAF_EPOCH_UNIX_SECS: u64 = 1_262_304_000;
-/// RIPEMD-160 digest width.
-pub const DIGEST_SIZE: usize = 20;
-/// Longest bin name the server accepts (`AS_BIN_NAME_MAX_SZ` - 1).
-pub const BIN_NAME_MAX_LEN: usize = 15;
+pub use super::msg::{BIN_NAME_MAX_LEN, CITRUSLEAF_EPOCH_UNIX_SECS, DIGEST_SIZE};
 /// Record TTL meaning "never expire".
 pub const TTL_NEVER_EXPIRE: u32 = u32::MAX;
 /// Record TTL meaning "do not change the record's TTL" (server 5.1+).
@@ -69,11 +64,35 @@ pub struct Record {
     pub generation: u32,
     /// Seconds since the Citrusleaf epoch; 0 = never expires.
     pub void_time: u32,
+    /// When the record was last written, in milliseconds since the Citrusleaf epoch
+    /// (the server's `last_update_time`, read by filter expressions).
+    pub last_update_ms: u64,
 }
 
 impl Record {
     fn bin(&self, name: &str) -> Option<&Particle> {
         self.bins.iter().find(|(n, _)| n == name).map(|(_, p)| p)
+    }
+
+    /// What a filter expression sees of the record.
+    pub fn filter_context<'a>(
+        &'a self,
+        digest: &'a [u8; DIGEST_SIZE],
+        now_ms: u64,
+    ) -> RecordContext<'a> {
+        RecordContext {
+            digest,
+            set: &self.set,
+            key: self.key.as_ref().map(|k| RecordKey {
+                ptype: k.ptype,
+                data: &k.data,
+            }),
+            bins: &self.bins,
+            void_time: self.void_time,
+            last_update_ms: self.last_update_ms,
+            flat_size: self.flat_size(),
+            now_ms,
+        }
     }
 
     /// The size the server's storage would give the record (`as_flat_record_size`
@@ -124,6 +143,15 @@ pub struct Store {
     pub namespaces: BTreeMap<String, Namespace>,
 }
 
+/// A command's filter expression: the wire bytes of its own field 43, parsed only if
+/// the record it addresses exists (as the server parses it in `handle_meta_filter`), or
+/// the batch message's filter, parsed once for all rows (`as_batch_queue_task`).
+#[derive(Debug, Clone, Copy)]
+pub enum FilterExp<'a> {
+    Wire(&'a [u8]),
+    Parsed(&'a Filter),
+}
+
 /// A record command, from a single AS_MSG or a batch row.
 #[derive(Debug, Clone, Copy)]
 pub struct Command<'a> {
@@ -139,6 +167,8 @@ pub struct Command<'a> {
     pub ops: &'a [Op],
     /// The message carries a multi-record-transaction id (field MRT_ID).
     pub in_transaction: bool,
+    /// The filter expression that must hold for an existing record.
+    pub filter: Option<FilterExp<'a>>,
 }
 
 /// What a record command produced.
@@ -164,6 +194,43 @@ impl Outcome {
 pub fn now_cl(now: SystemTime) -> u32 {
     let unix = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     u32::try_from(unix.saturating_sub(CITRUSLEAF_EPOCH_UNIX_SECS)).unwrap_or(u32::MAX)
+}
+
+/// Milliseconds since the Citrusleaf epoch.
+pub fn now_cl_ms(now: SystemTime) -> u64 {
+    let unix_ms = now
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    unix_ms.saturating_sub(CITRUSLEAF_EPOCH_UNIX_SECS * 1000)
+}
+
+/// Applies a command's filter to the existing, live record it addresses
+/// (`handle_meta_filter` then `read_and_filter_bins` in the server's `rw_utils.c`): a
+/// filter that does not hold — false or unknown — is FILTERED_OUT; one that does not
+/// parse is PARAMETER_ERROR, or UNSUPPORTED_FEATURE for ops the stand-in does not run.
+fn check_filter(
+    cmd: &Command<'_>,
+    digest: &[u8; DIGEST_SIZE],
+    record: &Record,
+    now_ms: u64,
+) -> Result<(), u8> {
+    let parsed;
+    let filter = match cmd.filter {
+        None => return Ok(()),
+        Some(FilterExp::Parsed(f)) => f,
+        Some(FilterExp::Wire(bytes)) => {
+            parsed = Filter::parse(bytes).map_err(|e| {
+                tracing::debug!(error = %e, "filter expression refused");
+                e.result_code()
+            })?;
+            &parsed
+        }
+    };
+    if filter.matches(&record.filter_context(digest, now_ms)) {
+        Ok(())
+    } else {
+        Err(rc::FILTERED_OUT)
+    }
 }
 
 /// The partition a digest falls in (the same rule as the clients': the low 12 bits of
@@ -213,6 +280,7 @@ impl Store {
 
     /// Executes one record command.
     pub fn execute(&mut self, cmd: &Command<'_>, now: SystemTime) -> Outcome {
+        let now_ms = now_cl_ms(now);
         let now = now_cl(now);
         let config = self.config.clone();
         let Some(ns) = std::str::from_utf8(cmd.namespace)
@@ -236,17 +304,35 @@ impl Store {
         if ns.records.get(&digest).is_some_and(|r| !is_live(r, now)) {
             ns.records.remove(&digest);
         }
+        let clock = Clock {
+            secs: now,
+            ms: now_ms,
+        };
         if cmd.info2 & bits::INFO2_WRITE != 0 {
-            write(&config, ns, digest, cmd, now)
+            write(&config, ns, digest, cmd, clock)
         } else if cmd.info1 & bits::INFO1_READ != 0 {
-            read(ns.records.get(&digest), cmd)
+            read(&digest, ns.records.get(&digest), cmd, now_ms)
         } else {
             Outcome::error(rc::PARAMETER)
         }
     }
 }
 
-fn read(record: Option<&Record>, cmd: &Command<'_>) -> Outcome {
+/// Now, as the record commands need it.
+#[derive(Debug, Clone, Copy)]
+struct Clock {
+    /// Seconds since the Citrusleaf epoch (void times).
+    secs: u32,
+    /// Milliseconds since the Citrusleaf epoch (last-update times).
+    ms: u64,
+}
+
+fn read(
+    digest: &[u8; DIGEST_SIZE],
+    record: Option<&Record>,
+    cmd: &Command<'_>,
+    now_ms: u64,
+) -> Outcome {
     let Some(r) = record else {
         return Outcome::error(rc::NOT_FOUND);
     };
@@ -259,6 +345,10 @@ fn read(record: Option<&Record>, cmd: &Command<'_>) -> Outcome {
     };
     if !cmd.set.is_empty() && cmd.set != r.set.as_bytes() {
         return fail(rc::PARAMETER);
+    }
+    // `read_local`: the filter, then the key check.
+    if let Err(code) = check_filter(cmd, digest, r, now_ms) {
+        return fail(code);
     }
     if let (Some(stored), Some(sent)) = (&r.key, cmd.key)
         && !key_matches(stored, sent)
@@ -397,8 +487,9 @@ fn write(
     ns: &mut Namespace,
     digest: [u8; DIGEST_SIZE],
     cmd: &Command<'_>,
-    now: u32,
+    clock: Clock,
 ) -> Outcome {
+    let now = clock.secs;
     let is_delete = cmd.info2 & bits::INFO2_DELETE != 0;
     if !is_delete && let Err(code) = check_write_policies(cmd) {
         return Outcome::error(code);
@@ -434,6 +525,12 @@ fn write(
     if let Some(r) = existing {
         if r.set.as_bytes() != cmd.set && !(is_delete && cmd.set.is_empty()) {
             return fail(rc::PARAMETER);
+        }
+        // Only an existing record is filtered; a write that creates one never parses
+        // the filter (`write_master`: `! record_created && as_record_is_live(r)`;
+        // `drop_master` runs only on a found record). Then the key check.
+        if let Err(code) = check_filter(cmd, &digest, r, clock.ms) {
+            return fail(code);
         }
         if let (Some(stored), Some(sent)) = (&r.key, cmd.key)
             && !key_matches(stored, sent)
@@ -471,6 +568,7 @@ fn write(
             bins: Vec::new(),
             generation: 0,
             void_time: 0,
+            last_update_ms: 0,
         },
     };
     rec.key = new_key;
@@ -543,6 +641,7 @@ fn write(
         return fail(rc::RECORD_TOO_BIG);
     }
     rec.generation = next_generation(rec.generation);
+    rec.last_update_ms = clock.ms;
     let out = Outcome {
         result_code: rc::OK,
         generation: rec.generation,
@@ -655,6 +754,7 @@ mod tests {
             key: None,
             ops,
             in_transaction: false,
+            filter: None,
         }
     }
 

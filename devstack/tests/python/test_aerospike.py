@@ -138,3 +138,47 @@ def test_ttl_and_info(client, set_name):
     assert 90 <= meta["ttl"] <= 100
     answers = client.info_all("namespaces")
     assert any(NS in (resp or "") for (_err, resp) in answers.values())
+
+
+def _version_guard(v):
+    """x-msrv's ordering guard: write only if the stored version is absent or lower."""
+    from aerospike_helpers import expressions as exp
+
+    return exp.Or(exp.Not(exp.BinExists("version")), exp.LT(exp.IntBin("version"), v)).compile()
+
+
+def test_filter_expressions_guard_writes_and_reads(client, set_name):
+    from aerospike_helpers import expressions as exp
+    from aerospike_helpers.batch import records as br
+    from aerospike_helpers.operations import operations as op
+
+    key = (NS, set_name, "g")
+    # A missing record is created: the server never evaluates the filter then.
+    client.put(key, {"payload": "old"}, policy={"expressions": _version_guard(1)})
+    # No version bin yet: written.
+    client.put(key, {"version": 3, "payload": "v3"}, policy={"expressions": _version_guard(3)})
+    with pytest.raises(ex.FilteredOut):
+        client.put(key, {"version": 3, "payload": "again"}, policy={"expressions": _version_guard(3)})
+    (_, meta, bins) = client.get(key)
+    assert bins == {"version": 3, "payload": "v3"} and meta["gen"] == 2
+
+    # Batch rows, each with its own guard: the stale row alone is filtered out (27).
+    writes = br.BatchRecords(
+        [
+            br.Write(key, [op.write("version", 2)], policy={"expressions": _version_guard(2)}),
+            br.Write((NS, set_name, "h"), [op.write("version", 1)], policy={"expressions": _version_guard(1)}),
+            br.Write((NS, set_name, "i"), [op.write("version", 1)]),
+        ]
+    )
+    client.batch_write(writes)
+    assert [r.result for r in writes.batch_records] == [27, 0, 0]
+    assert client.get(key)[2]["version"] == 3
+    assert client.get((NS, set_name, "h"))[2] == {"version": 1}
+
+    # Reads: a false filter, and an ill-typed one (the server's parser refuses it, 4).
+    with pytest.raises(ex.FilteredOut):
+        client.get(key, policy={"expressions": exp.GT(exp.IntBin("version"), 3).compile()})
+    with pytest.raises(ex.InvalidRequest):
+        client.get(key, policy={"expressions": exp.Eq(exp.IntBin("version"), "3").compile()})
+    (_, meta, _) = client.get(key, policy={"expressions": exp.Eq(exp.IntBin("version"), 3).compile()})
+    assert meta["gen"] == 2
