@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::rejected::{Since, parse_set_name, parse_since, parse_topic};
+
 /// Shown after `--help`: what the exit status means (the man page has the same list).
 const AFTER_HELP: &str = "\
 Exit status:
@@ -13,6 +15,8 @@ Exit status:
   69  NSQ or Aerospike could not be reached at start
   75  some messages could not be stored and went back to NSQ, or NSQ was lost mid-run
   78  configuration or schema error (the message names the key)
+  66  records --key, rejected show: no such record
+  130 rejected redrive/purge stopped by SIGINT/SIGTERM (see x-msrv rejected --help)
 
 See x-msrv(1) for every configuration key.";
 
@@ -55,8 +59,12 @@ pub enum Command {
     Run,
     /// Check the configuration and the schema, and that NSQ and Aerospike answer
     Check,
-    /// List records stored in Aerospike (the message set, or the rejected set)
+    /// List records stored in Aerospike (the message set, or the rejected set), or read
+    /// one by its key
     Records(RecordsArgs),
+    /// The rejected messages as a dead-letter queue: list, show, redrive, purge
+    #[command(subcommand, after_long_help = REJECTED_AFTER_HELP)]
+    Rejected(RejectedCommand),
     /// systemd generator: write the timer's period drop-in from the configuration
     #[command(name = "systemd-generator", hide = true)]
     SystemdGenerator(GeneratorArgs),
@@ -68,12 +76,120 @@ pub struct RecordsArgs {
     /// List the rejected (invalid) messages instead of the stored ones
     #[arg(long)]
     pub rejected: bool,
+    /// Read this set of aerospike.namespace instead of aerospike.set
+    #[arg(long, value_name = "NAME", conflicts_with = "rejected", value_parser = parse_set_name)]
+    pub set: Option<String>,
+    /// Read the one record with this key instead of listing: an integer key when KEY
+    /// parses as a 64-bit integer (42, -7), else a string key (exit status 66 when there
+    /// is no such record)
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
+    /// Take --key as a string key even when it looks like an integer ("42")
+    #[arg(long, requires = "key")]
+    pub string_key: bool,
     /// Show at most this many records
     #[arg(long, value_name = "N", default_value_t = 100)]
     pub limit: usize,
     /// One JSON object per line instead of the readable listing
     #[arg(long)]
     pub json: bool,
+}
+
+/// Shown after `x-msrv rejected --help`.
+const REJECTED_AFTER_HELP: &str = "\
+Exit status of the rejected commands:
+  0    done (redrive: every matching record moved, except cut bodies, which are kept)
+  2    usage error; purge without --yes and without a terminal to ask on
+  66   show: no such record
+  69   Aerospike or nsqd could not be reached (redrive/purge: the rest is kept)
+  75   some records could not be moved or deleted (they are kept; see the messages)
+  130  stopped by SIGINT/SIGTERM after the batch in progress; run it again to go on";
+
+/// `x-msrv rejected ...`: the rejected set (`rejected.set`) as a dead-letter queue.
+#[derive(Debug, Subcommand)]
+pub enum RejectedCommand {
+    /// List rejected messages, oldest first: key, time, topic, reason, start of the body
+    List(RejectedListArgs),
+    /// Show one rejected message: every field, the body in full
+    Show(RejectedShowArgs),
+    /// Publish the original bodies back to NSQ, each record deleted once nsqd took it
+    ///
+    /// Run it after fixing the schema or the producer. Bodies whose record holds only
+    /// their first 64 KiB (too big when kept) are never published: they are kept and
+    /// reported. SIGINT/SIGTERM stop it after the batch in progress (published, then
+    /// deleted): nothing is lost; run it again to go on.
+    Redrive(RedriveArgs),
+    /// Delete rejected messages for good
+    Purge(PurgeArgs),
+}
+
+/// Which rejected messages a command acts on (all of them when none is given).
+#[derive(Debug, Clone, Default, Args)]
+pub struct RejectedFilter {
+    /// Only records whose reason contains TEXT (case-sensitive)
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+    /// Only messages nsqd received since WHEN: a duration back from now (2h, 30m,
+    /// 1day) or an RFC 3339 time (2026-12-01T08:00:00Z, 2026-12-01T09:00:00+01:00)
+    #[arg(long, value_name = "WHEN", value_parser = parse_since)]
+    pub since: Option<Since>,
+    /// Only messages taken from this NSQ topic
+    #[arg(long, value_name = "TOPIC")]
+    pub topic: Option<String>,
+}
+
+/// Options of `x-msrv rejected list`.
+#[derive(Debug, Args)]
+pub struct RejectedListArgs {
+    #[command(flatten)]
+    pub filter: RejectedFilter,
+    /// Show at most this many records (the oldest)
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub limit: usize,
+    /// One JSON object per line (fields: key, topic, channel, nsq_ts, time, attempts,
+    /// reason, body, body_encoding, body_len, cut, generation)
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Options of `x-msrv rejected show`.
+#[derive(Debug, Args)]
+pub struct RejectedShowArgs {
+    /// The record's key, as `rejected list` shows it (`<nsq id>-<nsq_ts>`)
+    #[arg(value_name = "ID")]
+    pub id: String,
+    /// One JSON object (the fields of `rejected list --json`)
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Options of `x-msrv rejected redrive`.
+#[derive(Debug, Args)]
+pub struct RedriveArgs {
+    #[command(flatten)]
+    pub filter: RejectedFilter,
+    /// Move at most this many records (the oldest) [default: all that match]
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Publish every body to this topic instead of the topic it came from
+    #[arg(long, value_name = "TOPIC", value_parser = parse_topic)]
+    pub to_topic: Option<String>,
+    /// Say what would be published, and where; publish and delete nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Options of `x-msrv rejected purge`.
+#[derive(Debug, Args)]
+pub struct PurgeArgs {
+    #[command(flatten)]
+    pub filter: RejectedFilter,
+    /// Delete at most this many records (the oldest) [default: all that match]
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Do not ask for confirmation (required when standard input is not a terminal)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }
 
 /// The arguments systemd passes to a generator (see systemd.generator(7)).
@@ -105,6 +221,38 @@ mod tests {
             Some(std::path::Path::new("/tmp/a.toml"))
         );
         assert!(matches!(cli.command, Some(Command::Check)));
+    }
+
+    #[test]
+    fn rejected_subcommands_parse() {
+        let cli = Cli::try_parse_from([
+            "x-msrv",
+            "rejected",
+            "redrive",
+            "--reason",
+            "schema",
+            "--since",
+            "2h",
+            "--to-topic",
+            "fixed",
+            "--dry-run",
+        ])
+        .unwrap();
+        let Some(Command::Rejected(RejectedCommand::Redrive(args))) = cli.command else {
+            panic!("not a redrive");
+        };
+        assert_eq!(args.filter.reason.as_deref(), Some("schema"));
+        assert!(args.filter.since.is_some() && args.dry_run);
+        assert_eq!(args.to_topic.as_deref(), Some("fixed"));
+        for bad in [
+            &["x-msrv", "rejected", "list", "--since", "yesterday"][..],
+            &["x-msrv", "rejected", "redrive", "--to-topic", "no spaces"],
+            &["x-msrv", "records", "--string-key"],
+            &["x-msrv", "records", "--rejected", "--set", "other"],
+            &["x-msrv", "records", "--set", "a:b"],
+        ] {
+            assert!(Cli::try_parse_from(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

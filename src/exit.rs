@@ -23,6 +23,13 @@ pub enum Exit {
     TempFail,
     /// The configuration or the schema is invalid (`EX_CONFIG`).
     Config,
+    /// The record asked for does not exist (`records --key`, `rejected show`;
+    /// `EX_NOINPUT`).
+    NotFound,
+    /// `rejected redrive`/`purge` stopped by SIGINT/SIGTERM before every record was
+    /// handled: what was done is done, the rest is still there; run it again to go on
+    /// (128 + SIGINT, what a shell reports for a command stopped by Ctrl-C).
+    Interrupted,
 }
 
 impl Exit {
@@ -35,6 +42,8 @@ impl Exit {
             Exit::Unavailable => 69,
             Exit::TempFail => 75,
             Exit::Config => 78,
+            Exit::NotFound => 66,
+            Exit::Interrupted => 130,
         }
     }
 }

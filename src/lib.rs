@@ -20,6 +20,8 @@
 //! - [`commands`]: the subcommands (`run`, `check`, `records`, the generator) and their
 //!   exit codes ([`exit`]); [`cli`] is the command line, [`logging`] journald/stderr,
 //!   [`generator`] the systemd timer drop-in.
+//! - [`rejected`]: `x-msrv rejected list|show|redrive|purge`, the rejected set as a
+//!   dead-letter queue.
 
 pub mod batch;
 pub mod cli;
@@ -31,5 +33,6 @@ pub mod generator;
 pub mod logging;
 pub mod nsq;
 pub mod record;
+pub mod rejected;
 pub mod run;
 pub mod store;

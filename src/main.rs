@@ -81,6 +81,9 @@ async fn async_main(cli: Cli) -> Exit {
         None | Some(Command::Run) => commands::run(settings, shutdown, cli.summary_json).await,
         Some(Command::Check) => commands::check(&settings).await,
         Some(Command::Records(args)) => commands::records(&settings, &args).await,
+        Some(Command::Rejected(command)) => {
+            x_msrv::rejected::run(&settings, &command, shutdown).await
+        }
         Some(Command::SystemdGenerator(_)) => unreachable!("handled before the runtime starts"),
     };
     signal_task.abort();

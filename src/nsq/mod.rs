@@ -52,7 +52,7 @@ pub use consumer::{Consumer, ConsumerStats};
 pub use frame::ServerError;
 pub use lookupd::lookup_producers;
 pub use message::{Message, settle};
-pub use publish::publish;
+pub use publish::{PublishError, publish, publish_batch};
 pub use window::REBALANCE_IDLE;
 
 /// Checks, without subscribing, that every nsqd the options name (or nsqlookupd lists)

@@ -47,6 +47,10 @@ use tracing::debug;
 
 use crate::record::{Record, bins};
 
+// The operator's reads and deletes: `records --key`, `x-msrv rejected ...`.
+mod admin;
+pub use admin::{DIGEST_ID_PREFIX, RejectedBins, RejectedBody, RejectedRecord};
+
 /// Connecting takes several round trips (seed validation, peers, partition map), so it
 /// gets at least this long even with a short per-call `aerospike.timeout`.
 const MIN_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
