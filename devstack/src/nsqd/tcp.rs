@@ -17,7 +17,7 @@
 //! Every check, error code and error text follows nsqd 1.3.0; the few deliberate
 //! differences are listed in `devstack/README.md`.
 //!
-//! Why one file of ~1 000 lines: it follows `protocol_v2.go`, itself one file, command
+//! Why one file of ~1 300 lines: it follows `protocol_v2.go`, itself one file, command
 //! by command (IDENTIFY through CLS, each with its checks and error texts next to it),
 //! so the stand-in is compared with the real server side by side; splitting it by
 //! command would scatter the shared connection state the commands read and write.
