@@ -7,11 +7,13 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
 use devstack::aerospike::{AerospikeOptions, AerospikeServer};
-use devstack::nsqd::{NsqOptions, NsqServer};
+use devstack::nsqd::{NsqOptions, NsqServer, TlsClientAuthPolicy, TlsMinVersion, TlsRequired};
+use devstack::tls::TestPki;
 use tokio::signal::unix::{SignalKind, signal};
 
 /// Stand-in nsqd + nsqlookupd + single-node Aerospike for x-msrv's tests and demo.
@@ -42,6 +44,40 @@ struct Args {
     /// nsqd's default message timeout (its --msg-timeout)
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "60s")]
     msg_timeout: Duration,
+    /// nsqd TLS certificate, PEM (its --tls-cert)
+    #[arg(long, value_name = "PATH")]
+    tls_cert: Option<PathBuf>,
+    /// nsqd TLS key, PEM (its --tls-key)
+    #[arg(long, value_name = "PATH")]
+    tls_key: Option<PathBuf>,
+    /// CA certificates client certificates are verified against (nsqd --tls-root-ca-file)
+    #[arg(long, value_name = "PATH")]
+    tls_root_ca_file: Option<PathBuf>,
+    /// 'require' or 'require-verify' (nsqd --tls-client-auth-policy; implies TLS required)
+    #[arg(long, value_name = "POLICY", default_value = "")]
+    tls_client_auth_policy: TlsClientAuthPolicy,
+    /// true, false or tcp-https (nsqd --tls-required)
+    #[arg(long, value_name = "WHEN", default_value = "false")]
+    tls_required: TlsRequired,
+    /// tls1.0 .. tls1.3 (nsqd --tls-min-version; rustls speaks 1.2 and 1.3 only)
+    #[arg(long, value_name = "VERSION", default_value = "tls1.0")]
+    tls_min_version: TlsMinVersion,
+    /// Write a fresh test PKI (ca.pem, server.pem/.key, client.pem/.key) into DIR and
+    /// serve TLS with it; --tls-* paths given as well win
+    #[arg(long, value_name = "DIR")]
+    tls_test_pki: Option<PathBuf>,
+    /// Auth HTTP service nsqd asks on AUTH, host:port or URL (repeat for more)
+    #[arg(long, value_name = "ADDR")]
+    auth_http_address: Vec<String>,
+    /// Whether IDENTIFY may negotiate snappy (nsqd --snappy)
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    snappy: bool,
+    /// Whether IDENTIFY may negotiate deflate (nsqd --deflate)
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    deflate: bool,
+    /// Highest deflate level a client may negotiate, 1-9 (nsqd --max-deflate-level)
+    #[arg(long, value_name = "N", default_value_t = 6)]
+    max_deflate_level: i64,
     /// Answer every Aerospike data command this much later (fault injection: a slow server)
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     aerospike_delay: Option<Duration>,
@@ -91,11 +127,27 @@ async fn serve(args: Args) -> std::io::Result<()> {
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
 
+    let pki = args
+        .tls_test_pki
+        .as_deref()
+        .map(TestPki::generate_in)
+        .transpose()
+        .map_err(|e| std::io::Error::new(e.kind(), format!("--tls-test-pki: {e}")))?;
     let nsq = NsqServer::start(NsqOptions {
         tcp_addr: args.nsqd_tcp,
         http_addr: args.nsqd_http,
         lookupd_http_addr: args.lookupd_http,
         msg_timeout: args.msg_timeout,
+        tls_cert: args.tls_cert.or(pki.as_ref().map(TestPki::server_cert)),
+        tls_key: args.tls_key.or(pki.as_ref().map(TestPki::server_key)),
+        tls_root_ca_file: args.tls_root_ca_file.or(pki.as_ref().map(TestPki::ca_cert)),
+        tls_client_auth_policy: args.tls_client_auth_policy,
+        tls_required: args.tls_required,
+        tls_min_version: args.tls_min_version,
+        auth_http_addresses: args.auth_http_address,
+        snappy: args.snappy,
+        deflate: args.deflate,
+        max_deflate_level: args.max_deflate_level,
         ..NsqOptions::default()
     })
     .await

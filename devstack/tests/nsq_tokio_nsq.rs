@@ -1,14 +1,17 @@
 //! The stand-in nsqd driven by a third-party client, the `tokio-nsq` crate: its
 //! producer (PUB, MPUB, DPUB), its consumer over nsqlookupd discovery, FIN and REQ with
-//! attempts counted. What tokio-nsq cannot express (exact RDY, CLS) is tested with raw
-//! frames in `nsqd.rs`.
+//! attempts counted, and its TLS (rustls 0.19), deflate, snappy and AUTH. What
+//! tokio-nsq cannot express (exact RDY, CLS) is tested with raw frames in `nsqd.rs`
+//! and `nsqd_features.rs`.
 
 use std::collections::HashSet;
 use std::time::Duration;
 
-use devstack::nsqd::{NsqOptions, NsqServer};
+use devstack::nsqd::{AuthGrant, AuthServer, Authorization, NsqOptions, NsqServer, TlsRequired};
+use devstack::tls::TestPki;
 use tokio_nsq::{
-    NSQChannel, NSQConsumer, NSQConsumerConfig, NSQConsumerConfigSources, NSQConsumerLookupConfig,
+    NSQChannel, NSQConfigShared, NSQConfigSharedCompression, NSQConfigSharedTLS, NSQConsumer,
+    NSQConsumerConfig, NSQConsumerConfigSources, NSQConsumerLookupConfig, NSQDeflateLevel,
     NSQEvent, NSQMessage, NSQProducerConfig, NSQRequeueDelay, NSQTopic,
 };
 
@@ -130,4 +133,94 @@ async fn tokio_nsq_deferred_publish_waits() {
     assert!(matches!(ack, Some(NSQEvent::Ok())), "{ack:?}");
     let ch = s.channel_stats("td", "ch").unwrap();
     assert_eq!((ch.deferred_count, ch.depth), (1, 0));
+}
+
+/// Publishes `bodies` and consumes them back, both with these connection options.
+async fn round_trip(s: &NsqServer, shared: NSQConfigShared, topic: &str, bodies: &[&str]) {
+    let t = NSQTopic::new(topic).unwrap();
+    let mut producer = NSQProducerConfig::new(s.tcp_addr().to_string())
+        .set_shared(shared.clone())
+        .build();
+    let healthy = tokio::time::timeout(SOON, producer.consume())
+        .await
+        .unwrap();
+    assert!(matches!(healthy, Some(NSQEvent::Healthy())), "{healthy:?}");
+    for b in bodies {
+        producer.publish(&t, b.as_bytes().to_vec()).await.unwrap();
+        let ack = tokio::time::timeout(SOON, producer.consume())
+            .await
+            .unwrap();
+        assert!(matches!(ack, Some(NSQEvent::Ok())), "{ack:?}");
+    }
+    let mut c = NSQConsumerConfig::new(t, NSQChannel::new("ch").unwrap())
+        .set_max_in_flight(10)
+        .set_sources(NSQConsumerConfigSources::Daemons(vec![
+            s.tcp_addr().to_string(),
+        ]))
+        .set_shared(shared)
+        .build();
+    let mut got = Vec::new();
+    for _ in bodies {
+        let m = next(&mut c).await;
+        got.push(String::from_utf8(m.body.clone()).unwrap());
+        m.finish().await;
+    }
+    got.sort();
+    let mut want: Vec<String> = bodies.iter().map(|b| (*b).to_owned()).collect();
+    want.sort();
+    assert_eq!(got, want);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tokio_nsq_over_tls_with_deflate_and_auth() {
+    let pki = TestPki::generate().unwrap();
+    let authd = AuthServer::start().await.unwrap();
+    authd.grant(
+        "tn-secret",
+        AuthGrant::new(
+            "tokio-nsq",
+            vec![
+                Authorization::publish("^tls-deflate$"),
+                Authorization::subscribe("^tls-deflate$", &["^ch$"]),
+            ],
+        ),
+    );
+    let s = NsqServer::start(NsqOptions {
+        tls_required: TlsRequired::Yes,
+        auth_http_addresses: vec![authd.address()],
+        output_buffer_timeout: Duration::from_millis(25),
+        ..pki.nsqd_options()
+    })
+    .await
+    .unwrap();
+    let shared = NSQConfigShared::new()
+        .set_tls(NSQConfigSharedTLS::new("localhost"))
+        .set_compression(NSQConfigSharedCompression::Deflate(
+            NSQDeflateLevel::new(3).unwrap(),
+        ))
+        .set_credentials(b"tn-secret".to_vec());
+    round_trip(&s, shared, "tls-deflate", &["one", "two", "three"]).await;
+    let asked = authd.requests();
+    assert!(!asked.is_empty());
+    assert!(
+        asked
+            .iter()
+            .all(|r| r.tls.as_deref() == Some("true") && r.secret.as_deref() == Some("tn-secret"))
+    );
+    let st = s.stats();
+    let producer = &st.producers.unwrap()[0];
+    assert!(
+        producer.tls && producer.deflate && producer.authed,
+        "{producer:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tokio_nsq_with_snappy() {
+    let s = server().await;
+    let shared = NSQConfigShared::new().set_compression(NSQConfigSharedCompression::Snappy);
+    let long = "x".repeat(100_000);
+    round_trip(&s, shared, "snappy", &["a", "b", &long]).await;
+    let ch = s.channel_stats("snappy", "ch").unwrap();
+    assert!(ch.clients.unwrap()[0].snappy);
 }

@@ -190,12 +190,36 @@ pub(crate) async fn serve_nsqd(
         .method_not_allowed_fallback(method_not_allowed)
         // nsqd applies its own limits (MSG_TOO_BIG, BODY_TOO_BIG), not axum's 2 MB.
         .layer(DefaultBodyLimit::disable())
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&inner),
+            tls_required,
+        ))
         .with_state(inner);
     let _ = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             let _ = stop.changed().await;
         })
         .await;
+}
+
+/// `httpServer.ServeHTTP` with `--tls-required=true`: the plain HTTP server answers
+/// every request, unknown routes included, with 403 and where HTTPS is. The stand-in
+/// has no HTTPS listener, like an nsqd without `--https-address`: port 0.
+async fn tls_required(
+    State(inner): State<Arc<Inner>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if inner.opts.tls_required != super::TlsRequired::Yes {
+        return next.run(req).await;
+    }
+    (
+        StatusCode::FORBIDDEN,
+        v1_headers(true),
+        // nsqd's literal format string, spaces included.
+        r#"{"message": "TLS_REQUIRED", "https_port": 0}"#,
+    )
+        .into_response()
 }
 
 pub(crate) async fn serve_lookupd(listener: TcpListener, inner: Arc<Inner>) {
@@ -249,7 +273,7 @@ async fn info(State(inner): State<Arc<Inner>>) -> Response {
         "max_heartbeat_interval": go_duration(inner.opts.max_heartbeat_interval),
         "max_output_buffer_size": inner.opts.max_output_buffer_size,
         "max_output_buffer_timeout": go_duration(inner.opts.max_output_buffer_timeout),
-        "max_deflate_level": 6,
+        "max_deflate_level": inner.opts.max_deflate_level,
     }))
 }
 

@@ -7,16 +7,26 @@
 //! - `tcp`: the TCP protocol: commands, error frames, heartbeats, output buffering.
 //! - `http`: nsqd's and nsqlookupd's HTTP APIs.
 //! - `lookupd`: nsqlookupd's registrations, fed by the stand-in nsqd.
+//! - `transport`: the connection's byte streams and their upgrades (TLS, snappy,
+//!   deflate).
+//! - `tls`: nsqd's TLS configuration (`buildTLSConfig`) and what `/stats` shows of it.
+//! - `auth`: nsqd's side of AUTH (`internal/auth`): the auth HTTP query, authorizations.
+//! - `authd`: [`AuthServer`], a stand-in auth HTTP service for tests.
 //!
 //! What differs from the real servers is listed in `devstack/README.md`.
 
+mod auth;
+mod authd;
 mod http;
 mod lookupd;
 mod queue;
 mod tcp;
+mod tls;
+mod transport;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -26,10 +36,12 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::{AbortHandle, JoinHandle};
 
+pub use authd::{AuthAnswer, AuthGrant, AuthRequest, AuthServer, Authorization};
 pub use queue::{
     ChannelStats, ClientStats, E2eLatency, MemStats, MessageState, PubCount, QueuedMessage, Stats,
     TopicStats,
 };
+pub use tls::{TlsClientAuthPolicy, TlsMinVersion, TlsRequired};
 
 /// The nsqd version the stand-in reports (and whose behaviour it follows).
 pub const VERSION: &str = "1.3.0";
@@ -84,6 +96,33 @@ pub struct NsqOptions {
     /// the hostname (crc32 of its md5, mod 1024), so every nsqd of one host has the
     /// same; so does every stand-in ([`default_node_id`]).
     pub node_id: u16,
+    /// Server certificate chain and its key, PEM files [`--tls-cert`, `--tls-key`]. With
+    /// neither, nsqd has no TLS: IDENTIFY `tls_v1` answers false and never upgrades.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// CA certificates (PEM) client certificates are verified against
+    /// [`--tls-root-ca-file`].
+    pub tls_root_ca_file: Option<PathBuf>,
+    /// Whether clients must present a certificate [`--tls-client-auth-policy`]; any
+    /// policy but `None` also makes TLS required, as in nsqd.
+    pub tls_client_auth_policy: TlsClientAuthPolicy,
+    /// Whether commands need a TLS connection first [`--tls-required`].
+    pub tls_required: TlsRequired,
+    /// Oldest TLS version accepted [`--tls-min-version`].
+    pub tls_min_version: TlsMinVersion,
+    /// Whether IDENTIFY may negotiate deflate [`--deflate`], and its highest level
+    /// [`--max-deflate-level`], 1–9.
+    pub deflate: bool,
+    pub max_deflate_level: i64,
+    /// Whether IDENTIFY may negotiate snappy [`--snappy`].
+    pub snappy: bool,
+    /// Auth HTTP services [`--auth-http-address`, may be repeated]: `host:port` (nsqd
+    /// asks `http://host:port/auth?...`) or a full `http://` URL. Empty: AUTH disabled.
+    pub auth_http_addresses: Vec<String>,
+    /// Timeouts of the auth HTTP requests [`--http-client-connect-timeout`,
+    /// `--http-client-request-timeout`].
+    pub http_client_connect_timeout: Duration,
+    pub http_client_request_timeout: Duration,
 }
 
 /// A node id from the hostname, the same for every stand-in on one host, as nsqd's
@@ -118,12 +157,26 @@ impl Default for NsqOptions {
             min_output_buffer_timeout: Duration::from_millis(25),
             max_output_buffer_timeout: Duration::from_secs(30),
             node_id: default_node_id(),
+            tls_cert: None,
+            tls_key: None,
+            tls_root_ca_file: None,
+            tls_client_auth_policy: TlsClientAuthPolicy::None,
+            tls_required: TlsRequired::No,
+            tls_min_version: TlsMinVersion::Tls10,
+            deflate: true,
+            max_deflate_level: 6,
+            snappy: true,
+            auth_http_addresses: Vec::new(),
+            http_client_connect_timeout: Duration::from_secs(2),
+            http_client_request_timeout: Duration::from_secs(5),
         }
     }
 }
 
 pub(crate) struct Inner {
     opts: NsqOptions,
+    /// nsqd's `tlsConfig`: `None` without `--tls-cert`/`--tls-key`.
+    tls: Option<tokio_rustls::TlsAcceptor>,
     state: Mutex<queue::State>,
     registry: Arc<Mutex<lookupd::Registry>>,
     tcp_addr: SocketAddr,
@@ -157,6 +210,11 @@ impl Inner {
                 h.abort();
             }
         }
+    }
+
+    /// `NSQD.IsAuthEnabled`.
+    fn auth_enabled(&self) -> bool {
+        !self.opts.auth_http_addresses.is_empty()
     }
 
     fn start_time(&self) -> i64 {
@@ -249,8 +307,26 @@ impl NsqdTasks {
 }
 
 impl NsqServer {
-    /// Binds the three listeners and starts serving.
-    pub async fn start(opts: NsqOptions) -> std::io::Result<NsqServer> {
+    /// Checks the options as `nsqd.New` does (an error names the flag, with nsqd's
+    /// text), binds the three listeners and starts serving.
+    pub async fn start(mut opts: NsqOptions) -> std::io::Result<NsqServer> {
+        let invalid = |e: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, e);
+        if !(1..=9).contains(&opts.max_deflate_level) {
+            return Err(invalid("--max-deflate-level must be [1,9]".into()));
+        }
+        // nsqd: a client auth policy without --tls-required means TLS is required.
+        if opts.tls_client_auth_policy != TlsClientAuthPolicy::None
+            && opts.tls_required == TlsRequired::No
+        {
+            opts.tls_required = TlsRequired::Yes;
+        }
+        let tls = tls::server_config(&opts)
+            .map_err(|e| invalid(format!("failed to build TLS config - {e}")))?;
+        if tls.is_none() && opts.tls_required != TlsRequired::No {
+            return Err(invalid(
+                "cannot require TLS client connections without TLS key and cert".into(),
+            ));
+        }
         let tcp = TcpListener::bind(opts.tcp_addr).await?;
         let http = TcpListener::bind(opts.http_addr).await?;
         let lookupd = TcpListener::bind(opts.lookupd_http_addr).await?;
@@ -261,6 +337,7 @@ impl NsqServer {
             http_addr: http.local_addr()?,
             lookupd_addr: lookupd.local_addr()?,
             opts,
+            tls: tls.map(tokio_rustls::TlsAcceptor::from),
             state: Mutex::new(queue::State::registering_with(
                 Arc::clone(&registry),
                 node_id,

@@ -16,6 +16,7 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 
 use super::lookupd::Registry;
+use super::tls::TlsInfo;
 
 /// nsqd's message id: 16 ASCII hex digits.
 pub type MsgId = [u8; 16];
@@ -146,6 +147,19 @@ pub(crate) struct Client {
     pub message_count: u64,
     /// Unix seconds of the TCP connect (`connect_ts`).
     pub connect_ts: i64,
+    pub features: ConnFeatures,
+}
+
+/// What `/stats` shows of a connection's TLS, compression and AUTH.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ConnFeatures {
+    pub tls: Option<TlsInfo>,
+    pub snappy: bool,
+    pub deflate: bool,
+    /// `HasAuthorizations`.
+    pub authed: bool,
+    pub auth_identity: String,
+    pub auth_identity_url: String,
 }
 
 impl Client {
@@ -164,6 +178,7 @@ pub(crate) struct Producer {
     pub user_agent: String,
     pub connect_ts: i64,
     pub pub_counts: BTreeMap<String, u64>,
+    pub features: ConnFeatures,
 }
 
 /// The state of one stand-in nsqd.
@@ -341,6 +356,16 @@ impl State {
             .or_default() += count;
     }
 
+    /// The connection's TLS, compression or AUTH changed (a re-AUTH after the ttl).
+    pub fn set_features(&mut self, conn: u64, features: &ConnFeatures) {
+        if let Some(c) = self.clients.get_mut(&conn) {
+            c.features = features.clone();
+        }
+        if let Some(p) = self.producers.get_mut(&conn) {
+            p.features = features.clone();
+        }
+    }
+
     /// The connection is gone: as a producer and as a consumer.
     pub fn remove_connection(&mut self, conn: u64) {
         self.producers.remove(&conn);
@@ -376,6 +401,7 @@ impl State {
                             requeue_count: 0,
                             message_count: 0,
                             connect_ts: p.connect_ts,
+                            features: p.features.clone(),
                         }),
                     };
                     if st.state == STATE_SUBSCRIBED && !self.clients.contains_key(id) {
@@ -918,8 +944,7 @@ pub struct ChannelStats {
     pub e2e_processing_latency: E2eLatency,
 }
 
-/// A client entry of `/stats` (nsqd's `ClientV2Stats`; TLS, compression and auth are
-/// never on in the stand-in).
+/// A client entry of `/stats` (nsqd's `ClientV2Stats`).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct ClientStats {
     pub client_id: String,
@@ -937,6 +962,13 @@ pub struct ClientStats {
     pub deflate: bool,
     pub snappy: bool,
     pub user_agent: String,
+    /// `omitempty` in nsqd, as the two after it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub authed: bool,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub auth_identity: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub auth_identity_url: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub pub_counts: Vec<PubCount>,
     pub tls: bool,
@@ -977,15 +1009,29 @@ impl ClientStats {
             requeue_count: c.requeue_count,
             connect_ts: c.connect_ts,
             sample_rate: c.sample_rate,
-            deflate: false,
-            snappy: false,
+            deflate: c.features.deflate,
+            snappy: c.features.snappy,
             user_agent: c.user_agent.clone(),
+            authed: c.features.authed,
+            auth_identity: c.features.auth_identity.clone(),
+            auth_identity_url: c.features.auth_identity_url.clone(),
             pub_counts: Vec::new(),
-            tls: false,
-            tls_cipher_suite: String::new(),
-            tls_version: String::new(),
+            tls: c.features.tls.is_some(),
+            tls_cipher_suite: c
+                .features
+                .tls
+                .as_ref()
+                .map(|t| t.cipher_suite.clone())
+                .unwrap_or_default(),
+            tls_version: c
+                .features
+                .tls
+                .as_ref()
+                .map(|t| t.version.clone())
+                .unwrap_or_default(),
+            // No ALPN in nsqd; Go reports the deprecated "is mutual" as true over TLS.
             tls_negotiated_protocol: String::new(),
-            tls_negotiated_protocol_is_mutual: false,
+            tls_negotiated_protocol_is_mutual: c.features.tls.is_some(),
         }
     }
 }
@@ -1015,6 +1061,7 @@ mod tests {
                 requeue_count: 0,
                 message_count: 0,
                 connect_ts: 0,
+                features: ConnFeatures::default(),
             },
         );
         state.subscribe(id, "t", "c");

@@ -8,26 +8,39 @@
 //! set it to -1) — so the last messages of a burst can wait that long, as they do with
 //! the real server.
 //!
+//! IDENTIFY upgrades the connection as nsqd does: the JSON reply goes out as the
+//! connection is, then the TLS handshake and an `OK` over TLS, then snappy or deflate
+//! and an `OK` compressed (`transport`). AUTH asks the auth HTTP service (`auth`);
+//! SUB, PUB, MPUB and DPUB are checked against its authorizations (`CheckAuth`), asking
+//! again once its ttl has passed.
+//!
 //! Every check, error code and error text follows nsqd 1.3.0; the few deliberate
 //! differences are listed in `devstack/README.md`.
 //!
-//! Why one file of ~1 000 lines: it follows `protocol_v2.go`, itself one file, command
+//! Why one file of ~1 300 lines: it follows `protocol_v2.go`, itself one file, command
 //! by command (IDENTIFY through CLS, each with its checks and error texts next to it),
 //! so the stand-in is compared with the real server side by side; splitting it by
 //! command would scatter the shared connection state the commands read and write.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::{BufMut, Bytes, BytesMut};
 use serde::Deserialize;
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
 use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::sync::mpsc;
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::sync::{mpsc, oneshot};
 
-use super::queue::{Client, MsgId, Producer};
+use super::auth::{self, AuthQuery, AuthState};
+use super::queue::{Client, ConnFeatures, MsgId, Producer};
+use super::tls::{TlsInfo, TlsRequired};
+use super::transport::{ConnRead, ConnWrite, Encoder, InflateRead, Sink, SnappyRead};
 use super::{Inner, is_valid_name};
+
+/// The command loop's reader: nsqd's `client.Reader` over whatever the connection
+/// has been upgraded to.
+type Reader = BufReader<ConnRead>;
 
 const FRAME_TYPE_RESPONSE: u32 = 0;
 const FRAME_TYPE_ERROR: u32 = 1;
@@ -40,8 +53,10 @@ const READ_BUFFER_SIZE: usize = 16 * 1024;
 const MIN_OUTPUT_BUFFER_SIZE: i64 = 64;
 /// IDENTIFY `sample_rate` range is 0–99 percent.
 const MAX_SAMPLE_RATE: i32 = 99;
-/// nsqd's deflate level and `--max-deflate-level` default.
+/// nsqd's deflate level when IDENTIFY names none.
 const DEFAULT_DEFLATE_LEVEL: i64 = 6;
+/// `UpgradeTLS` gives the handshake this long (`tlsConn.SetDeadline`).
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 const NANOS_PER_MILLI: i64 = 1_000_000;
 
 /// An error frame and whether nsqd closes the connection after it (`FatalClientErr`).
@@ -122,7 +137,23 @@ struct Session {
     hostname: String,
     user_agent: String,
     remote: String,
+    /// The peer's IP, as nsqd sends it to the auth service (`remote_ip`).
+    remote_ip: String,
     connect_ts: i64,
+    /// TLS, compression and AUTH as negotiated so far.
+    features: ConnFeatures,
+    /// The AUTH secret, kept to ask again when the answer expires.
+    auth_secret: Vec<u8>,
+    /// nsqd's `AuthState`: the auth service's last answer.
+    auth: Option<AuthState>,
+}
+
+impl Session {
+    fn has_authorizations(&self) -> bool {
+        self.auth
+            .as_ref()
+            .is_some_and(AuthState::has_authorizations)
+    }
 }
 
 /// Settings the writer task needs, sent once IDENTIFY has run.
@@ -141,6 +172,14 @@ enum Out {
     Settings(WriterSettings),
     /// The client's RDY changed: flush if it is no longer ready.
     Recheck,
+    /// A TLS upgrade: hand the TCP write half over, wait for the TLS one (none: the
+    /// connection ends).
+    Upgrade {
+        give: oneshot::Sender<OwnedWriteHalf>,
+        back: oneshot::Receiver<ConnWrite>,
+    },
+    /// Compress everything written from now on.
+    Compress(Encoder),
 }
 
 /// Takes the client out of its channel however the connection task ends, aborted
@@ -183,7 +222,7 @@ pub(crate) async fn serve_conn(inner: Arc<Inner>, stream: TcpStream, id: u64) {
     let writer = tokio::spawn(write_loop(
         Arc::clone(&inner),
         id,
-        wr,
+        Sink::new(wr),
         resp_rx,
         msg_rx,
         defaults,
@@ -199,13 +238,18 @@ pub(crate) async fn serve_conn(inner: Arc<Inner>, stream: TcpStream, id: u64) {
         pump_identified: false,
         sample_rate: 0,
         client_id: ip.clone(),
-        hostname: ip,
+        hostname: ip.clone(),
         user_agent: String::new(),
         remote,
+        remote_ip: ip,
         connect_ts: SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64),
+        features: ConnFeatures::default(),
+        auth_secret: Vec::new(),
+        auth: None,
     };
+    let rd = ConnRead::Plain(rd);
     if let Err(e) = read_loop(&inner, rd, &resp_tx, msg_tx, &mut session).await {
         tracing::debug!(client = id, error = %e, "client connection ended");
     }
@@ -217,7 +261,7 @@ pub(crate) async fn serve_conn(inner: Arc<Inner>, stream: TcpStream, id: u64) {
 
 async fn read_loop(
     inner: &Arc<Inner>,
-    rd: OwnedReadHalf,
+    rd: ConnRead,
     resp: &mpsc::UnboundedSender<Out>,
     msg_tx: mpsc::UnboundedSender<Bytes>,
     s: &mut Session,
@@ -277,7 +321,7 @@ type ExecResult = Result<Option<Vec<u8>>, ClientErr>;
 /// longer than nsqd's 16 KiB read buffer, where `ReadSlice` fails).
 async fn read_command(
     inner: &Arc<Inner>,
-    rd: &mut BufReader<OwnedReadHalf>,
+    rd: &mut Reader,
     resp: &mpsc::UnboundedSender<Out>,
     msg_tx: &mut Option<mpsc::UnboundedSender<Bytes>>,
     s: &mut Session,
@@ -460,13 +504,21 @@ fn quoted(p: &[u8]) -> String {
 
 async fn exec(
     inner: &Arc<Inner>,
-    rd: &mut BufReader<OwnedReadHalf>,
+    rd: &mut Reader,
     resp: &mpsc::UnboundedSender<Out>,
     msg_tx: &mut Option<mpsc::UnboundedSender<Bytes>>,
     s: &mut Session,
     params: &[&[u8]],
 ) -> std::io::Result<ExecResult> {
     let cmd = params[0];
+    // `enforceTLSPolicy`: every command but IDENTIFY, unknown ones included.
+    if cmd != b"IDENTIFY" && inner.opts.tls_required != TlsRequired::No && s.features.tls.is_none()
+    {
+        return Ok(Err(fatal(
+            "E_INVALID",
+            [&b"cannot "[..], cmd, b" in current state (TLS required)"].concat(),
+        )));
+    }
     Ok(match cmd {
         b"IDENTIFY" => identify(inner, rd, resp, s).await,
         b"FIN" | b"REQ" | b"TOUCH" => settle(inner, s, params),
@@ -474,7 +526,7 @@ async fn exec(
         b"PUB" | b"DPUB" => publish(inner, rd, s, params).await,
         b"MPUB" => mpublish(inner, rd, s, params).await,
         b"NOP" => Ok(None),
-        b"SUB" => subscribe(inner, msg_tx, s, params),
+        b"SUB" => subscribe(inner, msg_tx, s, params).await,
         b"CLS" => {
             if s.state != ConnState::Subscribed {
                 return Ok(Err(fatal("E_INVALID", "cannot CLS in current state")));
@@ -489,7 +541,7 @@ async fn exec(
             let _ = resp.send(Out::Recheck);
             Ok(Some(b"CLOSE_WAIT".to_vec()))
         }
-        b"AUTH" => auth(inner, rd, s, params).await,
+        b"AUTH" => auth(inner, rd, resp, s, params).await,
         other => Err(fatal(
             "E_INVALID",
             [&b"invalid command "[..], other].concat(),
@@ -497,7 +549,7 @@ async fn exec(
     })
 }
 
-fn subscribe(
+async fn subscribe(
     inner: &Arc<Inner>,
     msg_tx: &mut Option<mpsc::UnboundedSender<Bytes>>,
     s: &mut Session,
@@ -525,6 +577,7 @@ fn subscribe(
             format!("SUB channel name {} is not valid", quoted(params[2])),
         ));
     }
+    check_auth(inner, s, "SUB", &topic, &channel).await?;
     let Some(tx) = msg_tx.take() else {
         return Err(fatal("E_INVALID", "cannot SUB in current state"));
     };
@@ -548,6 +601,7 @@ fn subscribe(
             requeue_count: 0,
             message_count: 0,
             connect_ts: s.connect_ts,
+            features: s.features.clone(),
         },
     );
     st.subscribe(s.id, &topic, &channel);
@@ -654,12 +708,13 @@ fn producer_of(s: &Session) -> impl FnOnce() -> Producer + '_ {
         user_agent: s.user_agent.clone(),
         connect_ts: s.connect_ts,
         pub_counts: Default::default(),
+        features: s.features.clone(),
     }
 }
 
 async fn publish(
     inner: &Arc<Inner>,
-    rd: &mut BufReader<OwnedReadHalf>,
+    rd: &mut Reader,
     s: &mut Session,
     params: &[&[u8]],
 ) -> ExecResult {
@@ -701,6 +756,7 @@ async fn publish(
         }
     }
     let body = read_message(rd, opts.max_msg_size, &name, "message").await?;
+    check_auth(inner, s, &name, &topic, "").await?;
     let mut st = inner.state();
     st.publish(&topic, Bytes::from(body), defer);
     st.count_published(s.id, producer_of(s), &topic, 1);
@@ -709,7 +765,7 @@ async fn publish(
 
 async fn mpublish(
     inner: &Arc<Inner>,
-    rd: &mut BufReader<OwnedReadHalf>,
+    rd: &mut Reader,
     s: &mut Session,
     params: &[&[u8]],
 ) -> ExecResult {
@@ -728,7 +784,8 @@ async fn mpublish(
             ),
         ));
     }
-    // nsqd creates the topic before it reads the body.
+    // nsqd checks the authorization, then creates the topic, before it reads the body.
+    check_auth(inner, s, "MPUB", &topic, "").await?;
     inner.state().topic(&topic);
     let len = read_len(rd)
         .await
@@ -752,11 +809,12 @@ async fn mpublish(
     Ok(Some(b"OK".to_vec()))
 }
 
-/// AUTH: nsqd without `--auth-http-address` checks the state and the body, then says
-/// it is disabled.
+/// AUTH (`protocolV2.AUTH`): state, parameters and body checked, then the secret is
+/// sent to the auth service; its answer must hold at least one authorization.
 async fn auth(
     inner: &Arc<Inner>,
-    rd: &mut BufReader<OwnedReadHalf>,
+    rd: &mut Reader,
+    resp: &mpsc::UnboundedSender<Out>,
     s: &mut Session,
     params: &[&[u8]],
 ) -> ExecResult {
@@ -766,8 +824,117 @@ async fn auth(
     if params.len() != 1 {
         return Err(fatal("E_INVALID", "AUTH invalid number of parameters"));
     }
-    read_body(rd, inner.opts.max_body_size, "AUTH").await?;
-    Err(fatal("E_AUTH_DISABLED", "AUTH disabled"))
+    let body = read_body(rd, inner.opts.max_body_size, "AUTH").await?;
+    if s.has_authorizations() {
+        return Err(fatal("E_INVALID", "AUTH already set"));
+    }
+    if !inner.auth_enabled() {
+        return Err(fatal("E_AUTH_DISABLED", "AUTH disabled"));
+    }
+    s.auth_secret = body;
+    if let Err(e) = query_auth(inner, s).await {
+        // nsqd logs why and tells the client nothing more.
+        tracing::warn!(client = s.id, error = %e, "AUTH failed");
+        return Err(fatal("E_AUTH_FAILED", "AUTH failed"));
+    }
+    let Some(state) = s.auth.as_ref().filter(|a| a.has_authorizations()) else {
+        return Err(fatal("E_UNAUTHORIZED", "AUTH no authorizations found"));
+    };
+    #[derive(serde::Serialize)]
+    struct AuthReply<'a> {
+        identity: &'a str,
+        identity_url: &'a str,
+        permission_count: usize,
+    }
+    let reply = go_json(&AuthReply {
+        identity: &state.identity,
+        identity_url: &state.identity_url,
+        permission_count: state.permission_count(),
+    });
+    let _ = resp.send(Out::Flush(frame(FRAME_TYPE_RESPONSE, &reply)));
+    Ok(None)
+}
+
+/// `clientV2.QueryAuthd`: asks the auth service about this connection and keeps the
+/// answer (even one without authorizations, as nsqd does).
+async fn query_auth(inner: &Arc<Inner>, s: &mut Session) -> Result<(), String> {
+    let opts = &inner.opts;
+    let query = AuthQuery {
+        remote_ip: &s.remote_ip,
+        tls: s.features.tls.is_some(),
+        common_name: s
+            .features
+            .tls
+            .as_ref()
+            .map_or("", |t| t.common_name.as_str()),
+        secret: &s.auth_secret,
+    };
+    let state = auth::query_any(
+        &opts.auth_http_addresses,
+        &query,
+        opts.http_client_connect_timeout,
+        opts.http_client_request_timeout,
+    )
+    .await?;
+    s.features.authed = state.has_authorizations();
+    s.features.auth_identity = state.identity.clone();
+    s.features.auth_identity_url = state.identity_url.clone();
+    s.auth = Some(state);
+    inner.state().set_features(s.id, &s.features);
+    Ok(())
+}
+
+/// `protocolV2.CheckAuth`: with auth enabled, the connection must have AUTHed, and its
+/// authorizations (asked again once expired) must allow `cmd` on the topic/channel
+/// (`""` for a publish).
+async fn check_auth(
+    inner: &Arc<Inner>,
+    s: &mut Session,
+    cmd: &str,
+    topic: &str,
+    channel: &str,
+) -> Result<(), ClientErr> {
+    if !inner.auth_enabled() {
+        return Ok(());
+    }
+    if !s.has_authorizations() {
+        return Err(fatal("E_AUTH_FIRST", format!("AUTH required before {cmd}")));
+    }
+    let expired = s
+        .auth
+        .as_ref()
+        .is_some_and(|a| a.is_expired(Instant::now()));
+    if expired && let Err(e) = query_auth(inner, s).await {
+        tracing::warn!(client = s.id, error = %e, "AUTH failed");
+        return Err(fatal("E_AUTH_FAILED", "AUTH failed"));
+    }
+    if !s
+        .auth
+        .as_ref()
+        .is_some_and(|a| a.is_allowed(topic, channel))
+    {
+        return Err(fatal(
+            "E_UNAUTHORIZED",
+            format!(
+                "AUTH failed for {cmd} on {} {}",
+                quoted(topic.as_bytes()),
+                quoted(channel.as_bytes())
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Go's `json.Marshal`: as serde_json, but `<`, `>`, `&`, U+2028 and U+2029 escaped.
+fn go_json(value: &impl serde::Serialize) -> Vec<u8> {
+    serde_json::to_string(value)
+        .expect("plain structs serialise")
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+        .replace('\u{2028}', "\\u2028")
+        .replace('\u{2029}', "\\u2029")
+        .into_bytes()
 }
 
 /// Decodes the IDENTIFY body as Go's `json.Unmarshal` does: `null` (for the body or
@@ -791,7 +958,7 @@ fn parse_identify(body: &[u8]) -> serde_json::Result<Identify> {
 /// negotiates features.
 async fn identify(
     inner: &Arc<Inner>,
-    rd: &mut BufReader<OwnedReadHalf>,
+    rd: &mut Reader,
     resp: &mpsc::UnboundedSender<Out>,
     s: &mut Session,
 ) -> ExecResult {
@@ -860,38 +1027,139 @@ async fn identify(
     if !ident.feature_negotiation {
         return Ok(Some(b"OK".to_vec()));
     }
-    // TLS, snappy and deflate are never negotiated: the reply says false, as an nsqd
-    // started without TLS and with compression disabled does.
-    let _ = (
-        ident.tls_v1,
-        ident.snappy,
-        ident.deflate,
-        ident.deflate_level,
-    );
+    let tls_v1 = inner.tls.is_some() && ident.tls_v1;
+    let deflate = opts.deflate && ident.deflate;
+    let mut deflate_level = DEFAULT_DEFLATE_LEVEL;
+    if deflate && ident.deflate_level > 0 {
+        deflate_level = ident.deflate_level;
+    }
+    // Clamped even when deflate is off, as in nsqd (the reply shows it).
+    deflate_level = deflate_level.min(opts.max_deflate_level);
+    let snappy = opts.snappy && ident.snappy;
+    if deflate && snappy {
+        return Err(fatal(
+            "E_IDENTIFY_FAILED",
+            "cannot enable both deflate and snappy compression",
+        ));
+    }
     let reply = serde_json::json!({
         "max_rdy_count": opts.max_rdy_count,
         "version": super::VERSION,
         "max_msg_timeout": opts.max_msg_timeout.as_millis() as u64,
         "msg_timeout": s.msg_timeout.as_millis() as u64,
-        "tls_v1": false,
-        "deflate": false,
-        "deflate_level": DEFAULT_DEFLATE_LEVEL,
-        "max_deflate_level": DEFAULT_DEFLATE_LEVEL,
-        "snappy": false,
+        "tls_v1": tls_v1,
+        "deflate": deflate,
+        "deflate_level": deflate_level,
+        "max_deflate_level": opts.max_deflate_level,
+        "snappy": snappy,
         "sample_rate": s.sample_rate,
-        "auth_required": false,
+        "auth_required": inner.auth_enabled(),
         "output_buffer_size": s.output_buffer_size,
         "output_buffer_timeout": s.output_buffer_timeout.as_millis() as u64,
     });
-    Ok(Some(
-        serde_json::to_vec(&reply).expect("JSON value serialises"),
-    ))
+    let reply = serde_json::to_vec(&reply).expect("JSON value serialises");
+    // The reply goes out as the connection is; each upgrade then answers `OK` over
+    // what it set up.
+    let _ = resp.send(Out::Flush(frame(FRAME_TYPE_RESPONSE, &reply)));
+    let ok = || Out::Flush(frame(FRAME_TYPE_RESPONSE, b"OK"));
+    if tls_v1 {
+        upgrade_tls(inner, rd, resp, s).await?;
+        let _ = resp.send(ok());
+    }
+    if snappy {
+        upgrade_compression(rd, resp, Encoder::snappy(), |r| {
+            ConnRead::Snappy(Box::new(SnappyRead::new(r)))
+        })?;
+        s.features.snappy = true;
+        let _ = resp.send(ok());
+    }
+    if deflate {
+        // 1..=9: at least 1 as chosen above, at most `max_deflate_level` (1..=9).
+        let level = deflate_level as u32;
+        upgrade_compression(rd, resp, Encoder::deflate(level), |r| {
+            ConnRead::Deflate(Box::new(InflateRead::new(r)))
+        })?;
+        s.features.deflate = true;
+        let _ = resp.send(ok());
+    }
+    Ok(None)
+}
+
+fn identify_failed(e: impl std::fmt::Display) -> ClientErr {
+    fatal("E_IDENTIFY_FAILED", format!("IDENTIFY failed {e}"))
+}
+
+/// `clientV2.UpgradeTLS`: the handshake on the TCP connection, within 5 s. On failure
+/// the error frame goes out unencrypted, as nsqd's writer is still the plain one.
+async fn upgrade_tls(
+    inner: &Arc<Inner>,
+    rd: &mut Reader,
+    resp: &mpsc::UnboundedSender<Out>,
+    s: &mut Session,
+) -> Result<(), ClientErr> {
+    // A second IDENTIFY asking again: nsqd would start a handshake on the raw
+    // connection under the existing layers; the stand-in refuses.
+    if !rd.get_ref().is_plain() {
+        return Err(identify_failed("connection already upgraded"));
+    }
+    let acceptor = inner
+        .tls
+        .clone()
+        .expect("tls_v1 is granted only with a TLS configuration");
+    let (give, taken) = oneshot::channel();
+    let (back, back_rx) = oneshot::channel();
+    let _ = resp.send(Out::Upgrade {
+        give,
+        back: back_rx,
+    });
+    let Ok(wr) = taken.await else {
+        return Err(identify_failed("connection closed"));
+    };
+    let ConnRead::Plain(r) = std::mem::replace(rd, BufReader::new(ConnRead::Gone)).into_inner()
+    else {
+        unreachable!("checked plain above");
+    };
+    let tcp = r.reunite(wr).map_err(identify_failed)?;
+    match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(tcp).into_fallible()).await {
+        Ok(Ok(tls)) => {
+            s.features.tls = Some(TlsInfo::of(tls.get_ref().1));
+            let (r, w) = tokio::io::split(tls);
+            *rd = BufReader::new(ConnRead::Tls(r));
+            let _ = back.send(ConnWrite::Tls(w));
+            Ok(())
+        }
+        Ok(Err((e, tcp))) => {
+            let (r, w) = tcp.into_split();
+            *rd = BufReader::new(ConnRead::Plain(r));
+            let _ = back.send(ConnWrite::Plain(w));
+            Err(identify_failed(e))
+        }
+        // The stream went with the handshake: the connection ends.
+        Err(_) => Err(identify_failed("i/o timeout")),
+    }
+}
+
+/// `UpgradeSnappy` / `UpgradeDeflate`: a decompressing reader over the TCP or TLS
+/// stream, a compressor in front of the writer.
+fn upgrade_compression(
+    rd: &mut Reader,
+    resp: &mpsc::UnboundedSender<Out>,
+    encoder: Encoder,
+    wrap: impl FnOnce(ConnRead) -> ConnRead,
+) -> Result<(), ClientErr> {
+    if rd.get_ref().is_compressed() {
+        return Err(identify_failed("connection already compressed"));
+    }
+    let below = std::mem::replace(rd, BufReader::new(ConnRead::Gone)).into_inner();
+    *rd = BufReader::new(wrap(below));
+    let _ = resp.send(Out::Compress(encoder));
+    Ok(())
 }
 
 async fn write_loop(
     inner: Arc<Inner>,
     id: u64,
-    mut wr: OwnedWriteHalf,
+    mut wr: Sink,
     mut resp: mpsc::UnboundedReceiver<Out>,
     mut msgs: mpsc::UnboundedReceiver<Bytes>,
     mut cfg: WriterSettings,
@@ -928,7 +1196,7 @@ async fn write_loop(
                         buf.put_slice(&m);
                     }
                     buf.put_slice(&f);
-                    if wr.write_all(&buf).await.is_err() { return; }
+                    if wr.send(&buf).await.is_err() { return; }
                     buf.clear();
                     flush_at = None;
                 }
@@ -937,7 +1205,7 @@ async fn write_loop(
                     // no longer ready.
                     let ready = inner.state().clients.get(&id).is_some_and(|c| c.is_ready());
                     if !ready && !buf.is_empty() {
-                        if wr.write_all(&buf).await.is_err() { return; }
+                        if wr.send(&buf).await.is_err() { return; }
                         buf.clear();
                         flush_at = None;
                     }
@@ -946,15 +1214,26 @@ async fn write_loop(
                     cfg = s;
                     hb = cfg.heartbeat.map(|d| tokio::time::interval_at(tokio::time::Instant::now() + d, d));
                 }
+                Some(Out::Upgrade { give, back }) => {
+                    // Nothing is buffered: the IDENTIFY reply was flushed before this.
+                    let Some(tcp) = wr.take_plain() else { return };
+                    if give.send(tcp).is_err() { return; }
+                    // As nsqd's write lock during the handshake: no heartbeat meanwhile.
+                    match back.await {
+                        Ok(io) => wr.set_io(io),
+                        Err(_) => return,
+                    }
+                }
+                Some(Out::Compress(e)) => wr.compress(e),
                 None => {
-                    let _ = wr.write_all(&buf).await;
-                    let _ = wr.shutdown().await;
+                    let _ = wr.send(&buf).await;
+                    wr.close().await;
                     return;
                 }
             },
             () = tick => {
                 buf.put_slice(&heartbeat_frame);
-                if wr.write_all(&buf).await.is_err() { return; }
+                if wr.send(&buf).await.is_err() { return; }
                 buf.clear();
                 flush_at = None;
             }
@@ -966,7 +1245,7 @@ async fn write_loop(
                     }
                     let ready = inner.state().clients.get(&id).is_some_and(|c| c.is_ready());
                     if !ready || buf.len() >= cfg.output_buffer_size {
-                        if wr.write_all(&buf).await.is_err() { return; }
+                        if wr.send(&buf).await.is_err() { return; }
                         buf.clear();
                         flush_at = None;
                     } else if flush_at.is_none() && !cfg.output_buffer_timeout.is_zero() {
@@ -979,7 +1258,7 @@ async fn write_loop(
                 None => msgs_open = false,
             },
             () = flush_sleep => {
-                if wr.write_all(&buf).await.is_err() { return; }
+                if wr.send(&buf).await.is_err() { return; }
                 buf.clear();
                 flush_at = None;
             }
