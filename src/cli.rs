@@ -4,7 +4,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::rejected::{Since, parse_set_name, parse_since, parse_topic};
+use std::time::Duration;
+
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 /// Shown after `--help`: what the exit status means (the man page has the same list).
 const AFTER_HELP: &str = "\
@@ -203,6 +206,61 @@ pub struct GeneratorArgs {
     pub late_dir: Option<PathBuf>,
 }
 
+/// `--since`: a moment given as a duration back from now, or as a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Since {
+    /// `2h`: nsqd's timestamp within the last two hours.
+    Ago(Duration),
+    /// An RFC 3339 time (any offset).
+    At(OffsetDateTime),
+}
+
+impl Since {
+    /// The moment, in ns since the Unix epoch (nsqd's timestamps), seen from `now`.
+    pub(crate) fn cutoff_ns(self, now: OffsetDateTime) -> i64 {
+        let at = match self {
+            Since::Ago(d) => time::Duration::try_from(d)
+                .ok()
+                .and_then(|d| now.checked_sub(d))
+                .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+            Since::At(t) => t,
+        };
+        i64::try_from(at.unix_timestamp_nanos()).unwrap_or(0)
+    }
+}
+
+/// The value of `--since` (clap names the option in the error).
+pub fn parse_since(text: &str) -> Result<Since, String> {
+    if let Ok(d) = humantime::parse_duration(text) {
+        return Ok(Since::Ago(d));
+    }
+    OffsetDateTime::parse(text, &Rfc3339)
+        .map(Since::At)
+        .map_err(|_| {
+            format!(
+                "{text:?} is neither a duration (2h, 30m, 1day) nor an RFC 3339 time \
+                 (2026-12-01T08:00:00Z, 2026-12-01T09:00:00+01:00)"
+            )
+        })
+}
+
+/// The value of `--to-topic`: a name nsqd accepts.
+pub fn parse_topic(text: &str) -> Result<String, String> {
+    if crate::nsq::is_valid_name(text) {
+        Ok(text.to_owned())
+    } else {
+        Err(format!(
+            "{text:?} is not a valid NSQ topic (1-64 of a-z A-Z 0-9 . _ -, optionally #ephemeral)"
+        ))
+    }
+}
+
+/// The value of `records --set`: a name Aerospike accepts (the rule the configuration
+/// and `aerospike.set-from` use).
+pub fn parse_set_name(text: &str) -> Result<String, String> {
+    crate::record::check_set_name(text).map(|()| text.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -259,5 +317,33 @@ mod tests {
     fn no_subcommand_means_run() {
         let cli = Cli::try_parse_from(["x-msrv", "-c", "x.toml"]).unwrap();
         assert!(cli.command.is_none());
+    }
+    #[test]
+    fn since_is_a_duration_or_an_rfc3339_time() {
+        assert_eq!(parse_since("2h"), Ok(Since::Ago(Duration::from_secs(7200))));
+        let at = parse_since("2026-12-01T09:00:00+01:00").unwrap();
+        let now = OffsetDateTime::now_utc();
+        assert_eq!(at.cutoff_ns(now), 1_796_112_000 * 1_000_000_000);
+        assert_eq!(
+            parse_since("2026-12-01T08:00:00Z").unwrap().cutoff_ns(now),
+            1_796_112_000 * 1_000_000_000
+        );
+        let err = parse_since("yesterday").unwrap_err();
+        assert!(
+            err.contains("\"yesterday\"") && err.contains("RFC 3339"),
+            "{err}"
+        );
+        let ago = parse_since("1h").unwrap().cutoff_ns(now);
+        let expected = i64::try_from((now - time::Duration::HOUR).unix_timestamp_nanos()).unwrap();
+        assert_eq!(ago, expected);
+    }
+
+    #[test]
+    fn names_are_checked() {
+        assert!(parse_topic("events").is_ok());
+        assert!(parse_topic("a b").is_err());
+        assert!(parse_set_name("other").is_ok());
+        assert!(parse_set_name("a.b").is_err());
+        assert!(parse_set_name(&"s".repeat(64)).is_err());
     }
 }

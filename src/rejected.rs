@@ -60,8 +60,6 @@ const MAX_MPUB_BYTES: usize = 4 * 1024 * 1024;
 const PROGRESS_MIN: usize = 1000;
 /// How much of a body `rejected list` shows.
 const PREVIEW_CHARS: usize = 120;
-/// Longest set name Aerospike accepts.
-const MAX_SET_LEN: usize = 63;
 
 /// `println!` that does not panic when stdout is closed (`x-msrv rejected list | head`);
 /// what could not be written is dropped, the command goes on with its work.
@@ -78,66 +76,6 @@ fn write_out(text: &str) -> std::io::Result<()> {
     let mut stdout = std::io::stdout().lock();
     stdout.write_all(text.as_bytes())?;
     stdout.flush()
-}
-
-/// `--since`: a moment given as a duration back from now, or as a time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Since {
-    /// `2h`: nsqd's timestamp within the last two hours.
-    Ago(Duration),
-    /// An RFC 3339 time (any offset).
-    At(OffsetDateTime),
-}
-
-impl Since {
-    /// The moment, in ns since the Unix epoch (nsqd's timestamps), seen from `now`.
-    fn cutoff_ns(self, now: OffsetDateTime) -> i64 {
-        let at = match self {
-            Since::Ago(d) => time::Duration::try_from(d)
-                .ok()
-                .and_then(|d| now.checked_sub(d))
-                .unwrap_or(OffsetDateTime::UNIX_EPOCH),
-            Since::At(t) => t,
-        };
-        i64::try_from(at.unix_timestamp_nanos()).unwrap_or(0)
-    }
-}
-
-/// The value of `--since` (clap names the option in the error).
-pub fn parse_since(text: &str) -> Result<Since, String> {
-    if let Ok(d) = humantime::parse_duration(text) {
-        return Ok(Since::Ago(d));
-    }
-    OffsetDateTime::parse(text, &Rfc3339)
-        .map(Since::At)
-        .map_err(|_| {
-            format!(
-                "{text:?} is neither a duration (2h, 30m, 1day) nor an RFC 3339 time \
-                 (2026-12-01T08:00:00Z, 2026-12-01T09:00:00+01:00)"
-            )
-        })
-}
-
-/// The value of `--to-topic`: a name nsqd accepts.
-pub fn parse_topic(text: &str) -> Result<String, String> {
-    if nsq::is_valid_name(text) {
-        Ok(text.to_owned())
-    } else {
-        Err(format!(
-            "{text:?} is not a valid NSQ topic (1-64 of a-z A-Z 0-9 . _ -, optionally #ephemeral)"
-        ))
-    }
-}
-
-/// The value of `records --set`: a name Aerospike accepts.
-pub fn parse_set_name(text: &str) -> Result<String, String> {
-    if text.is_empty() || text.len() > MAX_SET_LEN || text.contains(['.', ':', ';']) {
-        Err(format!(
-            "{text:?}: a set name is 1-{MAX_SET_LEN} bytes without '.', ':' or ';'"
-        ))
-    } else {
-        Ok(text.to_owned())
-    }
 }
 
 /// The filters of one command, with `--since` resolved against the time it started.
@@ -976,26 +914,6 @@ mod tests {
     }
 
     #[test]
-    fn since_is_a_duration_or_an_rfc3339_time() {
-        assert_eq!(parse_since("2h"), Ok(Since::Ago(Duration::from_secs(7200))));
-        let at = parse_since("2026-12-01T09:00:00+01:00").unwrap();
-        let now = OffsetDateTime::now_utc();
-        assert_eq!(at.cutoff_ns(now), 1_796_112_000 * 1_000_000_000);
-        assert_eq!(
-            parse_since("2026-12-01T08:00:00Z").unwrap().cutoff_ns(now),
-            1_796_112_000 * 1_000_000_000
-        );
-        let err = parse_since("yesterday").unwrap_err();
-        assert!(
-            err.contains("\"yesterday\"") && err.contains("RFC 3339"),
-            "{err}"
-        );
-        let ago = parse_since("1h").unwrap().cutoff_ns(now);
-        let expected = i64::try_from((now - time::Duration::HOUR).unix_timestamp_nanos()).unwrap();
-        assert_eq!(ago, expected);
-    }
-
-    #[test]
     fn filters_combine() {
         let none = Filter::default();
         let r = record("schema: \"id\" is a required property", 100, "events");
@@ -1082,14 +1000,5 @@ mod tests {
             .map(|run| run.into_iter().map(|(i, _)| i).collect())
             .collect();
         assert_eq!(runs, [vec![0, 1], vec![2], vec![3], vec![4]]);
-    }
-
-    #[test]
-    fn names_are_checked() {
-        assert!(parse_topic("events").is_ok());
-        assert!(parse_topic("a b").is_err());
-        assert!(parse_set_name("other").is_ok());
-        assert!(parse_set_name("a.b").is_err());
-        assert!(parse_set_name(&"s".repeat(64)).is_err());
     }
 }

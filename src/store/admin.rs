@@ -20,8 +20,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 
 use super::{
-    AerospikeSink, MIN_LIST_TIMEOUT, StoreError, StoredRecordView, TIMEOUT_MARGIN, bins, millis,
-    one_line,
+    AerospikeSink, MIN_LIST_TIMEOUT, StoreError, StoredRecordView, TIMEOUT_MARGIN, millis, one_line,
 };
 
 /// The bins of a rejected record other than `body`: enough to filter and to list.
@@ -167,22 +166,6 @@ fn parse_digest_id(id: &str) -> Option<[u8; 20]> {
     Some(digest)
 }
 
-/// The view `records` prints of one record.
-fn view_of(record: &Record, key: Option<&Key>) -> StoredRecordView {
-    StoredRecordView {
-        key: key
-            .or(record.key.as_ref())
-            .and_then(|k| k.user_key())
-            .map_or(serde_json::Value::Null, bins::to_json),
-        generation: record.generation,
-        bins: record
-            .bins
-            .iter()
-            .map(|(name, value)| (name.clone(), bins::to_json(value)))
-            .collect(),
-    }
-}
-
 fn is_not_found(e: &aerospike::Error) -> bool {
     e.server_result_code() == Some(ResultCode::KeyNotFoundError)
 }
@@ -217,7 +200,7 @@ impl AerospikeSink {
         let policy = self.read_policy();
         let read = self.client.get(&policy, &key, Bins::All);
         match tokio::time::timeout(bound, read).await {
-            Ok(Ok(record)) => Ok(Some(view_of(&record, Some(&key)))),
+            Ok(Ok(record)) => Ok(Some(StoredRecordView::of(&record, Some(&key)))),
             Ok(Err(e)) if is_not_found(&e) => Ok(None),
             Ok(Err(e)) => Err(StoreError::Transient(format!(
                 "read of {set} failed: {}",

@@ -219,6 +219,25 @@ pub struct StoredRecordView {
     pub bins: serde_json::Map<String, serde_json::Value>,
 }
 
+impl StoredRecordView {
+    /// The view of `record`, keyed by `key` (the key a single read was made with),
+    /// else by the key a scan returned with the record.
+    fn of(record: &aerospike::Record, key: Option<&Key>) -> StoredRecordView {
+        StoredRecordView {
+            key: key
+                .or(record.key.as_ref())
+                .and_then(|k| k.user_key())
+                .map_or(serde_json::Value::Null, bins::to_json),
+            generation: record.generation,
+            bins: record
+                .bins
+                .iter()
+                .map(|(name, value)| (name.clone(), bins::to_json(value)))
+                .collect(),
+        }
+    }
+}
+
 impl fmt::Display for StoredRecordView {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -506,19 +525,7 @@ impl AerospikeSink {
                 let record = item.map_err(|e| {
                     StoreError::Transient(format!("scan of {set} failed: {}", one_line(&e)))
                 })?;
-                out.push(StoredRecordView {
-                    key: record
-                        .key
-                        .as_ref()
-                        .and_then(|k| k.user_key())
-                        .map_or(serde_json::Value::Null, bins::to_json),
-                    generation: record.generation,
-                    bins: record
-                        .bins
-                        .iter()
-                        .map(|(name, value)| (name.clone(), bins::to_json(value)))
-                        .collect(),
-                });
+                out.push(StoredRecordView::of(&record, None));
             }
             // Stop the scan's workers if the limit cut it short.
             stream.as_ref().close();
