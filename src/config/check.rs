@@ -6,10 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::error::ConfigError;
-use super::raw::{RawAerospike, RawConfig, RawMessage, RawNsq};
+use super::raw::{RawAerospike, RawConfig, RawMessage, RawNsq, Redacted};
 use super::{NSQ_ID_KEY, NsqSettings, Settings};
 use crate::batch::RetryPolicy;
-use crate::nsq::{self, NsqAddresses};
+use crate::nsq::tls::{Roots, TlsSetupError, TlsVersion, load_certificates, load_private_key};
+use crate::nsq::{self, Compression, NsqAddresses, Secret, TlsClient};
 use crate::record::{
     self, IndexBin, Layout, MAX_TTL, Pointer, RecordKey, RecordRules, Routing, SchemaValidator,
     VersionRule,
@@ -42,7 +43,7 @@ pub(super) fn check(raw: RawConfig, base_dir: &Path) -> Result<Settings, ConfigE
     let timeout = non_zero("timeout", raw.timeout)?;
     // A zero grace is allowed: everything in hand goes straight back to NSQ.
     let grace = raw.grace;
-    let (nsq, retry) = check_nsq(raw.nsq)?;
+    let (nsq, retry) = check_nsq(raw.nsq, base_dir)?;
     check_set_name("rejected.set", &raw.rejected.set)?;
     let routing = check_routing(&raw.aerospike, &raw.rejected.set)?;
     let dead_letter_topic = check_dead_letter_topic(raw.rejected.topic, &nsq.topic)?;
@@ -115,7 +116,10 @@ fn check_dead_letter_topic(
     }
 }
 
-fn check_nsq(raw: RawNsq) -> Result<(NsqSettings, RetryPolicy), ConfigError> {
+fn check_nsq(mut raw: RawNsq, base_dir: &Path) -> Result<(NsqSettings, RetryPolicy), ConfigError> {
+    let tls = check_tls(&mut raw, base_dir)?;
+    let compression = check_compression(&raw)?;
+    let auth_secret = check_auth_secret(&mut raw, base_dir)?;
     let addresses = match (raw.nsqd.is_empty(), raw.lookupd.is_empty()) {
         (false, true) => {
             for addr in &raw.nsqd {
@@ -227,6 +231,9 @@ fn check_nsq(raw: RawNsq) -> Result<(NsqSettings, RetryPolicy), ConfigError> {
         period,
         msg_timeout: raw.msg_timeout,
         connect_timeout,
+        tls,
+        compression,
+        auth_secret,
     };
     let retry = RetryPolicy {
         requeue_delay: raw.requeue_delay,
@@ -268,6 +275,149 @@ fn check_nsqd_http(
 }
 
 /// Checks `host:port` (or `host` when `port_optional`); IPv6 as `[::1]:4150`.
+/// `nsq.tls` and its files: read and built now, so a wrong path or a bad certificate is
+/// a config error naming its key, before any connection.
+fn check_tls(raw: &mut RawNsq, base_dir: &Path) -> Result<Option<Arc<TlsClient>>, ConfigError> {
+    let min_version = TlsVersion::parse(&raw.tls_min_version)
+        .map_err(|why| ConfigError::invalid("nsq.tls-min-version", why))?;
+    if !raw.tls {
+        let set = [
+            ("nsq.tls-ca-file", raw.tls_ca_file.is_some()),
+            ("nsq.tls-cert-file", raw.tls_cert_file.is_some()),
+            ("nsq.tls-key-file", raw.tls_key_file.is_some()),
+            ("nsq.tls-server-name", raw.tls_server_name.is_some()),
+        ];
+        if let Some((key, _)) = set.iter().find(|(_, set)| *set) {
+            return Err(ConfigError::invalid(
+                key,
+                "has no effect without nsq.tls = true (set it, or remove this key)",
+            ));
+        }
+        return Ok(None);
+    }
+    let file = |key: &str, path: PathBuf| {
+        if path.as_os_str().is_empty() {
+            Err(ConfigError::invalid(key, "must not be empty"))
+        } else {
+            Ok(base_dir.join(path))
+        }
+    };
+    let roots = match raw.tls_ca_file.take() {
+        Some(path) => {
+            let path = file("nsq.tls-ca-file", path)?;
+            Roots::File(
+                load_certificates(&path)
+                    .map_err(|why| ConfigError::invalid("nsq.tls-ca-file", why))?,
+            )
+        }
+        None => Roots::System,
+    };
+    let identity = match (raw.tls_cert_file.take(), raw.tls_key_file.take()) {
+        (Some(cert), Some(key)) => {
+            let cert = file("nsq.tls-cert-file", cert)?;
+            let key = file("nsq.tls-key-file", key)?;
+            Some((
+                load_certificates(&cert)
+                    .map_err(|why| ConfigError::invalid("nsq.tls-cert-file", why))?,
+                load_private_key(&key)
+                    .map_err(|why| ConfigError::invalid("nsq.tls-key-file", why))?,
+            ))
+        }
+        (Some(_), None) => {
+            return Err(ConfigError::invalid(
+                "nsq.tls-key-file",
+                "missing (nsq.tls-cert-file is set; a client certificate needs its key)",
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(ConfigError::invalid(
+                "nsq.tls-cert-file",
+                "missing (nsq.tls-key-file is set; a key needs its certificate)",
+            ));
+        }
+        (None, None) => None,
+    };
+    let roots_key = match roots {
+        Roots::System => "nsq.tls",
+        Roots::File(_) => "nsq.tls-ca-file",
+    };
+    let client = TlsClient::new(roots, identity, min_version, raw.tls_server_name.as_deref())
+        .map_err(|e| {
+            let key = match e {
+                TlsSetupError::Roots(_) => roots_key,
+                TlsSetupError::Identity(_) => "nsq.tls-cert-file",
+                TlsSetupError::ServerName(_) => "nsq.tls-server-name",
+            };
+            ConfigError::invalid(key, e.to_string())
+        })?;
+    Ok(Some(Arc::new(client)))
+}
+
+/// nsqd's default `--max-deflate-level`, and what x-msrv asks for by default.
+const DEFAULT_DEFLATE_LEVEL: u8 = 6;
+
+fn check_compression(raw: &RawNsq) -> Result<Compression, ConfigError> {
+    let compression = match raw.compression.as_str() {
+        "none" => Compression::None,
+        "snappy" => Compression::Snappy,
+        "deflate" => {
+            let level = raw.deflate_level.unwrap_or(DEFAULT_DEFLATE_LEVEL);
+            if !(1..=9).contains(&level) {
+                return Err(ConfigError::invalid(
+                    "nsq.deflate-level",
+                    format!("must be from 1 to 9, not {level}"),
+                ));
+            }
+            Compression::Deflate(level)
+        }
+        other => {
+            return Err(ConfigError::invalid(
+                "nsq.compression",
+                format!("{other:?}: expected \"none\", \"snappy\" or \"deflate\""),
+            ));
+        }
+    };
+    if raw.deflate_level.is_some() && !matches!(compression, Compression::Deflate(_)) {
+        return Err(ConfigError::invalid(
+            "nsq.deflate-level",
+            "only with nsq.compression = \"deflate\"",
+        ));
+    }
+    Ok(compression)
+}
+
+fn check_auth_secret(raw: &mut RawNsq, base_dir: &Path) -> Result<Option<Secret>, ConfigError> {
+    match (raw.auth_secret.take(), raw.auth_secret_file.take()) {
+        (Some(_), Some(_)) => Err(ConfigError::invalid(
+            "nsq.auth-secret",
+            "set together with nsq.auth-secret-file: keep one of nsq.auth-secret and nsq.auth-secret-file",
+        )),
+        (Some(Redacted(secret)), None) if secret.is_empty() => {
+            Err(ConfigError::invalid("nsq.auth-secret", "must not be empty"))
+        }
+        (Some(Redacted(secret)), None) => Ok(Some(Secret::new(secret))),
+        (None, Some(path)) => read_secret_file("nsq.auth-secret-file", &base_dir.join(path))
+            .map(|s| Some(Secret::new(s))),
+        (None, None) => Ok(None),
+    }
+}
+
+/// A secret kept in a file of its own (`nsq.auth-secret-file`, a systemd credential): its
+/// content without the trailing line break `echo` or an editor leaves. Errors name the
+/// key and the path.
+pub(super) fn read_secret_file(key: &str, path: &Path) -> Result<String, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::invalid(key, format!("cannot read {}: {e}", path.display())))?;
+    let secret = text.trim_end_matches(['\r', '\n']);
+    if secret.is_empty() {
+        return Err(ConfigError::invalid(
+            key,
+            format!("{} is empty", path.display()),
+        ));
+    }
+    Ok(secret.to_owned())
+}
+
 fn check_host_port(key: &str, addr: &str, port_optional: bool) -> Result<(), ConfigError> {
     let bad = |why: &str| ConfigError::invalid(key, format!("{addr:?}: {why}"));
     let (host, port) = match addr.rsplit_once(':') {

@@ -47,7 +47,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::batch::RetryPolicy;
-use crate::nsq::{ConsumerOptions, NsqAddresses};
+use crate::nsq::{Compression, ConsumerOptions, NsqAddresses, Secret, TlsClient};
 use crate::record::RecordRules;
 
 use env::{env_overrides, env_vars, value_for};
@@ -87,6 +87,16 @@ pub const KEYS: &[&str] = &[
     "nsq.max-requeue-delay",
     "nsq.max-attempts",
     "nsq.connect-timeout",
+    "nsq.tls",
+    "nsq.tls-ca-file",
+    "nsq.tls-cert-file",
+    "nsq.tls-key-file",
+    "nsq.tls-server-name",
+    "nsq.tls-min-version",
+    "nsq.compression",
+    "nsq.deflate-level",
+    "nsq.auth-secret",
+    "nsq.auth-secret-file",
     "message.schema",
     "message.key",
     "message.layout",
@@ -189,6 +199,12 @@ pub struct NsqSettings {
     pub msg_timeout: Option<Duration>,
     /// Bound on connecting and the handshake, per nsqd or nsqlookupd.
     pub connect_timeout: Duration,
+    /// `nsq.tls` and its files, loaded: `None` is plain TCP.
+    pub tls: Option<Arc<TlsClient>>,
+    /// `nsq.compression` (with `nsq.deflate-level`).
+    pub compression: Compression,
+    /// `nsq.auth-secret` or the content of `nsq.auth-secret-file`.
+    pub auth_secret: Option<Secret>,
 }
 
 impl NsqSettings {
@@ -205,6 +221,9 @@ impl NsqSettings {
         opts.max_in_flight_bytes = self.max_in_flight_bytes;
         opts.msg_timeout = self.msg_timeout;
         opts.connect_timeout = self.connect_timeout;
+        opts.tls = self.tls.clone();
+        opts.compression = self.compression;
+        opts.auth_secret = self.auth_secret.clone();
         opts
     }
 }

@@ -75,6 +75,36 @@ pub(super) struct RawNsq {
     /// Bound on connecting (and the handshake) to each nsqd or nsqlookupd.
     #[serde(with = "humantime_serde")]
     pub(super) connect_timeout: Duration,
+    /// TLS to nsqd (IDENTIFY `tls_v1`), off by default.
+    pub(super) tls: bool,
+    /// PEM file of the CAs that may sign nsqd's certificate; unset: the system's.
+    pub(super) tls_ca_file: Option<PathBuf>,
+    /// PEM client certificate (chain) and its key, for nsqd's `require-verify`.
+    pub(super) tls_cert_file: Option<PathBuf>,
+    pub(super) tls_key_file: Option<PathBuf>,
+    /// The name nsqd's certificate must carry; unset: the host of each address.
+    pub(super) tls_server_name: Option<String>,
+    /// `1.2` or `1.3`.
+    pub(super) tls_min_version: String,
+    /// `none`, `snappy` or `deflate`.
+    pub(super) compression: String,
+    /// 1-9, with `compression = "deflate"` only; unset: 6.
+    pub(super) deflate_level: Option<u8>,
+    /// nsqd's AUTH secret, inline (better: the file, or the environment).
+    pub(super) auth_secret: Option<Redacted>,
+    /// A file holding nsqd's AUTH secret.
+    pub(super) auth_secret_file: Option<PathBuf>,
+}
+
+/// A secret as written in the file: read like a string, never shown by `Debug`.
+#[derive(Deserialize)]
+#[serde(transparent)]
+pub(super) struct Redacted(pub(super) String);
+
+impl fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"..\"")
+    }
 }
 
 impl Default for RawNsq {
@@ -94,6 +124,16 @@ impl Default for RawNsq {
             max_requeue_delay: Duration::from_secs(15 * 60),
             max_attempts: 5,
             connect_timeout: Duration::from_secs(5),
+            tls: false,
+            tls_ca_file: None,
+            tls_cert_file: None,
+            tls_key_file: None,
+            tls_server_name: None,
+            tls_min_version: "1.2".to_owned(),
+            compression: "none".to_owned(),
+            deflate_level: None,
+            auth_secret: None,
+            auth_secret_file: None,
         }
     }
 }

@@ -148,6 +148,13 @@ pub fn identify(out: &mut BytesMut, json: &[u8]) {
     out.put_slice(json);
 }
 
+/// Appends `AUTH` with the secret as its body.
+pub fn auth(out: &mut BytesMut, secret: &[u8]) {
+    out.put_slice(b"AUTH\n");
+    out.put_u32(secret.len() as u32);
+    out.put_slice(secret);
+}
+
 /// Appends `SUB <topic> <channel>`.
 pub fn sub(out: &mut BytesMut, topic: &str, channel: &str) {
     out.put_slice(b"SUB ");

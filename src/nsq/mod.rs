@@ -9,10 +9,11 @@
 //!   frame, never requeues a dropped message (the send is not awaited) and can panic in
 //!   `finish()`.
 //!
-//! So this module speaks TCP protocol V2 itself (IDENTIFY, SUB, RDY, FIN, REQ, NOP, CLS;
-//! [`frame`] also encodes TOUCH, which x-msrv does not send) plus the nsqlookupd HTTP
-//! `/lookup`. TLS, snappy, deflate and AUTH are not implemented; x-msrv runs beside its
-//! nsqd.
+//! So this module speaks TCP protocol V2 itself (IDENTIFY, AUTH, SUB, RDY, FIN, REQ, NOP,
+//! CLS; [`frame`] also encodes TOUCH, which x-msrv does not send) plus the nsqlookupd HTTP
+//! `/lookup`, and negotiates in IDENTIFY what a secured nsqd needs: TLS (rustls), snappy
+//! or deflate, and AUTH. None of these changes the accounting: they sit under the frames
+//! (`transport`), and the exact-N rules below hold over any of them.
 //!
 //! # How "at most N" holds
 //! nsqd's `RDY` is a *window*: it sends while the client's in-flight count is below `RDY`
@@ -31,11 +32,14 @@
 //! - `message`: [`Message`], its requeue when dropped unsettled, and [`settle`].
 //! - `window`: the accounting of shares, in-flight counts and `RDY`, without I/O.
 //! - `conn`: one nsqd connection (handshake, reader task, its own writes).
+//! - `transport`: the bytes under the frames: TCP or TLS, snappy or deflate over either.
+//! - [`tls`]: the TLS client configuration, built once from the configured files.
 //! - `consumer`: [`Consumer`], owning the connections and writing the `RDY`s they do not.
 //! - `lookupd`: producer discovery over nsqlookupd's HTTP API.
 //! - `depth`: each nsqd's channel depth from its HTTP `/stats`, to split N by it.
 
 pub mod frame;
+pub mod tls;
 
 mod conn;
 mod consumer;
@@ -43,6 +47,7 @@ mod depth;
 mod lookupd;
 mod message;
 mod publish;
+mod transport;
 mod window;
 
 use std::fmt;
@@ -53,6 +58,8 @@ pub use frame::ServerError;
 pub use lookupd::lookup_producers;
 pub use message::{Message, settle};
 pub use publish::{PublishError, publish, publish_batch};
+pub use tls::TlsClient;
+pub use transport::Compression;
 pub use window::REBALANCE_IDLE;
 
 /// Checks, without subscribing, that every nsqd the options name (or nsqlookupd lists)
@@ -70,13 +77,73 @@ pub async fn probe(opts: &ConsumerOptions) -> Result<Vec<String>, NsqError> {
     }
     let mut lines = Vec::with_capacity(addrs.len());
     for addr in &addrs {
-        let max_rdy = conn::probe(&addr.tcp, opts).await?;
-        lines.push(format!(
-            "nsqd {} ok (max_rdy_count {max_rdy}){via}",
-            addr.tcp
-        ));
+        let negotiated = conn::probe(&addr.tcp, opts).await?;
+        lines.push(format!("nsqd {} ok ({negotiated}){via}", addr.tcp));
     }
     Ok(lines)
+}
+
+/// What one nsqd connection negotiated in its handshake.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Negotiated {
+    /// The largest `RDY` this nsqd allows (`--max-rdy-count`).
+    pub max_rdy_count: u64,
+    /// The TLS version (`TLS 1.3`), when the connection is encrypted.
+    pub tls: Option<String>,
+    pub compression: Compression,
+    /// Who nsqd's auth service says x-msrv is, when nsqd required AUTH.
+    pub auth: Option<AuthIdentity>,
+}
+
+/// nsqd's answer to AUTH.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthIdentity {
+    pub identity: String,
+    /// How many authorizations (topic and channels) the identity holds.
+    pub permission_count: i64,
+}
+
+impl fmt::Display for Negotiated {
+    /// `TLS 1.3, snappy, AUTH as "x-msrv" (2 permissions), max_rdy_count 2500`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.tls {
+            Some(version) => write!(f, "{version}")?,
+            None => f.write_str("no TLS")?,
+        }
+        match self.compression {
+            Compression::None => f.write_str(", uncompressed")?,
+            c => write!(f, ", {c}")?,
+        }
+        match &self.auth {
+            Some(a) => write!(
+                f,
+                ", AUTH as {:?} ({} permissions)",
+                a.identity, a.permission_count
+            )?,
+            None => f.write_str(", no AUTH")?,
+        }
+        write!(f, ", max_rdy_count {}", self.max_rdy_count)
+    }
+}
+
+/// A secret (nsqd's AUTH secret) that debug output never shows.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(secret: String) -> Secret {
+        Secret(secret)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(..)")
+    }
 }
 
 /// nsqd clamps a `REQ` delay to `--max-req-timeout`, 1 h by default; asking for more gets
@@ -195,6 +262,12 @@ pub struct ConsumerOptions {
     pub output_buffer_timeout: Duration,
     pub client_id: String,
     pub user_agent: String,
+    /// TLS to every nsqd (IDENTIFY `tls_v1`); `None`: plain TCP.
+    pub tls: Option<std::sync::Arc<TlsClient>>,
+    /// Compression asked for in IDENTIFY.
+    pub compression: Compression,
+    /// Sent in AUTH when nsqd requires it.
+    pub auth_secret: Option<Secret>,
 }
 
 impl ConsumerOptions {
@@ -214,6 +287,9 @@ impl ConsumerOptions {
             output_buffer_timeout: Duration::from_millis(25),
             client_id: "x-msrv".to_owned(),
             user_agent: concat!("x-msrv/", env!("CARGO_PKG_VERSION")).to_owned(),
+            tls: None,
+            compression: Compression::None,
+            auth_secret: None,
         }
     }
 }
@@ -256,6 +332,10 @@ pub enum NsqError {
         command: &'static str,
         error: ServerError,
     },
+    #[error("nsqd {addr}: {reason}")]
+    Tls { addr: String, reason: String },
+    #[error("nsqd {addr}: {reason}")]
+    Auth { addr: String, reason: String },
     #[error("nsqd {addr} closed the connection")]
     Closed { addr: String },
     #[error("nsqd {addr}: {source}")]
