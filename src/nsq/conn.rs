@@ -557,7 +557,15 @@ async fn handshake<'a>(addr: &'a str, opts: &ConsumerOptions) -> Result<Session<
     match (&opts.tls, reply.tls_v1) {
         (Some(tls), true) => {
             session = session.upgrade_tls(tls).await?;
-            session.read_upgrade_ok("TLS").await?;
+            // With TLS 1.3 the client's side of the handshake ends before nsqd has
+            // checked the client certificate: its refusal arrives as an alert here.
+            session.read_upgrade_ok("TLS").await.map_err(|e| match e {
+                NsqError::Io { addr, source } => NsqError::Tls {
+                    addr,
+                    reason: tls_failure(&source),
+                },
+                e => e,
+            })?;
         }
         (Some(_), false) => {
             return Err(NsqError::Tls {
@@ -586,7 +594,7 @@ async fn handshake<'a>(addr: &'a str, opts: &ConsumerOptions) -> Result<Session<
         }
     };
     if granted != Compression::None {
-        transport::compress(&mut session.rd, &mut session.wr, granted);
+        transport::compress(&mut session.rd, &mut session.wr, granted, &mut session.rbuf);
         session.negotiated.compression = granted;
         session.read_upgrade_ok("compression").await?;
     }
@@ -626,9 +634,9 @@ fn tls_failure(e: &std::io::Error) -> String {
         .get_ref()
         .and_then(|inner| inner.downcast_ref::<rustls::Error>())
     {
-        Some(rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer)) => {
-            " (nsqd's certificate is not signed by a trusted CA: check nsq.tls-ca-file)"
-        }
+        Some(rustls::Error::InvalidCertificate(
+            rustls::CertificateError::UnknownIssuer | rustls::CertificateError::BadSignature,
+        )) => " (nsqd's certificate is not signed by a trusted CA: check nsq.tls-ca-file)",
         Some(rustls::Error::InvalidCertificate(
             rustls::CertificateError::NotValidForName
             | rustls::CertificateError::NotValidForNameContext { .. },

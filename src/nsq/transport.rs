@@ -116,11 +116,19 @@ pub(crate) fn tls(stream: TlsStream) -> (Reader, Writer) {
     )
 }
 
-/// Puts a compressor on both sides (after nsqd's IDENTIFY reply granted it, before its
-/// `OK`, which already comes compressed). Bytes read ahead of the upgrade must not exist:
-/// nsqd sends nothing between the reply and the upgrade.
-pub(crate) fn compress(rd: &mut Reader, wr: &mut Writer, how: Compression) {
-    if let (Some(inflate), Some(compress)) = (Inflate::new(how), Compress::new(how)) {
+/// Puts a compressor on both sides, after nsqd's IDENTIFY reply granted it. nsqd sends
+/// its `OK` compressed right after the reply (or after the TLS `OK`), so the reader may
+/// already hold the start of the compressed stream in `read_ahead`: those bytes go to
+/// the decompressor, not to the frame decoder.
+pub(crate) fn compress(
+    rd: &mut Reader,
+    wr: &mut Writer,
+    how: Compression,
+    read_ahead: &mut BytesMut,
+) {
+    if let (Some(mut inflate), Some(compress)) = (Inflate::new(how), Compress::new(how)) {
+        inflate.raw_mut().extend_from_slice(read_ahead);
+        read_ahead.clear();
         rd.inflate = Some(Box::new(inflate));
         wr.compress = Some(Box::new(compress));
     }
@@ -291,6 +299,9 @@ impl Inflate {
     }
 }
 
+// Boxed as a whole by `Writer`, so the snappy encoder's inline table costs nothing
+// until compression is negotiated.
+#[expect(clippy::large_enum_variant)]
 enum Compress {
     Snappy(snap::write::FrameEncoder<Vec<u8>>),
     Deflate { z: flate2::Compress, out: Vec<u8> },

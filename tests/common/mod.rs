@@ -66,6 +66,11 @@ impl Stack {
     /// Writes a config for `topic` with N = `n`. `overrides` are `key = value` TOML lines
     /// (dotted keys) that replace or add to the defaults below.
     pub fn config(&self, topic: &str, n: u64, overrides: &[&str]) -> PathBuf {
+        self.config_as(topic, topic, n, overrides)
+    }
+
+    /// As [`Stack::config`], written as `<name>.toml`: for a second config of a topic.
+    pub fn config_as(&self, name: &str, topic: &str, n: u64, overrides: &[&str]) -> PathBuf {
         let schema = self.dir.path().join("message.schema.json");
         std::fs::copy(
             concat!(env!("CARGO_MANIFEST_DIR"), "/etc/message.schema.json"),
@@ -107,7 +112,7 @@ impl Stack {
         // but keeping them first reads like the shipped file.
         keys.sort_by_key(|(k, _)| k.contains('.'));
         let text: String = keys.iter().map(|(k, v)| format!("{k} = {v}\n")).collect();
-        let path = self.dir.path().join(format!("{topic}.toml"));
+        let path = self.dir.path().join(format!("{name}.toml"));
         std::fs::write(&path, text).unwrap();
         path
     }
