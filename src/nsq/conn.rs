@@ -141,6 +141,7 @@ impl Conn {
                 addr: addr.to_owned(),
                 after: opts.connect_timeout,
             })??;
+        tracing::debug!(nsqd = %addr, %negotiated, "connected");
         let max_rdy_count = negotiated.max_rdy_count;
         let (close_wait, _) = watch::channel(false);
         let conn = Arc::new(Conn {
