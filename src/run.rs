@@ -2,8 +2,8 @@
 //!
 //! ```text
 //!  connect Aerospike, subscribe ─► loop { Consumer::next ─► spawn Pipeline::process(batch) }
-//!                                       until N settled, timeout, signal, store failing,
-//!                                       or NSQ gone
+//!                                       until N settled, idle, timeout, signal, store
+//!                                       failing, or NSQ gone
 //!                                 ─► RDY 0, grace for batches in hand, CLS ─► RunSummary
 //! ```
 //!
@@ -51,8 +51,11 @@ const MAX_CONCURRENT_BATCHES: usize = 4;
 pub enum StopReason {
     /// N messages were received and all of them settled.
     Done,
-    /// The run's `timeout` elapsed (an empty queue ends this way).
+    /// The run's `timeout` elapsed.
     Timeout,
+    /// Nothing arrived for `nsq.idle-timeout` with nothing in hand: the queue is drained
+    /// (an empty queue ends this way).
+    Idle,
     /// SIGTERM or SIGINT (or any other cancellation of the shutdown token).
     Signal,
     /// Every NSQ connection closed under us.
@@ -70,6 +73,7 @@ impl StopReason {
         match self {
             StopReason::Done => "done",
             StopReason::Timeout => "timeout",
+            StopReason::Idle => "idle",
             StopReason::Signal => "signal",
             StopReason::ConsumerClosed => "consumer-closed",
             StopReason::NoProducers => "no-producers",
@@ -232,6 +236,16 @@ pub async fn run(
     let mut tasks: JoinSet<BatchReport> = JoinSet::new();
     let mut total = BatchReport::default();
     let mut dispatched: u64 = 0;
+    // Counted from the later of the last arrival and the last batch's end, and only
+    // while nothing is in hand: a slow store never makes a run idle.
+    let idle_timeout = settings.nsq.idle_timeout;
+    let idle = tokio::time::sleep(idle_timeout.unwrap_or(settings.timeout));
+    tokio::pin!(idle);
+    let busy = |idle: std::pin::Pin<&mut tokio::time::Sleep>| {
+        if let Some(t) = idle_timeout {
+            idle.reset(tokio::time::Instant::now() + t);
+        }
+    };
     let stop_reason = loop {
         if total.store_failing {
             break StopReason::StoreUnavailable;
@@ -249,6 +263,7 @@ pub async fn run(
             () = &mut deadline => break StopReason::Timeout,
             Some(joined) = tasks.join_next(), if !tasks.is_empty() => {
                 add_report(&mut total, joined);
+                busy(idle.as_mut());
             }
             next = consumer.next(), if tasks.len() < concurrent => {
                 let Some(first) = next else { break StopReason::ConsumerClosed };
@@ -265,6 +280,11 @@ pub async fn run(
                 dispatched += batch.len() as u64;
                 let pipeline = Arc::clone(&pipeline);
                 tasks.spawn(async move { pipeline.process(batch).await });
+                busy(idle.as_mut());
+            }
+            // Last: a message already waiting wins over the idle timer.
+            () = &mut idle, if idle_timeout.is_some() && tasks.is_empty() => {
+                break StopReason::Idle;
             }
         }
     };

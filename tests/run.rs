@@ -391,6 +391,56 @@ async fn an_empty_queue_ends_at_the_timeout_with_success() {
 }
 
 #[tokio::test]
+async fn an_empty_or_drained_queue_ends_after_idle_timeout_not_timeout() {
+    let stack = Stack::start().await;
+    let keys = ["timeout = \"30s\"", "nsq.idle-timeout = \"500ms\""];
+    let started = Instant::now();
+    let out = run(&stack.config("idle-empty", 10, &keys), &[]).await;
+    assert_eq!(out.code(), 0, "{}", out.stderr);
+    assert_eq!(out.summary("stop_reason"), "idle");
+    assert_eq!(out.count("received"), 0);
+    let took = started.elapsed();
+    assert!(
+        (Duration::from_millis(500)..Duration::from_secs(10)).contains(&took),
+        "took {took:?}"
+    );
+
+    // Fewer messages than N: all stored, then the run ends idle.
+    stack.publish_valid("idle-drained", 0..25);
+    let out = run(&stack.config("idle-drained", 100, &keys), &[]).await;
+    assert_eq!(out.code(), 0, "{}", out.stderr);
+    assert_eq!(out.summary("stop_reason"), "idle");
+    assert_eq!(out.count("stored"), 25);
+    assert_eq!(stack.depth("idle-drained"), 0);
+}
+
+#[tokio::test]
+async fn a_steady_stream_is_not_cut_short_by_idle_timeout() {
+    // One message every 100 ms for 3 s, idle-timeout 1 s: gaps never reach it, so the
+    // run takes all 30 and ends done, not idle.
+    let stack = Stack::start().await;
+    stack.nsq.create_topic("steady");
+    stack.nsq.create_channel("steady", CHANNEL);
+    let keys = ["timeout = \"30s\"", "nsq.idle-timeout = \"1s\""];
+    let child = command(&stack.config("steady", 30, &keys), &[])
+        .spawn()
+        .unwrap();
+    for id in 0..30 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        stack.nsq.publish("steady", valid_message(id));
+    }
+    let out = child.wait_with_output().await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        summary_field(&stdout, "stop_reason").as_deref(),
+        Some("done"),
+        "{stdout}"
+    );
+    assert_eq!(stack.aero.record_count(NAMESPACE, SET), 30);
+}
+
+#[tokio::test]
 async fn lookupd_discovery_and_a_topic_nobody_produces() {
     let stack = Stack::start().await;
     stack.publish_valid("found", 0..4);

@@ -231,6 +231,7 @@ fn check_nsq(mut raw: RawNsq, base_dir: &Path) -> Result<(NsqSettings, RetryPoli
         period,
         msg_timeout: raw.msg_timeout,
         connect_timeout,
+        idle_timeout: (!raw.idle_timeout.is_zero()).then_some(raw.idle_timeout),
         tls,
         compression,
         auth_secret,

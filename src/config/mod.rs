@@ -87,6 +87,7 @@ pub const KEYS: &[&str] = &[
     "nsq.max-requeue-delay",
     "nsq.max-attempts",
     "nsq.connect-timeout",
+    "nsq.idle-timeout",
     "nsq.tls",
     "nsq.tls-ca-file",
     "nsq.tls-cert-file",
@@ -199,6 +200,9 @@ pub struct NsqSettings {
     pub msg_timeout: Option<Duration>,
     /// Bound on connecting and the handshake, per nsqd or nsqlookupd.
     pub connect_timeout: Duration,
+    /// A run with nothing in hand that receives nothing for this long stops; `None`
+    /// (`0s`): only `timeout` ends a run that is not done.
+    pub idle_timeout: Option<Duration>,
     /// `nsq.tls` and its files, loaded: `None` is plain TCP.
     pub tls: Option<Arc<TlsClient>>,
     /// `nsq.compression` (with `nsq.deflate-level`).

@@ -75,6 +75,9 @@ pub(super) struct RawNsq {
     /// Bound on connecting (and the handshake) to each nsqd or nsqlookupd.
     #[serde(with = "humantime_serde")]
     pub(super) connect_timeout: Duration,
+    /// A run with nothing in hand that receives nothing for this long stops; `0s`: never.
+    #[serde(with = "humantime_serde")]
+    pub(super) idle_timeout: Duration,
     /// TLS to nsqd (IDENTIFY `tls_v1`), off by default.
     pub(super) tls: bool,
     /// PEM file of the CAs that may sign nsqd's certificate; unset: the system's.
@@ -124,6 +127,7 @@ impl Default for RawNsq {
             max_requeue_delay: Duration::from_secs(15 * 60),
             max_attempts: 5,
             connect_timeout: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(2),
             tls: false,
             tls_ca_file: None,
             tls_cert_file: None,

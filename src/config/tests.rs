@@ -416,6 +416,16 @@ fn every_key_is_listed() {
         max-requeue-delay = "1s"
         max-attempts = 1
         connect-timeout = "1s"
+        idle-timeout = "1s"
+        tls = true
+        tls-ca-file = "ca.pem"
+        tls-cert-file = "client.pem"
+        tls-key-file = "client.key"
+        tls-server-name = "nsqd.example"
+        tls-min-version = "1.3"
+        compression = "deflate"
+        deflate-level = 1
+        auth-secret-file = "secret"
         [message]
         schema = "schema.json"
         key = "/id"
@@ -440,7 +450,10 @@ fn every_key_is_listed() {
         set = "r"
         topic = "t.dead"
     "#;
-    parse(text).unwrap();
+    let dir = schema_dir();
+    devstack::tls::TestPki::generate_in(dir.path()).unwrap();
+    std::fs::write(dir.path().join("secret"), "s").unwrap();
+    from_str(text, Format::Toml, dir.path()).unwrap();
     let mut section = String::new();
     let mut found = Vec::new();
     for line in text.lines().map(str::trim) {
@@ -450,7 +463,9 @@ fn every_key_is_listed() {
             found.push(format!("{section}{key}"));
         }
     }
+    // Each the alternative of one above.
     found.push("nsq.lookupd".to_owned());
+    found.push("nsq.auth-secret".to_owned());
     found.sort();
     let mut keys: Vec<String> = KEYS.iter().map(|k| (*k).to_owned()).collect();
     keys.sort();
@@ -555,5 +570,134 @@ fn layouts_routing_and_write_modes() {
     ] {
         let err = error(&text);
         assert!(err.starts_with(want), "{text}\ngot {err}\nwant {want}");
+    }
+}
+
+/// A directory with the schema, a test PKI (`ca.pem`, `client.pem`, `client.key`) and
+/// `secret` / `empty` secret files.
+fn secured_dir() -> tempfile::TempDir {
+    let dir = schema_dir();
+    devstack::tls::TestPki::generate_in(dir.path()).unwrap();
+    std::fs::write(dir.path().join("secret"), "s3cret\r\n").unwrap();
+    std::fs::write(dir.path().join("empty"), "\n").unwrap();
+    dir
+}
+
+fn parse_in(dir: &tempfile::TempDir, nsq_lines: &str) -> Result<Settings, ConfigError> {
+    from_str(&with("nsq", nsq_lines), Format::Toml, dir.path())
+}
+
+#[test]
+fn tls_compression_and_auth_keys_are_read() {
+    let dir = secured_dir();
+    let s = parse_in(&dir, "").unwrap();
+    assert!(s.nsq.tls.is_none());
+    assert_eq!(s.nsq.compression, Compression::None);
+    assert!(s.nsq.auth_secret.is_none());
+    assert_eq!(s.nsq.idle_timeout, Some(Duration::from_secs(2)));
+
+    let s = parse_in(
+        &dir,
+        "tls = true\ntls-ca-file = \"ca.pem\"\ntls-cert-file = \"client.pem\"\ntls-key-file = \"client.key\"\ncompression = \"deflate\"\nauth-secret-file = \"secret\"\nidle-timeout = \"0s\"",
+    )
+    .unwrap();
+    let tls = s.nsq.tls.as_ref().unwrap();
+    assert_eq!(tls.roots().len(), 1);
+    assert!(tls.identity().is_some());
+    assert_eq!(
+        s.nsq.compression,
+        Compression::Deflate(6),
+        "nsqd's default level"
+    );
+    assert_eq!(
+        s.nsq.auth_secret.as_ref().map(|s| s.expose()),
+        Some("s3cret"),
+        "the trailing line break is not part of the secret"
+    );
+    assert_eq!(s.nsq.idle_timeout, None, "0s turns it off");
+    let debug = format!("{s:?}");
+    assert!(!debug.contains("s3cret"), "{debug}");
+
+    let s = parse_in(&dir, "compression = \"snappy\"\nauth-secret = \"inline\"").unwrap();
+    assert_eq!(s.nsq.compression, Compression::Snappy);
+    assert_eq!(s.nsq.auth_secret.unwrap().expose(), "inline");
+}
+
+#[test]
+fn tls_compression_and_auth_errors_name_their_keys() {
+    let dir = secured_dir();
+    let err = |lines: &str| parse_in(&dir, lines).unwrap_err().to_string();
+    for (lines, key, says) in [
+        (
+            "tls-ca-file = \"ca.pem\"",
+            "nsq.tls-ca-file",
+            "without nsq.tls = true",
+        ),
+        (
+            "tls-server-name = \"x\"",
+            "nsq.tls-server-name",
+            "without nsq.tls = true",
+        ),
+        (
+            "tls = true\ntls-ca-file = \"missing.pem\"",
+            "nsq.tls-ca-file",
+            "missing.pem",
+        ),
+        (
+            "tls = true\ntls-ca-file = \"secret\"",
+            "nsq.tls-ca-file",
+            "no PEM certificate",
+        ),
+        (
+            "tls = true\ntls-ca-file = \"ca.pem\"\ntls-cert-file = \"client.pem\"",
+            "nsq.tls-key-file",
+            "missing",
+        ),
+        (
+            "tls = true\ntls-ca-file = \"ca.pem\"\ntls-key-file = \"client.key\"",
+            "nsq.tls-cert-file",
+            "missing",
+        ),
+        (
+            "tls = true\ntls-ca-file = \"ca.pem\"\ntls-cert-file = \"client.pem\"\ntls-key-file = \"ca.pem\"",
+            "nsq.tls-key-file",
+            "no PEM private key",
+        ),
+        (
+            "tls = true\ntls-ca-file = \"ca.pem\"\ntls-server-name = \"not a name\"",
+            "nsq.tls-server-name",
+            "not a DNS name",
+        ),
+        (
+            "tls-min-version = \"1.1\"",
+            "nsq.tls-min-version",
+            "1.2 and 1.3 only",
+        ),
+        ("compression = \"zstd\"", "nsq.compression", "\"zstd\""),
+        (
+            "compression = \"deflate\"\ndeflate-level = 10",
+            "nsq.deflate-level",
+            "1 to 9",
+        ),
+        ("deflate-level = 3", "nsq.deflate-level", "only with"),
+        (
+            "auth-secret = \"a\"\nauth-secret-file = \"secret\"",
+            "nsq.auth-secret",
+            "nsq.auth-secret-file",
+        ),
+        ("auth-secret = \"\"", "nsq.auth-secret", "must not be empty"),
+        (
+            "auth-secret-file = \"empty\"",
+            "nsq.auth-secret-file",
+            "is empty",
+        ),
+        (
+            "auth-secret-file = \"nowhere\"",
+            "nsq.auth-secret-file",
+            "nowhere",
+        ),
+    ] {
+        let e = err(lines);
+        assert!(e.starts_with(key) && e.contains(says), "{lines:?}: {e}");
     }
 }
