@@ -507,6 +507,74 @@ async fn config_errors_name_the_key() {
     );
 }
 
+/// The stand-in answers a login like Community Edition (no security: result 51,
+/// SECURITY_NOT_SUPPORTED). A password from `aerospike.password-file` makes the client
+/// log in exactly as an inline one does, so both runs fail alike, naming the refusal,
+/// before anything is stored.
+#[tokio::test]
+async fn a_password_file_reaches_the_login_like_an_inline_password() {
+    let stack = Stack::start().await;
+    stack.publish_valid("login", 0..2);
+    std::fs::write(stack.dir.path().join("aerospike-password"), "from-a-file\n").unwrap();
+    let inline = stack.config(
+        "login",
+        2,
+        &[
+            "aerospike.user = \"x-msrv\"",
+            "aerospike.password = \"inline\"",
+        ],
+    );
+    let inline = run(&inline, &[]).await;
+    // A relative path: next to the config file.
+    let from_file = stack.config(
+        "login",
+        2,
+        &[
+            "aerospike.user = \"x-msrv\"",
+            "aerospike.password-file = \"aerospike-password\"",
+        ],
+    );
+    let from_file = run(&from_file, &[]).await;
+    for out in [&inline, &from_file] {
+        assert_eq!(out.code(), 69, "{}", out.stderr);
+        assert!(
+            out.stderr.contains("Error 51") && out.stderr.contains("Security not supported"),
+            "the refused login is named: {}",
+            out.stderr
+        );
+        assert!(!out.stderr.contains("from-a-file"), "{}", out.stderr);
+    }
+    assert!(stack.aero.records(NAMESPACE, SET).is_empty());
+    // No file: a config error naming the key and the path, before any connection.
+    std::fs::remove_file(stack.dir.path().join("aerospike-password")).unwrap();
+    let out = run(
+        &stack.config(
+            "login",
+            2,
+            &[
+                "aerospike.user = \"x-msrv\"",
+                "aerospike.password-file = \"aerospike-password\"",
+            ],
+        ),
+        &[],
+    )
+    .await;
+    assert_eq!(out.code(), 78, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("aerospike.password-file")
+            && out.stderr.contains(
+                &stack
+                    .dir
+                    .path()
+                    .join("aerospike-password")
+                    .display()
+                    .to_string()
+            ),
+        "{}",
+        out.stderr
+    );
+}
+
 #[tokio::test]
 async fn check_and_records_commands() {
     let stack = Stack::start().await;

@@ -47,7 +47,7 @@ pub(super) fn check(raw: RawConfig, base_dir: &Path) -> Result<Settings, ConfigE
     check_set_name("rejected.set", &raw.rejected.set)?;
     let routing = check_routing(&raw.aerospike, &raw.rejected.set)?;
     let dead_letter_topic = check_dead_letter_topic(raw.rejected.topic, &nsq.topic)?;
-    let mut aerospike = check_aerospike(raw.aerospike, raw.rejected.set)?;
+    let mut aerospike = check_aerospike(raw.aerospike, raw.rejected.set, base_dir)?;
     let (message, version_bin) = check_message(raw.message, base_dir, routing, aerospike.write)?;
     aerospike.version_bin = version_bin;
     let state_directory = match raw.state_directory {
@@ -388,35 +388,17 @@ fn check_compression(raw: &RawNsq) -> Result<Compression, ConfigError> {
 }
 
 fn check_auth_secret(raw: &mut RawNsq, base_dir: &Path) -> Result<Option<Secret>, ConfigError> {
-    match (raw.auth_secret.take(), raw.auth_secret_file.take()) {
-        (Some(_), Some(_)) => Err(ConfigError::invalid(
-            "nsq.auth-secret",
-            "set together with nsq.auth-secret-file: keep one of nsq.auth-secret and nsq.auth-secret-file",
-        )),
-        (Some(Redacted(secret)), None) if secret.is_empty() => {
-            Err(ConfigError::invalid("nsq.auth-secret", "must not be empty"))
-        }
-        (Some(Redacted(secret)), None) => Ok(Some(Secret::new(secret))),
-        (None, Some(path)) => read_secret_file("nsq.auth-secret-file", &base_dir.join(path))
-            .map(|s| Some(Secret::new(s))),
-        (None, None) => Ok(None),
+    const KEYS: SecretKeys = SecretKeys {
+        inline: "nsq.auth-secret",
+        file: "nsq.auth-secret-file",
+    };
+    let inline = raw.auth_secret.take().map(|Redacted(s)| s);
+    if inline.as_deref() == Some("") {
+        return Err(ConfigError::invalid(KEYS.inline, "must not be empty"));
     }
-}
-
-/// A secret kept in a file of its own (`nsq.auth-secret-file`, a systemd credential): its
-/// content without the trailing line break `echo` or an editor leaves. Errors name the
-/// key and the path.
-pub(super) fn read_secret_file(key: &str, path: &Path) -> Result<String, ConfigError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| ConfigError::invalid(key, format!("cannot read {}: {e}", path.display())))?;
-    let secret = text.trim_end_matches(['\r', '\n']);
-    if secret.is_empty() {
-        return Err(ConfigError::invalid(
-            key,
-            format!("{} is empty", path.display()),
-        ));
-    }
-    Ok(secret.to_owned())
+    Ok(KEYS
+        .read(inline, raw.auth_secret_file.take(), base_dir)?
+        .map(Secret::new))
 }
 
 fn check_host_port(key: &str, addr: &str, port_optional: bool) -> Result<(), ConfigError> {
@@ -575,6 +557,7 @@ fn check_set_name(key: &str, set: &str) -> Result<(), ConfigError> {
 fn check_aerospike(
     raw: RawAerospike,
     rejected_set: String,
+    base_dir: &Path,
 ) -> Result<AerospikeSettings, ConfigError> {
     if raw.hosts.is_empty() {
         return Err(ConfigError::invalid(
@@ -626,21 +609,29 @@ fn check_aerospike(
             format!("must be between 1 and {MAX_BATCH_SIZE} (Aerospike's batch-max-requests)"),
         ));
     }
-    match (&raw.user, &raw.password) {
+    let password = SecretKeys {
+        inline: "aerospike.password",
+        file: "aerospike.password-file",
+    };
+    match (
+        &raw.user,
+        password.given(&raw.password, &raw.password_file)?,
+    ) {
         (Some(_), None) => {
             return Err(ConfigError::invalid(
-                "aerospike.password",
-                "missing (aerospike.user is set)",
+                password.inline,
+                format!("missing (aerospike.user is set; or give {})", password.file),
             ));
         }
-        (None, Some(_)) => {
+        (None, Some(key)) => {
             return Err(ConfigError::invalid(
                 "aerospike.user",
-                "missing (aerospike.password is set)",
+                format!("missing ({key} is set)"),
             ));
         }
         _ => {}
     }
+    let password = password.read(raw.password, raw.password_file, base_dir)?;
     Ok(AerospikeSettings {
         hosts: raw.hosts,
         namespace,
@@ -652,7 +643,7 @@ fn check_aerospike(
         timeout,
         batch_size: raw.batch_size,
         user: raw.user,
-        password: raw.password,
+        password,
     })
 }
 
@@ -687,4 +678,99 @@ fn parse_ttl(text: &str) -> Result<Ttl, ConfigError> {
             ))
         }
     }
+}
+
+/// The two keys of one secret: written in the config (`inline`), or read from a file
+/// (`file`), at most one of them. `aerospike.password` / `aerospike.password-file`, and
+/// the same shape for `nsq.auth-secret` / `nsq.auth-secret-file`.
+pub(super) struct SecretKeys {
+    pub(super) inline: &'static str,
+    pub(super) file: &'static str,
+}
+
+impl SecretKeys {
+    /// Which of the two keys is set (`None`: neither); both is an error naming both.
+    pub(super) fn given<T, U>(
+        &self,
+        inline: &Option<T>,
+        file: &Option<U>,
+    ) -> Result<Option<&'static str>, ConfigError> {
+        match (inline.is_some(), file.is_some()) {
+            (true, true) => Err(ConfigError::invalid(
+                self.file,
+                format!("give {} or {}, not both", self.inline, self.file),
+            )),
+            (true, false) => Ok(Some(self.inline)),
+            (false, true) => Ok(Some(self.file)),
+            (false, false) => Ok(None),
+        }
+    }
+
+    /// The secret: the inline value, or the file's content (a relative path resolved
+    /// against `base_dir`, like `message.schema`), read once here at start-up.
+    pub(super) fn read(
+        &self,
+        inline: Option<String>,
+        file: Option<PathBuf>,
+        base_dir: &Path,
+    ) -> Result<Option<String>, ConfigError> {
+        self.given(&inline, &file)?;
+        match file {
+            None => Ok(inline),
+            Some(path) if path.as_os_str().is_empty() => {
+                Err(ConfigError::invalid(self.file, "must not be empty"))
+            }
+            Some(path) => read_secret_file(self.file, &base_dir.join(path)).map(Some),
+        }
+    }
+}
+
+/// Reads a secret from a file for the key `key`: the whole file, less its trailing
+/// newlines (`\n` or `\r\n`, as `echo`, an editor or `systemd-creds` leave them); other
+/// whitespace is kept, it may belong to the secret. Errors name the key and the path: a
+/// file that cannot be read, is not UTF-8, or holds nothing but newlines.
+pub(super) fn read_secret_file(key: &str, path: &Path) -> Result<String, ConfigError> {
+    let shown = path.display();
+    let bytes = std::fs::read(path).map_err(|e| {
+        let in_service = std::env::var_os("CREDENTIALS_DIRECTORY").is_some();
+        let hint = match e.kind() {
+            std::io::ErrorKind::NotFound => credential_hint(key, path, in_service),
+            _ => None,
+        };
+        let hint = hint.map(|h| format!(" ({h})")).unwrap_or_default();
+        ConfigError::invalid(key, format!("cannot read {shown}: {e}{hint}"))
+    })?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| ConfigError::invalid(key, format!("{shown}: not UTF-8 text")))?;
+    let secret = text.trim_end_matches(['\n', '\r']);
+    if secret.is_empty() {
+        return Err(ConfigError::invalid(
+            key,
+            format!("{shown}: the file is empty"),
+        ));
+    }
+    Ok(secret.to_owned())
+}
+
+/// Where systemd puts a system service's credentials (`LoadCredential=` in the unit):
+/// `/run/credentials/UNIT/NAME`, while the service runs.
+const CREDENTIALS_ROOT: &str = "/run/credentials/";
+/// Where `LoadCredential=NAME` (no path) finds a credential's source first.
+const CREDSTORE: &str = "/etc/credstore";
+
+/// What to do about a missing secret file under [`CREDENTIALS_ROOT`]. Inside the service
+/// (`$CREDENTIALS_DIRECTORY` set), systemd found no source for that credential and
+/// skipped it; outside (a command run by hand), the directory does not exist at all.
+pub(super) fn credential_hint(key: &str, path: &Path, in_service: bool) -> Option<String> {
+    let rest = path.to_str()?.strip_prefix(CREDENTIALS_ROOT)?;
+    let (_unit, name) = rest.split_once('/')?;
+    let source = format!("{CREDSTORE}/{name}");
+    Some(if in_service {
+        format!("systemd passed no credential {name:?}: install it as {source}")
+    } else {
+        format!(
+            "that directory exists only while the service runs; by hand, as root, read the source: {}={source}",
+            super::env::var_for(key)
+        )
+    })
 }

@@ -49,6 +49,17 @@ pub(super) fn env_overrides(
     Ok(out)
 }
 
+/// The variable that overrides `key`: `nsq.max-messages` → `X_MSRV_NSQ__MAX_MESSAGES`
+/// (the inverse of the mapping in [`env_overrides`]).
+pub(super) fn var_for(key: &str) -> String {
+    format!(
+        "{ENV_PREFIX}{}",
+        key.replace('.', "__")
+            .replace('-', "_")
+            .to_ascii_uppercase()
+    )
+}
+
 pub(super) fn value_for(key: &str, value: &str) -> config::Value {
     if LIST_KEYS.contains(&key) {
         let items: Vec<String> = value

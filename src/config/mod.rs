@@ -31,9 +31,18 @@
 //! - `check`: raw values → [`Settings`], every check in one place.
 //!
 //! # Relative paths
-//! A relative `message.schema` is resolved against the directory of the configuration
-//! file (the working directory when there is no file), so a config and its schema can
-//! be moved together, and `test/demo.toml` works from any working directory.
+//! A relative `message.schema` (or `aerospike.password-file`) is resolved against the
+//! directory of the configuration file (the working directory when there is no file), so
+//! a config and its schema can be moved together, and `test/demo.toml` works from any
+//! working directory.
+//!
+//! # Secrets
+//! A secret is written in the config (`aerospike.password`) or read once, at start-up,
+//! from a file named by its `-file` key (`aerospike.password-file`), never both:
+//! `check::SecretKeys` and `check::read_secret_file` (trailing newlines trimmed, errors
+//! naming the key and the path). Under systemd the file is a credential the unit loads
+//! (`LoadCredential=`, readable by the service only), at
+//! `/run/credentials/x-msrv.service/NAME`.
 
 mod check;
 mod env;
@@ -116,6 +125,7 @@ pub const KEYS: &[&str] = &[
     "aerospike.batch-size",
     "aerospike.user",
     "aerospike.password",
+    "aerospike.password-file",
     "rejected.set",
     "rejected.topic",
     "state-directory",

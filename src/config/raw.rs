@@ -201,8 +201,11 @@ pub(super) struct RawAerospike {
     pub(super) batch_size: usize,
     /// User, for a cluster with security enabled.
     pub(super) user: Option<String>,
-    /// Its password.
+    /// Its password, written here (see `password_file` to keep it out of this file).
     pub(super) password: Option<String>,
+    /// A file holding the password (a systemd credential); relative to the config
+    /// file's directory. Not with `password`.
+    pub(super) password_file: Option<PathBuf>,
 }
 
 // Hand-written so that a debug print of the raw config never shows the password.
@@ -216,6 +219,7 @@ impl fmt::Debug for RawAerospike {
             .field("ttl_from", &self.ttl_from)
             .field("write", &self.write)
             .field("user", &self.user)
+            .field("password_file", &self.password_file)
             .finish_non_exhaustive()
     }
 }
@@ -234,6 +238,7 @@ impl Default for RawAerospike {
             batch_size: 250,
             user: None,
             password: None,
+            password_file: None,
         }
     }
 }

@@ -445,14 +445,14 @@ fn every_key_is_listed() {
         timeout = "1s"
         batch-size = 1
         user = "u"
-        password = "p"
+        password-file = "secret"
         [rejected]
         set = "r"
         topic = "t.dead"
     "#;
     let dir = schema_dir();
     devstack::tls::TestPki::generate_in(dir.path()).unwrap();
-    std::fs::write(dir.path().join("secret"), "s").unwrap();
+    std::fs::write(dir.path().join("secret"), "p\n").unwrap();
     from_str(text, Format::Toml, dir.path()).unwrap();
     let mut section = String::new();
     let mut found = Vec::new();
@@ -463,9 +463,10 @@ fn every_key_is_listed() {
             found.push(format!("{section}{key}"));
         }
     }
-    // Each the alternative of one above.
+    // The other one of each pair that may not be given together.
     found.push("nsq.lookupd".to_owned());
     found.push("nsq.auth-secret".to_owned());
+    found.push("aerospike.password".to_owned());
     found.sort();
     let mut keys: Vec<String> = KEYS.iter().map(|k| (*k).to_owned()).collect();
     keys.sort();
@@ -700,4 +701,175 @@ fn tls_compression_and_auth_errors_name_their_keys() {
         let e = err(lines);
         assert!(e.starts_with(key) && e.contains(says), "{lines:?}: {e}");
     }
+}
+/// MINIMAL with `aerospike.user` and `lines`, parsed in a directory holding the schema
+/// and a file `name` with `content`.
+fn with_secret_file(name: &str, content: &str, lines: &str) -> Result<Settings, ConfigError> {
+    let dir = schema_dir();
+    std::fs::write(dir.path().join(name), content).unwrap();
+    let text = with("aerospike", &format!("user = \"u\"\n{lines}"));
+    from_str(&text, Format::Toml, dir.path())
+}
+
+#[test]
+fn the_password_file_is_read_less_its_trailing_newlines() {
+    for (content, want) in [
+        ("hunter2\n", "hunter2"),
+        ("hunter2", "hunter2"),
+        ("hunter2\r\n\n", "hunter2"),
+        // Only newlines are trimmed: spaces may belong to the password.
+        (" two words \n", " two words "),
+    ] {
+        let s = with_secret_file("pw", content, r#"password-file = "pw""#)
+            .unwrap_or_else(|e| panic!("{content:?}: {e}"));
+        assert_eq!(s.aerospike.user.as_deref(), Some("u"));
+        assert_eq!(s.aerospike.password.as_deref(), Some(want), "{content:?}");
+    }
+}
+
+#[test]
+fn a_relative_password_file_resolves_against_the_config_directory() {
+    let dir = schema_dir();
+    std::fs::create_dir(dir.path().join("secrets")).unwrap();
+    std::fs::write(dir.path().join("secrets/pw"), "from-file\n").unwrap();
+    let text = with("aerospike", "user = \"u\"\npassword-file = \"secrets/pw\"");
+    let s = from_str(&text, Format::Toml, dir.path()).unwrap();
+    assert_eq!(s.aerospike.password.as_deref(), Some("from-file"));
+    // An absolute path is taken as it is, from any base directory.
+    let absolute = dir.path().join("secrets/pw");
+    let text = with(
+        "aerospike",
+        &format!("user = \"u\"\npassword-file = \"{}\"", absolute.display()),
+    );
+    let elsewhere = schema_dir();
+    let s = from_str(&text, Format::Toml, elsewhere.path()).unwrap();
+    assert_eq!(s.aerospike.password.as_deref(), Some("from-file"));
+}
+
+#[test]
+fn the_password_and_a_password_file_together_are_an_error_naming_both() {
+    let err = with_secret_file("pw", "p\n", "password = \"p\"\npassword-file = \"pw\"")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("aerospike.password-file: ")
+            && err.contains("aerospike.password or aerospike.password-file, not both"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_bad_password_file_is_an_error_naming_the_key_and_the_path() {
+    let dir = schema_dir();
+    for (lines, says) in [
+        (r#"password-file = "nope""#, "cannot read"),
+        (r#"password-file = "pw""#, "the file is empty"),
+        (r#"password-file = "bin""#, "not UTF-8"),
+    ] {
+        std::fs::write(dir.path().join("pw"), "\n\n").unwrap();
+        std::fs::write(dir.path().join("bin"), b"\xff\xfe\n").unwrap();
+        let text = with("aerospike", &format!("user = \"u\"\n{lines}"));
+        let err = from_str(&text, Format::Toml, dir.path())
+            .unwrap_err()
+            .to_string();
+        let file = lines.split('"').nth(1).unwrap();
+        assert!(
+            err.starts_with("aerospike.password-file: ")
+                && err.contains(&dir.path().join(file).display().to_string())
+                && err.contains(says),
+            "{lines}: {err}"
+        );
+    }
+    let err = error(&with("aerospike", "user = \"u\"\npassword-file = \"\""));
+    assert!(
+        err.starts_with("aerospike.password-file: must not be empty"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_user_goes_with_a_password_from_either_key() {
+    let err = error(&with("aerospike", r#"user = "u""#));
+    assert!(
+        err.starts_with("aerospike.password: missing") && err.contains("aerospike.password-file"),
+        "{err}"
+    );
+    let dir = schema_dir();
+    std::fs::write(dir.path().join("pw"), "p\n").unwrap();
+    let text = with("aerospike", r#"password-file = "pw""#);
+    let err = from_str(&text, Format::Toml, dir.path())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("aerospike.user: missing (aerospike.password-file is set)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_password_file_can_come_from_the_environment() {
+    let dir = schema_dir();
+    std::fs::write(dir.path().join("pw"), "from-env\n").unwrap();
+    let s = from_str_with_env(
+        &with("aerospike", r#"user = "u""#),
+        Format::Toml,
+        dir.path(),
+        [("X_MSRV_AEROSPIKE__PASSWORD_FILE", "pw")],
+    )
+    .unwrap();
+    assert_eq!(s.aerospike.password.as_deref(), Some("from-env"));
+}
+
+#[test]
+fn no_debug_print_shows_the_password() {
+    let raw = raw::RawAerospike {
+        user: Some("u".into()),
+        password: Some("inline-secret".into()),
+        password_file: Some("/run/credentials/x-msrv.service/aerospike-password".into()),
+        ..raw::RawAerospike::default()
+    };
+    let shown = format!("{raw:?}");
+    assert!(!shown.contains("inline-secret"), "{shown}");
+    assert!(
+        shown.contains("aerospike-password"),
+        "the path is no secret: {shown}"
+    );
+    let s = with_secret_file("pw", "file-secret\n", r#"password-file = "pw""#).unwrap();
+    assert_eq!(s.aerospike.password.as_deref(), Some("file-secret"));
+    let shown = format!("{s:?}");
+    assert!(!shown.contains("file-secret"), "{shown}");
+}
+
+#[test]
+fn a_missing_credential_says_where_its_source_goes() {
+    let path = Path::new("/run/credentials/x-msrv.service/aerospike-password");
+    let key = "aerospike.password-file";
+    let inside = check::credential_hint(key, path, true).unwrap();
+    assert!(
+        inside.contains("install it as /etc/credstore/aerospike-password"),
+        "{inside}"
+    );
+    let outside = check::credential_hint(key, path, false).unwrap();
+    assert!(
+        outside.contains("X_MSRV_AEROSPIKE__PASSWORD_FILE=/etc/credstore/aerospike-password"),
+        "{outside}"
+    );
+    assert_eq!(
+        check::credential_hint(key, Path::new("/etc/x-msrv/pw"), false),
+        None
+    );
+}
+
+#[test]
+fn every_key_has_the_variable_that_overrides_it() {
+    for key in KEYS {
+        let var = env::var_for(key);
+        let found = env::env_overrides(&[(var.clone(), "x".to_owned())])
+            .unwrap_or_else(|e| panic!("{key} -> {var}: {e}"));
+        assert_eq!(found[0].1, *key, "{var}");
+    }
+    assert_eq!(
+        env::var_for("aerospike.password-file"),
+        "X_MSRV_AEROSPIKE__PASSWORD_FILE"
+    );
 }
