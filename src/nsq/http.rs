@@ -107,11 +107,16 @@ impl HttpClient {
 
     fn hint(&self, e: &rustls::Error) -> &'static str {
         use rustls::{AlertDescription as Alert, CertificateError as Cert, Error};
+        // BadSignature: signed by another CA under the name of a trusted one.
+        let untrusted = matches!(
+            e,
+            Error::InvalidCertificate(Cert::UnknownIssuer | Cert::BadSignature)
+        );
         match e {
-            Error::InvalidCertificate(Cert::UnknownIssuer) if self.tls.is_some() => {
+            _ if untrusted && self.tls.is_some() => {
                 " (the server's certificate is not signed by a trusted CA: check nsq.tls-ca-file)"
             }
-            Error::InvalidCertificate(Cert::UnknownIssuer) => {
+            _ if untrusted => {
                 " (the server's certificate is not signed by a CA of the system's trust store; for a private CA set nsq.tls and nsq.tls-ca-file)"
             }
             Error::InvalidCertificate(
