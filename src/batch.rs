@@ -225,6 +225,8 @@ pub struct Pipeline {
     pub failures: Arc<FailureLog>,
     /// `rejected.topic`: where a message goes that can be neither stored nor kept.
     pub dead_letter_topic: Option<String>,
+    /// How the dead-letter publish reaches nsqd's HTTP API (HTTPS as `nsq.tls` says).
+    pub http: nsq::HttpClient,
     /// Where the messages come from, written with each rejected message.
     pub topic: String,
     pub channel: String,
@@ -352,7 +354,15 @@ impl Pipeline {
             error!(msg_id = %msg.id, reason = %reason, "message can be neither stored nor kept, and rejected.topic is off: it stays in NSQ");
             return stays;
         };
-        match nsq::publish(msg.nsqd_http(), topic, msg.body.clone(), PUBLISH_TIMEOUT).await {
+        match nsq::publish(
+            &self.http,
+            msg.nsqd_http(),
+            topic,
+            msg.body.clone(),
+            PUBLISH_TIMEOUT,
+        )
+        .await
+        {
             Ok(()) => {
                 error!(msg_id = %msg.id, topic = %topic, reason = %reason, "message dead-lettered: published to rejected.topic");
                 Outcome::DeadLettered(reason)

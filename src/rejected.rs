@@ -480,7 +480,11 @@ impl Tally {
 /// The HTTP address of the nsqd to publish `topic` to: with `nsq.nsqd` the first one
 /// (its `nsq.nsqd-http`, else its TCP port + 1); with `nsq.lookupd` a producer of the
 /// topic, else (a topic no nsqd has yet) one of `nsq.topic`.
-async fn nsqd_for(settings: &Settings, topic: &str) -> Result<String, String> {
+async fn nsqd_for(
+    http: &nsq::HttpClient,
+    settings: &Settings,
+    topic: &str,
+) -> Result<String, String> {
     match &settings.nsq.addresses {
         NsqAddresses::Nsqd(_) => settings
             .nsq
@@ -494,7 +498,7 @@ async fn nsqd_for(settings: &Settings, topic: &str) -> Result<String, String> {
         NsqAddresses::Lookupd(lookupds) => {
             let timeout = settings.nsq.connect_timeout;
             for wanted in [topic, settings.nsq.topic.as_str()] {
-                let producers = nsq::lookup_producers(lookupds, wanted, timeout)
+                let producers = nsq::lookup_producers(http, lookupds, wanted, timeout)
                     .await
                     .map_err(|e| e.to_string())?;
                 if let Some(p) = producers.into_iter().find(|p| !p.http.is_empty()) {
@@ -569,9 +573,10 @@ async fn redrive(
         groups.entry(topic).or_default().push(r);
     }
     let total: usize = groups.values().map(Vec::len).sum();
+    let http = settings.nsq.consumer_options().http();
     let mut targets = BTreeMap::new();
     for topic in groups.keys() {
-        match nsqd_for(settings, topic).await {
+        match nsqd_for(&http, settings, topic).await {
             Ok(addr) => {
                 targets.insert(topic.clone(), addr);
             }
@@ -662,7 +667,8 @@ async fn redrive(
                     break 'topics;
                 }
                 let publish_started = Instant::now();
-                let (published, stop) = publish_run(addr, topic, run, &report, &mut tally).await;
+                let (published, stop) =
+                    publish_run(&http, addr, topic, run, &report, &mut tally).await;
                 let delete_started = Instant::now();
                 let refs: Vec<&RejectedRecord> = published.iter().collect();
                 let deleted = sink.delete_rejected(&refs).await;
@@ -764,6 +770,7 @@ fn cut_notice(r: &RejectedRecord) -> String {
 /// itself back. Returns the records nsqd acknowledged, and whether to stop (nsqd could
 /// not be reached: what it took is unknown, so nothing more is published).
 async fn publish_run(
+    http: &nsq::HttpClient,
     addr: &str,
     topic: &str,
     run: Vec<(RejectedRecord, Bytes)>,
@@ -771,7 +778,7 @@ async fn publish_run(
     tally: &mut Tally,
 ) -> (Vec<RejectedRecord>, bool) {
     let bodies: Vec<Bytes> = run.iter().map(|(_, b)| b.clone()).collect();
-    match nsq::publish_batch(addr, topic, &bodies, PUBLISH_TIMEOUT).await {
+    match nsq::publish_batch(http, addr, topic, &bodies, PUBLISH_TIMEOUT).await {
         Ok(()) => return (run.into_iter().map(|(r, _)| r).collect(), false),
         Err(e) if !e.refused => {
             tally.failed += run.len();
@@ -788,7 +795,15 @@ async fn publish_run(
     let mut published = Vec::with_capacity(run.len());
     let mut rest = run.into_iter();
     for (r, body) in rest.by_ref() {
-        match nsq::publish_batch(addr, topic, std::slice::from_ref(&body), PUBLISH_TIMEOUT).await {
+        match nsq::publish_batch(
+            http,
+            addr,
+            topic,
+            std::slice::from_ref(&body),
+            PUBLISH_TIMEOUT,
+        )
+        .await
+        {
             Ok(()) => published.push(r),
             Err(e) if e.refused => {
                 tally.failed += 1;

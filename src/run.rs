@@ -24,7 +24,7 @@ use tracing::{debug, info, warn};
 use crate::batch::{BatchReport, Pipeline};
 use crate::config::Settings;
 use crate::failures::FailureLog;
-use crate::nsq::{Consumer, NsqError};
+use crate::nsq::{Consumer, HttpClient, NsqError};
 use crate::store::{AerospikeSink, StoreError};
 
 /// Batches processed at the same time: as many as fill half of `nsq.max-in-flight`, so
@@ -226,6 +226,7 @@ pub async fn run(
         retry: settings.retry,
         failures: Arc::clone(&failures),
         dead_letter_topic: settings.dead_letter_topic.clone(),
+        http: HttpClient::new(settings.nsq.tls.clone()),
         topic: settings.nsq.topic.clone(),
         channel: settings.nsq.channel.clone(),
     });

@@ -1,7 +1,9 @@
 //! [`TestPki`]: a certificate authority, a server certificate for `localhost` /
 //! `127.0.0.1` / `::1` and a client certificate, made fresh (ECDSA P-256, with rcgen)
 //! and written as PEM files — the product reads its certificates from files by path, so
-//! tests hand it paths too.
+//! tests hand it paths too. [`TlsTerminator`]: a TLS-terminating proxy (what nginx or
+//! stunnel are in front of an nsqlookupd, which has no TLS listener of its own) with a
+//! `TestPki` server certificate, in front of any plain TCP server.
 //!
 //! ```no_run
 //! # async fn f() -> std::io::Result<()> {
@@ -16,8 +18,13 @@
 //! # Ok(()) }
 //! ```
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinSet;
 
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
@@ -213,6 +220,154 @@ impl TestPki {
     }
 }
 
+/// Whether a [`TlsTerminator`] asks for a client certificate.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ClientCerts {
+    /// None asked (nginx's default).
+    #[default]
+    NotAsked,
+    /// One signed by the PKI's CA, or the handshake fails (nginx's
+    /// `ssl_verify_client on`).
+    Required,
+}
+
+/// A TLS-terminating proxy on `127.0.0.1:0`: accepts TLS with a [`TestPki`]'s server
+/// certificate and copies the decrypted bytes both ways to a plain TCP `backend`, one
+/// backend connection per client connection, as nginx's `stream` proxy or stunnel do.
+/// It knows nothing of HTTP: in front of the stand-in nsqlookupd it makes an
+/// `https://` nsqlookupd. Dropping it stops it and closes every connection.
+pub struct TlsTerminator {
+    addr: SocketAddr,
+    counts: Arc<Counts>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+#[derive(Default)]
+struct Counts {
+    handshakes: AtomicU64,
+    failed_handshakes: AtomicU64,
+}
+
+impl TlsTerminator {
+    /// Starts one with `pki`'s server certificate (for `localhost`, `127.0.0.1`, `::1`)
+    /// in front of `backend`.
+    pub async fn start(
+        pki: &TestPki,
+        backend: SocketAddr,
+        client_certs: ClientCerts,
+    ) -> std::io::Result<TlsTerminator> {
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(pki.server_config(client_certs)?));
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let counts = Arc::new(Counts::default());
+        let task = tokio::spawn(accept_loop(
+            listener,
+            acceptor,
+            backend,
+            Arc::clone(&counts),
+        ));
+        Ok(TlsTerminator { addr, counts, task })
+    }
+
+    /// Where it listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `https://127.0.0.1:PORT`, its address as an HTTPS base URL.
+    pub fn https_url(&self) -> String {
+        format!("https://{}", self.addr)
+    }
+
+    /// Connections whose TLS handshake completed (each then went to the backend).
+    pub fn handshakes(&self) -> u64 {
+        self.counts.handshakes.load(Ordering::Relaxed)
+    }
+
+    /// Connections whose TLS handshake failed (the client did not trust the certificate,
+    /// spoke plain TCP, or had no client certificate when one was required).
+    pub fn failed_handshakes(&self) -> u64 {
+        self.counts.failed_handshakes.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for TlsTerminator {
+    fn drop(&mut self) {
+        // The accept loop owns the connection tasks (a JoinSet): aborting it ends them.
+        self.task.abort();
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+    backend: SocketAddr,
+    counts: Arc<Counts>,
+) {
+    let mut conns = JoinSet::new();
+    loop {
+        let Ok((client, _)) = listener.accept().await else {
+            continue;
+        };
+        while conns.try_join_next().is_some() {}
+        let (acceptor, counts) = (acceptor.clone(), Arc::clone(&counts));
+        conns.spawn(async move {
+            let mut tls = match acceptor.accept(client).await {
+                Ok(tls) => tls,
+                Err(e) => {
+                    counts.failed_handshakes.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(error = %e, "TLS terminator: handshake failed");
+                    return;
+                }
+            };
+            counts.handshakes.fetch_add(1, Ordering::Relaxed);
+            let Ok(mut plain) = TcpStream::connect(backend).await else {
+                // As a proxy whose backend is down: the client sees the connection close.
+                return;
+            };
+            // Either side closing ends both; errors are the ends of connections.
+            let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+        });
+    }
+}
+
+impl TestPki {
+    /// A rustls server configuration (ring, TLS 1.2 and 1.3) with the server
+    /// certificate, verifying client certificates against the CA when `client_certs`
+    /// says so.
+    pub fn server_config(
+        &self,
+        client_certs: ClientCerts,
+    ) -> std::io::Result<rustls::ServerConfig> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let chain = CertificateDer::pem_file_iter(self.server_cert())
+            .map_err(other)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(other)?;
+        let key = PrivateKeyDer::from_pem_file(self.server_key()).map_err(other)?;
+        let builder = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
+            .with_safe_default_protocol_versions()
+            .map_err(other)?;
+        let builder = match client_certs {
+            ClientCerts::NotAsked => builder.with_no_client_auth(),
+            ClientCerts::Required => {
+                let mut roots = rustls::RootCertStore::empty();
+                for cert in CertificateDer::pem_file_iter(self.ca_cert()).map_err(other)? {
+                    roots.add(cert.map_err(other)?).map_err(other)?;
+                }
+                let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                    Arc::new(roots),
+                    provider,
+                )
+                .build()
+                .map_err(other)?;
+                builder.with_client_cert_verifier(verifier)
+            }
+        };
+        builder.with_single_cert(chain, key).map_err(other)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,5 +391,73 @@ mod tests {
         let dir = pki.dir().to_owned();
         drop(pki);
         assert!(!dir.exists(), "the temporary directory goes with it");
+    }
+
+    /// Bytes go through both ways; a client that does not trust the CA, or has no
+    /// client certificate when one is required, is refused in the handshake.
+    #[tokio::test]
+    async fn the_terminator_decrypts_to_its_backend() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let backend = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let backend_addr = backend.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut conn, _)) = backend.accept().await {
+                tokio::spawn(async move {
+                    let mut buf = [0; 5];
+                    if conn.read_exact(&mut buf).await.is_ok() {
+                        buf.reverse();
+                        let _ = conn.write_all(&buf).await;
+                    }
+                });
+            }
+        });
+        let pki = TestPki::generate().unwrap();
+        let connect = |config: rustls::ClientConfig, addr: SocketAddr| async move {
+            let tcp = TcpStream::connect(addr).await?;
+            let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+            let mut tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+                .connect(name, tcp)
+                .await?;
+            tls.write_all(b"hello").await?;
+            let mut back = [0; 5];
+            tls.read_exact(&mut back).await?;
+            std::io::Result::Ok(back)
+        };
+
+        let open = TlsTerminator::start(&pki, backend_addr, ClientCerts::NotAsked)
+            .await
+            .unwrap();
+        assert!(open.https_url().starts_with("https://127.0.0.1:"));
+        let back = connect(pki.client_config(false).unwrap(), open.addr()).await;
+        assert_eq!(&back.unwrap(), b"olleh");
+        let stranger = TestPki::generate().unwrap();
+        assert!(
+            connect(stranger.client_config(false).unwrap(), open.addr())
+                .await
+                .is_err()
+        );
+        // The server's side of a failed handshake may end after the client's.
+        async fn settled(t: &TlsTerminator, want: (u64, u64)) -> (u64, u64) {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+            while (t.handshakes(), t.failed_handshakes()) != want
+                && std::time::Instant::now() < deadline
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            (t.handshakes(), t.failed_handshakes())
+        }
+        assert_eq!(settled(&open, (1, 1)).await, (1, 1));
+
+        let strict = TlsTerminator::start(&pki, backend_addr, ClientCerts::Required)
+            .await
+            .unwrap();
+        assert!(
+            connect(pki.client_config(false).unwrap(), strict.addr())
+                .await
+                .is_err()
+        );
+        let back = connect(pki.client_config(true).unwrap(), strict.addr()).await;
+        assert_eq!(&back.unwrap(), b"olleh");
+        assert_eq!(settled(&strict, (1, 1)).await, (1, 1));
     }
 }

@@ -129,17 +129,7 @@ fn check_nsq(mut raw: RawNsq, base_dir: &Path) -> Result<(NsqSettings, RetryPoli
         }
         (true, false) => {
             for addr in &raw.lookupd {
-                let hostport = addr
-                    .strip_prefix("http://")
-                    .unwrap_or(addr)
-                    .trim_end_matches('/');
-                if addr.starts_with("https://") {
-                    return Err(ConfigError::invalid(
-                        "nsq.lookupd",
-                        format!("{addr:?}: https is not supported; use http://host:4161"),
-                    ));
-                }
-                check_host_port("nsq.lookupd", hostport, false)?;
+                check_http_addr("nsq.lookupd", addr, "host:4161")?;
             }
             NsqAddresses::Lookupd(raw.lookupd)
         }
@@ -244,7 +234,8 @@ fn check_nsq(mut raw: RawNsq, base_dir: &Path) -> Result<(NsqSettings, RetryPoli
     Ok((nsq, retry))
 }
 
-/// `nsq.nsqd-http`: one `host:port` per `nsq.nsqd` address, or none at all.
+/// `nsq.nsqd-http`: one HTTP address (`host:port`, `http://` or `https://` for nsqd's
+/// `--https-address`) per `nsq.nsqd` address, or none at all.
 fn check_nsqd_http(
     http: Vec<String>,
     addresses: &NsqAddresses,
@@ -270,12 +261,42 @@ fn check_nsqd_http(
         ));
     }
     for addr in &http {
-        check_host_port(KEY, addr, false)?;
+        check_http_addr(KEY, addr, "host:4151")?;
     }
     Ok(http)
 }
 
-/// Checks `host:port` (or `host` when `port_optional`); IPv6 as `[::1]:4150`.
+/// An HTTP address: `host:port`, `http://host:port` or `https://host:port` (a trailing
+/// `/` allowed), as `nsq::HttpClient` takes it; `example` shows the plain form.
+fn check_http_addr(key: &str, addr: &str, example: &str) -> Result<(), ConfigError> {
+    let hostport = match addr.split_once("://") {
+        None => addr,
+        Some((scheme, rest))
+            if scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https") =>
+        {
+            rest.trim_end_matches('/')
+        }
+        Some((scheme, _)) => {
+            return Err(ConfigError::invalid(
+                key,
+                format!(
+                    "{addr:?}: {scheme}:// is not an HTTP address; use {example}, http://{example} or https://{example}"
+                ),
+            ));
+        }
+    };
+    if hostport.contains('/') {
+        return Err(ConfigError::invalid(
+            key,
+            format!("{addr:?}: no path, only the address (x-msrv adds /lookup, /stats, /pub)"),
+        ));
+    }
+    match host_port_problem(hostport, false) {
+        Some(why) => Err(ConfigError::invalid(key, format!("{addr:?}: {why}"))),
+        None => Ok(()),
+    }
+}
+
 /// `nsq.tls` and its files: read and built now, so a wrong path or a bad certificate is
 /// a config error naming its key, before any connection.
 fn check_tls(raw: &mut RawNsq, base_dir: &Path) -> Result<Option<Arc<TlsClient>>, ConfigError> {
@@ -401,22 +422,30 @@ fn check_auth_secret(raw: &mut RawNsq, base_dir: &Path) -> Result<Option<Secret>
         .map(Secret::new))
 }
 
+/// Checks `host:port` (or `host` when `port_optional`); IPv6 as `[::1]:4150`.
 fn check_host_port(key: &str, addr: &str, port_optional: bool) -> Result<(), ConfigError> {
-    let bad = |why: &str| ConfigError::invalid(key, format!("{addr:?}: {why}"));
+    match host_port_problem(addr, port_optional) {
+        Some(why) => Err(ConfigError::invalid(key, format!("{addr:?}: {why}"))),
+        None => Ok(()),
+    }
+}
+
+/// What is wrong with `host:port`, if anything (see [`check_host_port`]).
+fn host_port_problem(addr: &str, port_optional: bool) -> Option<&'static str> {
     let (host, port) = match addr.rsplit_once(':') {
         Some((host, port)) if !host.ends_with(':') || host.starts_with('[') => (host, Some(port)),
         _ => (addr, None),
     };
     if host.is_empty() {
-        return Err(bad("no host"));
+        return Some("no host");
     }
     match port {
         Some(p) => match p.parse::<u16>() {
-            Ok(0) | Err(_) => Err(bad("the port must be a number from 1 to 65535")),
-            Ok(_) => Ok(()),
+            Ok(0) | Err(_) => Some("the port must be a number from 1 to 65535"),
+            Ok(_) => None,
         },
-        None if port_optional => Ok(()),
-        None => Err(bad("expected host:port")),
+        None if port_optional => None,
+        None => Some("expected host:port"),
     }
 }
 

@@ -43,10 +43,11 @@ pub(super) struct RawConfig {
 pub(super) struct RawNsq {
     /// nsqd TCP addresses (`host:4150`); exactly one of `nsqd` and `lookupd`.
     pub(super) nsqd: Vec<String>,
-    /// nsqlookupd HTTP addresses (`http://host:4161`).
+    /// nsqlookupd HTTP addresses (`http://host:4161`; `https://` for one behind a
+    /// TLS-terminating proxy).
     pub(super) lookupd: Vec<String>,
-    /// The HTTP addresses of the `nsqd` (same order), for their channel depths; empty:
-    /// each TCP port + 1.
+    /// The HTTP addresses of the `nsqd` (same order, `https://` for `--https-address`),
+    /// for their channel depths; empty: each TCP port + 1.
     pub(super) nsqd_http: Vec<String>,
     /// Topic to consume (required).
     pub(super) topic: Option<String>,

@@ -240,6 +240,66 @@ fn exactly_one_of_nsqd_and_lookupd() {
 }
 
 #[test]
+fn lookupd_and_nsqd_http_take_http_and_https_addresses() {
+    let lookupd = |addrs: &str| {
+        MINIMAL.replace(
+            r#"nsqd = ["127.0.0.1:4150"]"#,
+            &format!("lookupd = [{addrs}]"),
+        )
+    };
+    let s = parse(&lookupd(
+        r#""https://lookupd.example:4161", "HTTPS://[::1]:4161/", "http://h:4161", "h:4161""#,
+    ))
+    .unwrap();
+    assert_eq!(
+        s.nsq.addresses,
+        NsqAddresses::Lookupd(vec![
+            "https://lookupd.example:4161".into(),
+            "HTTPS://[::1]:4161/".into(),
+            "http://h:4161".into(),
+            "h:4161".into(),
+        ])
+    );
+    let s = parse(&with("nsq", r#"nsqd-http = ["https://127.0.0.1:4152"]"#)).unwrap();
+    assert_eq!(s.nsq.nsqd_http, ["https://127.0.0.1:4152"]);
+
+    for (addr, want) in [
+        (
+            "ftp://h:4161",
+            "nsq.lookupd: \"ftp://h:4161\": ftp:// is not an HTTP address; use host:4161, http://host:4161 or https://host:4161",
+        ),
+        (
+            "https://h",
+            "nsq.lookupd: \"https://h\": expected host:port",
+        ),
+        ("https://:4161", "nsq.lookupd: \"https://:4161\": no host"),
+        (
+            "https://h:4161/lookup",
+            "nsq.lookupd: \"https://h:4161/lookup\": no path",
+        ),
+        (
+            "http://h:0",
+            "nsq.lookupd: \"http://h:0\": the port must be",
+        ),
+    ] {
+        let err = error(&lookupd(&format!("{addr:?}")));
+        assert!(err.starts_with(want), "{addr}: got {err:?}, want {want:?}");
+    }
+    let err = error(&with("nsq", r#"nsqd-http = ["tcp://h:4151"]"#));
+    assert!(
+        err.starts_with(
+            "nsq.nsqd-http: \"tcp://h:4151\": tcp:// is not an HTTP address; use host:4151, "
+        ),
+        "{err}"
+    );
+    let err = error(&with("nsq", r#"nsqd-http = ["https://h"]"#));
+    assert!(
+        err.starts_with("nsq.nsqd-http: \"https://h\": expected host:port"),
+        "{err}"
+    );
+}
+
+#[test]
 fn nsqd_http_pairs_with_nsqd_and_not_with_lookupd() {
     let s = parse(&with("nsq", r#"nsqd-http = ["127.0.0.1:4999"]"#)).unwrap();
     assert_eq!(s.nsq.nsqd_http, ["127.0.0.1:4999"]);

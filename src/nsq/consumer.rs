@@ -132,7 +132,7 @@ impl Consumer {
         let addrs = match &opts.addresses {
             NsqAddresses::Nsqd(_) => opts.nsqd_addrs(),
             NsqAddresses::Lookupd(l) => {
-                super::lookup_producers(l, &opts.topic, opts.connect_timeout).await?
+                super::lookup_producers(&opts.http(), l, &opts.topic, opts.connect_timeout).await?
             }
         };
         if addrs.is_empty() {
@@ -176,7 +176,14 @@ impl Consumer {
         // After SUB (the channel exists and holds its copy), before the first RDY.
         let depths = if conns.len() > 1 {
             let http: Vec<String> = conns.iter().map(|c| addrs[c.idx].http.clone()).collect();
-            depth::channel_depths(&http, &opts.topic, &opts.channel, DEPTH_TIMEOUT).await
+            depth::channel_depths(
+                &opts.http(),
+                &http,
+                &opts.topic,
+                &opts.channel,
+                DEPTH_TIMEOUT,
+            )
+            .await
         } else {
             vec![None; conns.len()]
         };

@@ -13,6 +13,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::http::{HttpClient, base_url};
+
 #[derive(Debug, Deserialize)]
 struct Stats {
     #[serde(default)]
@@ -39,6 +41,7 @@ struct ChannelStats {
 /// The depth of `topic`/`channel` on each nsqd, by its HTTP address; `None` for one
 /// that could not be read within `timeout`. The requests run at the same time.
 pub(crate) async fn channel_depths(
+    http: &HttpClient,
     http_addrs: &[String],
     topic: &str,
     channel: &str,
@@ -46,10 +49,11 @@ pub(crate) async fn channel_depths(
 ) -> Vec<Option<u64>> {
     let asks = http_addrs.iter().map(|addr| {
         let (addr, topic, channel) = (addr.clone(), topic.to_owned(), channel.to_owned());
+        let http = http.clone();
         async move {
             // ureq is blocking: one short request per nsqd and run, on a blocking thread.
             let read = tokio::task::spawn_blocking(move || {
-                read_depth(&addr, &topic, &channel, timeout).map_err(|e| (addr, e))
+                read_depth(&http, &addr, &topic, &channel, timeout).map_err(|e| (addr, e))
             });
             match read.await {
                 Ok(Ok(depth)) => Some(depth),
@@ -64,23 +68,27 @@ pub(crate) async fn channel_depths(
     futures::future::join_all(asks).await
 }
 
-fn read_depth(addr: &str, topic: &str, channel: &str, timeout: Duration) -> Result<u64, String> {
+fn read_depth(
+    http: &HttpClient,
+    addr: &str,
+    topic: &str,
+    channel: &str,
+    timeout: Duration,
+) -> Result<u64, String> {
     let url = format!(
-        "http://{addr}/stats?format=json&topic={}&channel={}&include_clients=false",
+        "{}/stats?format=json&topic={}&channel={}&include_clients=false",
+        base_url(addr),
         super::query_escape(topic),
         super::query_escape(channel)
     );
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(timeout))
-        .build()
-        .into();
+    let agent = http.agent(&url, timeout, true)?;
     let body = agent
         .get(&url)
         .call()
-        .map_err(|e| e.to_string())?
+        .map_err(|e| http.describe(&e))?
         .body_mut()
         .read_to_string()
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| http.describe(&e))?;
     parse_depth(&body, topic, channel)
 }
 

@@ -1,10 +1,12 @@
 //! Producer discovery: asks nsqlookupd's HTTP API (port 4161; 4160 is its TCP port for
-//! nsqd) which nsqd hold a topic.
+//! nsqd) which nsqd hold a topic, over HTTP or, for an `https://` address, HTTPS
+//! (`http`).
 
 use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::http::{HttpClient, base_url};
 use super::{NsqError, NsqdAddr, default_http_addr};
 
 #[derive(Debug, Deserialize)]
@@ -34,6 +36,7 @@ enum LookupReply {
 /// all the given nsqlookupd (duplicates removed). A topic nsqlookupd does not know yet
 /// has no producers, which is not an error. Fails only when no nsqlookupd answered.
 pub async fn lookup_producers(
+    http: &HttpClient,
     lookupds: &[String],
     topic: &str,
     timeout: Duration,
@@ -42,9 +45,9 @@ pub async fn lookup_producers(
     let mut answered = 0;
     let mut first_err = None;
     for addr in lookupds {
-        let (a, t) = (addr.clone(), topic.to_owned());
+        let (a, t, h) = (addr.clone(), topic.to_owned(), http.clone());
         // ureq is blocking; it is one request per run, so a blocking thread is cheap.
-        let answer = tokio::task::spawn_blocking(move || lookup_one(&a, &t, timeout))
+        let answer = tokio::task::spawn_blocking(move || lookup_one(&h, &a, &t, timeout))
             .await
             .unwrap_or_else(|e| {
                 Err(NsqError::Lookupd {
@@ -73,32 +76,32 @@ pub async fn lookup_producers(
     }
 }
 
-fn lookup_one(addr: &str, topic: &str, timeout: Duration) -> Result<Vec<NsqdAddr>, NsqError> {
-    let base = if addr.contains("://") {
-        addr.trim_end_matches('/').to_owned()
-    } else {
-        format!("http://{addr}")
-    };
-    let url = format!("{base}/lookup?topic={}", super::query_escape(topic));
+fn lookup_one(
+    http: &HttpClient,
+    addr: &str,
+    topic: &str,
+    timeout: Duration,
+) -> Result<Vec<NsqdAddr>, NsqError> {
+    let url = format!(
+        "{}/lookup?topic={}",
+        base_url(addr),
+        super::query_escape(topic)
+    );
     let err = |reason: String| NsqError::Lookupd {
         addr: addr.to_owned(),
         reason,
     };
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(timeout))
-        .http_status_as_error(false)
-        .build()
-        .into();
+    let agent = http.agent(&url, timeout, false).map_err(err)?;
     let mut resp = agent
         .get(&url)
         .header("Accept", "application/vnd.nsq; version=1.0")
         .call()
-        .map_err(|e| err(e.to_string()))?;
+        .map_err(|e| err(http.describe(&e)))?;
     let status = resp.status().as_u16();
     let body = resp
         .body_mut()
         .read_to_string()
-        .map_err(|e| err(e.to_string()))?;
+        .map_err(|e| err(http.describe(&e)))?;
     if status == 404 && body.contains("TOPIC_NOT_FOUND") {
         return Ok(Vec::new());
     }

@@ -37,6 +37,8 @@
 //! - `consumer`: [`Consumer`], owning the connections and writing the `RDY`s they do not.
 //! - `lookupd`: producer discovery over nsqlookupd's HTTP API.
 //! - `depth`: each nsqd's channel depth from its HTTP `/stats`, to split N by it.
+//! - `publish`: nsqd's HTTP `/pub` and `/mpub` (dead letters, `rejected redrive`).
+//! - `http`: [`HttpClient`], the one HTTP(S) client of `lookupd`, `depth` and `publish`.
 
 pub mod frame;
 pub mod tls;
@@ -44,6 +46,7 @@ pub mod tls;
 mod conn;
 mod consumer;
 mod depth;
+mod http;
 mod lookupd;
 mod message;
 mod publish;
@@ -55,6 +58,7 @@ use std::time::Duration;
 
 pub use consumer::{Consumer, ConsumerStats};
 pub use frame::ServerError;
+pub use http::HttpClient;
 pub use lookupd::lookup_producers;
 pub use message::{Message, settle};
 pub use publish::{PublishError, publish, publish_batch};
@@ -68,7 +72,7 @@ pub async fn probe(opts: &ConsumerOptions) -> Result<Vec<String>, NsqError> {
     let (addrs, via) = match &opts.addresses {
         NsqAddresses::Nsqd(_) => (opts.nsqd_addrs(), String::new()),
         NsqAddresses::Lookupd(l) => (
-            lookup_producers(l, &opts.topic, opts.connect_timeout).await?,
+            lookup_producers(&opts.http(), l, &opts.topic, opts.connect_timeout).await?,
             format!(" (via nsqlookupd {})", l.join(", ")),
         ),
     };
@@ -211,7 +215,8 @@ impl fmt::Debug for MessageId {
 pub enum NsqAddresses {
     /// `host:port` of each nsqd's TCP listener (4150 by default).
     Nsqd(Vec<String>),
-    /// nsqlookupd HTTP addresses (`http://host:4161` or `host:4161`).
+    /// nsqlookupd HTTP addresses (`http://host:4161`, `host:4161`, or `https://...` for
+    /// one behind a TLS-terminating proxy).
     Lookupd(Vec<String>),
 }
 
@@ -295,6 +300,13 @@ impl ConsumerOptions {
 }
 
 impl ConsumerOptions {
+    /// The client of nsqlookupd and of nsqd's HTTP API: HTTPS trusts what [`tls`] does.
+    ///
+    /// [`tls`]: ConsumerOptions::tls
+    pub fn http(&self) -> HttpClient {
+        HttpClient::new(self.tls.clone())
+    }
+
     /// The configured nsqd (`NsqAddresses::Nsqd`) with their HTTP addresses; empty for
     /// nsqlookupd.
     pub(crate) fn nsqd_addrs(&self) -> Vec<NsqdAddr> {

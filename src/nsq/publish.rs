@@ -12,22 +12,26 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::NsqError;
+use super::http::{HttpClient, base_url};
 
 /// Publishes `body` to `topic` on the nsqd whose HTTP address is `http_addr`; `Ok` once
 /// nsqd answered `200 OK` (the message is in its topic).
 pub async fn publish(
+    http: &HttpClient,
     http_addr: &str,
     topic: &str,
     body: Bytes,
     timeout: Duration,
 ) -> Result<(), NsqError> {
     let url = format!(
-        "http://{http_addr}/pub?topic={}",
+        "{}/pub?topic={}",
+        base_url(http_addr),
         super::query_escape(topic)
     );
+    let http = http.clone();
     // ureq is blocking: a rare request (a message that can be neither stored nor kept),
     // on a blocking thread.
-    let sent = tokio::task::spawn_blocking(move || post(&url, &body, timeout)).await;
+    let sent = tokio::task::spawn_blocking(move || post(&http, &url, &body, timeout)).await;
     match sent {
         Ok(result) => result.map_err(|reason| NsqError::Publish {
             addr: http_addr.to_owned(),
@@ -42,21 +46,24 @@ pub async fn publish(
     }
 }
 
-fn post(url: &str, body: &[u8], timeout: Duration) -> Result<(), String> {
-    post_status(url, body, timeout).map_err(|(_, reason)| reason)
+fn post(http: &HttpClient, url: &str, body: &[u8], timeout: Duration) -> Result<(), String> {
+    post_status(http, url, body, timeout).map_err(|(_, reason)| reason)
 }
 
 /// Like [`post`], with the HTTP status of a refusal (`None`: no answer at all).
-fn post_status(url: &str, body: &[u8], timeout: Duration) -> Result<(), (Option<u16>, String)> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(timeout))
-        .http_status_as_error(false)
-        .build()
-        .into();
+fn post_status(
+    http: &HttpClient,
+    url: &str,
+    body: &[u8],
+    timeout: Duration,
+) -> Result<(), (Option<u16>, String)> {
+    let agent = http
+        .agent(url, timeout, false)
+        .map_err(|reason| (None, reason))?;
     let mut response = agent
         .post(url)
         .send(body)
-        .map_err(|e| (None, e.to_string()))?;
+        .map_err(|e| (None, http.describe(&e)))?;
     let status = response.status();
     let text = response.body_mut().read_to_string().unwrap_or_default();
     if status == 200 {
@@ -110,17 +117,21 @@ pub fn mpub_body(bodies: &[Bytes]) -> Vec<u8> {
 /// The bodies together must stay under nsqd's `--max-body-size` (5 MiB by default) and
 /// each under `--max-msg-size` (1 MiB), or nsqd refuses the whole batch.
 pub async fn publish_batch(
+    http: &HttpClient,
     http_addr: &str,
     topic: &str,
     bodies: &[Bytes],
     timeout: Duration,
 ) -> Result<(), PublishError> {
     let url = format!(
-        "http://{http_addr}/mpub?topic={}&binary=true",
+        "{}/mpub?topic={}&binary=true",
+        base_url(http_addr),
         super::query_escape(topic)
     );
     let payload = mpub_body(bodies);
-    let sent = tokio::task::spawn_blocking(move || post_status(&url, &payload, timeout)).await;
+    let http = http.clone();
+    let sent =
+        tokio::task::spawn_blocking(move || post_status(&http, &url, &payload, timeout)).await;
     let failure = |reason: String, refused: bool| PublishError {
         addr: http_addr.to_owned(),
         topic: topic.to_owned(),

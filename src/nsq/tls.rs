@@ -76,9 +76,11 @@ pub struct TlsClient {
     config: Arc<ClientConfig>,
     /// The name nsqd's certificate must carry; `None`: the host of each nsqd address.
     server_name: Option<ServerName<'static>>,
-    /// The roots and the client certificate as given, for HTTPS to nsqlookupd and nsqd.
+    /// The roots, the client certificate and the lowest version as given, for HTTPS to
+    /// nsqlookupd and nsqd (`http`).
     roots: Vec<CertificateDer<'static>>,
     identity: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
+    min_version: TlsVersion,
 }
 
 impl TlsClient {
@@ -131,6 +133,7 @@ impl TlsClient {
             server_name,
             roots,
             identity,
+            min_version,
         })
     }
 
@@ -160,9 +163,16 @@ impl TlsClient {
     pub fn identity(&self) -> Option<(&[CertificateDer<'static>], &PrivateKeyDer<'static>)> {
         self.identity.as_ref().map(|(c, k)| (c.as_slice(), k))
     }
+
+    /// The lowest TLS version accepted (`nsq.tls-min-version`).
+    pub fn min_version(&self) -> TlsVersion {
+        self.min_version
+    }
 }
 
-fn system_roots() -> Result<Vec<CertificateDer<'static>>, String> {
+/// The system's trust store, as DER (`/etc/ssl/certs`, or `SSL_CERT_FILE` /
+/// `SSL_CERT_DIR`); an error when it holds nothing usable.
+pub(crate) fn system_roots() -> Result<Vec<CertificateDer<'static>>, String> {
     let found = rustls_native_certs::load_native_certs();
     for e in &found.errors {
         tracing::debug!(error = %e, "a system certificate could not be loaded");
