@@ -12,7 +12,7 @@ use devstack::tls::TestPki;
 use tokio_nsq::{
     NSQChannel, NSQConfigShared, NSQConfigSharedCompression, NSQConfigSharedTLS, NSQConsumer,
     NSQConsumerConfig, NSQConsumerConfigSources, NSQConsumerLookupConfig, NSQDeflateLevel,
-    NSQEvent, NSQMessage, NSQProducerConfig, NSQRequeueDelay, NSQTopic,
+    NSQEvent, NSQMessage, NSQProducer, NSQProducerConfig, NSQRequeueDelay, NSQTopic,
 };
 
 /// Generous on a busy 2-core machine; every wait polls or awaits an event.
@@ -136,7 +136,15 @@ async fn tokio_nsq_deferred_publish_waits() {
 }
 
 /// Publishes `bodies` and consumes them back, both with these connection options.
-async fn round_trip(s: &NsqServer, shared: NSQConfigShared, topic: &str, bodies: &[&str]) {
+/// Publishes `bodies` and consumes them back, both with `shared`. Returns the producer,
+/// still connected: nsqd's `/stats` lists a producer only while its connection is open,
+/// so a caller that checks its entry keeps it until then.
+async fn round_trip(
+    s: &NsqServer,
+    shared: NSQConfigShared,
+    topic: &str,
+    bodies: &[&str],
+) -> NSQProducer {
     let t = NSQTopic::new(topic).unwrap();
     let mut producer = NSQProducerConfig::new(s.tcp_addr().to_string())
         .set_shared(shared.clone())
@@ -169,6 +177,7 @@ async fn round_trip(s: &NsqServer, shared: NSQConfigShared, topic: &str, bodies:
     let mut want: Vec<String> = bodies.iter().map(|b| (*b).to_owned()).collect();
     want.sort();
     assert_eq!(got, want);
+    producer
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -199,7 +208,7 @@ async fn tokio_nsq_over_tls_with_deflate_and_auth() {
             NSQDeflateLevel::new(3).unwrap(),
         ))
         .set_credentials(b"tn-secret".to_vec());
-    round_trip(&s, shared, "tls-deflate", &["one", "two", "three"]).await;
+    let _producer = round_trip(&s, shared, "tls-deflate", &["one", "two", "three"]).await;
     let asked = authd.requests();
     assert!(!asked.is_empty());
     assert!(
@@ -220,7 +229,7 @@ async fn tokio_nsq_with_snappy() {
     let s = server().await;
     let shared = NSQConfigShared::new().set_compression(NSQConfigSharedCompression::Snappy);
     let long = "x".repeat(100_000);
-    round_trip(&s, shared, "snappy", &["a", "b", &long]).await;
+    let _producer = round_trip(&s, shared, "snappy", &["a", "b", &long]).await;
     let ch = s.channel_stats("snappy", "ch").unwrap();
     assert!(ch.clients.unwrap()[0].snappy);
 }
