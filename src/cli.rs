@@ -68,9 +68,26 @@ pub enum Command {
     /// The rejected messages as a dead-letter queue: list, show, redrive, purge
     #[command(subcommand, after_long_help = REJECTED_AFTER_HELP)]
     Rejected(RejectedCommand),
+    /// Nagios/Icinga plugin: when the last run succeeded, what it did, the backlog
+    ///
+    /// One line, `X-MSRV OK - ... | perfdata`; exit status 0 OK, 1 WARNING, 2 CRITICAL,
+    /// 3 UNKNOWN (no run recorded yet, or the configuration cannot be read). It only
+    /// reads the configuration, the state directory's metrics.json and nsqd's /stats.
+    Status(StatusArgs),
     /// systemd generator: write the timer's period drop-in from the configuration
     #[command(name = "systemd-generator", hide = true)]
     SystemdGenerator(GeneratorArgs),
+}
+
+/// Options of `x-msrv status`.
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    /// WARNING when the last success is older than this [default: 2 × nsq.period]
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub warning: Option<Duration>,
+    /// CRITICAL when the last success is older than this [default: 3 × nsq.period]
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub critical: Option<Duration>,
 }
 
 /// Options of `x-msrv records`.

@@ -54,6 +54,7 @@ use std::fmt;
 use std::time::Duration;
 
 pub use consumer::{Consumer, ConsumerStats};
+pub use depth::backlog;
 pub use frame::ServerError;
 pub use lookupd::lookup_producers;
 pub use message::{Message, settle};
