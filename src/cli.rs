@@ -20,6 +20,7 @@ Exit status:
   78  configuration or schema error (the message names the key)
   66  records --key, rejected show: no such record
   130 rejected redrive/purge stopped by SIGINT/SIGTERM (see x-msrv rejected --help)
+  status (a Nagios/Icinga plugin): 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN
 
 See x-msrv(1) for every configuration key.";
 
@@ -328,6 +329,18 @@ mod tests {
         ] {
             assert!(Cli::try_parse_from(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn status_takes_durations() {
+        let cli = Cli::try_parse_from(["x-msrv", "status", "--warning", "90s", "--critical", "5m"])
+            .unwrap();
+        let Some(Command::Status(args)) = cli.command else {
+            panic!("not status");
+        };
+        assert_eq!(args.warning, Some(Duration::from_secs(90)));
+        assert_eq!(args.critical, Some(Duration::from_secs(300)));
+        assert!(Cli::try_parse_from(["x-msrv", "status", "--warning", "soon"]).is_err());
     }
 
     #[test]
