@@ -422,7 +422,7 @@ pub fn load_monitoring(path: Option<&Path>) -> Result<MonitorSettings, ConfigErr
         .nsq
         .topic
         .clone()
-        .ok_or_else(|| ConfigError::invalid("nsq.topic", "is required"))?;
+        .ok_or_else(|| ConfigError::invalid("nsq.topic", "missing (required)"))?;
     let addresses = if raw.nsq.lookupd.is_empty() {
         NsqAddresses::Nsqd(raw.nsq.nsqd.clone())
     } else {
