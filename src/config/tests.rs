@@ -524,7 +524,7 @@ fn the_metrics_textfile_is_off_by_default_and_a_prom_file() {
     let off = parse(&format!("{MINIMAL}\n[metrics]\ntextfile = \"\"\n")).unwrap();
     assert_eq!(off.metrics_textfile, None);
     let err = error(&format!(
-        "{MINIMAL}\n[metrics]\ntextfile = \"/tmp/x-msrv.txt\"\n"
+        "{MINIMAL}\n[metrics]\ntextfile = \"/srv/x-msrv.txt\"\n"
     ));
     assert!(
         err.starts_with("metrics.textfile: ") && err.contains("*.prom"),
