@@ -20,6 +20,7 @@ Exit status:
   78  configuration or schema error (the message names the key)
   66  records --key, rejected show: no such record
   130 rejected redrive/purge stopped by SIGINT/SIGTERM (see x-msrv rejected --help)
+  status (a Nagios/Icinga plugin): 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN
 
 See x-msrv(1) for every configuration key.";
 
@@ -68,9 +69,26 @@ pub enum Command {
     /// The rejected messages as a dead-letter queue: list, show, redrive, purge
     #[command(subcommand, after_long_help = REJECTED_AFTER_HELP)]
     Rejected(RejectedCommand),
+    /// Nagios/Icinga plugin: when the last run succeeded, what it did, the backlog
+    ///
+    /// One line, `X-MSRV OK - ... | perfdata`; exit status 0 OK, 1 WARNING, 2 CRITICAL,
+    /// 3 UNKNOWN (no run recorded yet, or the configuration cannot be read). It only
+    /// reads the configuration, the state directory's metrics.json and nsqd's /stats.
+    Status(StatusArgs),
     /// systemd generator: write the timer's period drop-in from the configuration
     #[command(name = "systemd-generator", hide = true)]
     SystemdGenerator(GeneratorArgs),
+}
+
+/// Options of `x-msrv status`.
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    /// WARNING when the last success is older than this [default: 2 × nsq.period]
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub warning: Option<Duration>,
+    /// CRITICAL when the last success is older than this [default: 3 × nsq.period]
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub critical: Option<Duration>,
 }
 
 /// Options of `x-msrv records`.
@@ -311,6 +329,18 @@ mod tests {
         ] {
             assert!(Cli::try_parse_from(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn status_takes_durations() {
+        let cli = Cli::try_parse_from(["x-msrv", "status", "--warning", "90s", "--critical", "5m"])
+            .unwrap();
+        let Some(Command::Status(args)) = cli.command else {
+            panic!("not status");
+        };
+        assert_eq!(args.warning, Some(Duration::from_secs(90)));
+        assert_eq!(args.critical, Some(Duration::from_secs(300)));
+        assert!(Cli::try_parse_from(["x-msrv", "status", "--warning", "soon"]).is_err());
     }
 
     #[test]

@@ -2,20 +2,31 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
 
 use tokio_util::sync::CancellationToken;
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
-use crate::cli::{GeneratorArgs, RecordsArgs};
+use crate::cli::{GeneratorArgs, RecordsArgs, StatusArgs};
 use crate::config::{self, Settings};
 use crate::exit::Exit;
+use crate::metrics::MetricsState;
 use crate::run::{self, RunError};
 use crate::store::AerospikeSink;
 
 /// `x-msrv run`: one batch, then the summary line and the exit code; with
 /// `summary_json`, the summary also as one JSON object on stdout.
 pub async fn run(settings: Arc<Settings>, shutdown: CancellationToken, summary_json: bool) -> Exit {
-    match run::run(settings, shutdown).await {
+    let started = Instant::now();
+    let result = run::run(Arc::clone(&settings), shutdown).await;
+    let exit = report_run(&result, summary_json);
+    write_metrics(&settings, exit, result.as_ref().ok(), started.elapsed()).await;
+    exit
+}
+
+/// The summary line (and JSON) of a run, and its exit code.
+fn report_run(result: &Result<run::RunSummary, RunError>, summary_json: bool) -> Exit {
+    match result {
         Ok(summary) => {
             // One line with every count in its text: `journalctl -u x-msrv` shows the
             // message, not structured fields, and the same line is what stderr shows.
@@ -39,6 +50,39 @@ pub async fn run(settings: Arc<Settings>, shutdown: CancellationToken, summary_j
                 RunError::Nsq(_) | RunError::Store(_) => Exit::Unavailable,
             }
         }
+    }
+}
+
+/// How long reading the backlog after a run may take: one `/stats` request per nsqd.
+const BACKLOG_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// After a run, once its exit code is known: the metrics state (`metrics.json`) and, with
+/// `metrics.textfile`, the Prometheus file. Every failure is a warning: monitoring must
+/// never change what the run itself reports.
+async fn write_metrics(
+    settings: &Settings,
+    exit: Exit,
+    summary: Option<&run::RunSummary>,
+    elapsed: Duration,
+) {
+    let dir = &settings.state_directory;
+    let mut state = match MetricsState::load(dir) {
+        Ok(state) => state.unwrap_or_default(),
+        Err(e) => {
+            warn!(error = %e, "cannot read the metrics state; the counters start again from zero");
+            MetricsState::default()
+        }
+    };
+    let timeout = settings.nsq.connect_timeout.min(BACKLOG_TIMEOUT);
+    let backlog = crate::nsq::backlog(&settings.nsq.consumer_options(), timeout).await;
+    state.record(SystemTime::now(), exit.code(), summary, elapsed, backlog);
+    if let Err(e) = state.save(dir) {
+        warn!(dir = %dir.display(), error = %e, "cannot write the metrics state (see state-directory)");
+    }
+    if let Some(path) = &settings.metrics_textfile
+        && let Err(e) = crate::metrics::write_atomically(path, state.render().as_bytes())
+    {
+        warn!(file = %path.display(), error = %e, "cannot write the metrics textfile (see metrics.textfile)");
     }
 }
 
@@ -165,6 +209,23 @@ async fn record_by_key(sink: &AerospikeSink, set: &str, key: &str, args: &Record
             Exit::Unavailable
         }
     }
+}
+
+/// `x-msrv status`: the plugin's one line on stdout and its exit code (0-3). Its own
+/// small runtime: the plugin runs without the signal handling of a run.
+pub fn status(config_path: Option<&Path>, args: &StatusArgs) -> std::process::ExitCode {
+    let report = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(crate::status::check(config_path, args)),
+        Err(e) => crate::status::Report {
+            state: crate::status::State::Unknown,
+            line: format!("X-MSRV UNKNOWN - cannot start the async runtime: {e}"),
+        },
+    };
+    println!("{}", report.line);
+    std::process::ExitCode::from(report.state.code())
 }
 
 /// `x-msrv systemd-generator DIR…`: writes the timer drop-in that sets its period from

@@ -15,6 +15,9 @@
 //!   [`batch::Outcome`] decided by a pure function; a [`batch::BatchReport`] back.
 //! - [`failures`]: x-msrv's own count of failed writes per message, kept between runs
 //!   in the state directory (nsqd's `attempts` also counts x-msrv's own hand-backs).
+//! - [`metrics`]: after each run, the metrics state (`metrics.json` in the state
+//!   directory) and the Prometheus textfile (`metrics.textfile`); [`status`] is the
+//!   Nagios/Icinga plugin that reads them.
 //! - [`run`]: one run: connect, schedule batches, watch the stop signals, sum the
 //!   reports into a [`run::RunSummary`].
 //! - [`commands`]: the subcommands (`run`, `check`, `records`, the generator) and their
@@ -31,8 +34,10 @@ pub mod exit;
 pub mod failures;
 pub mod generator;
 pub mod logging;
+pub mod metrics;
 pub mod nsq;
 pub mod record;
 pub mod rejected;
 pub mod run;
+pub mod status;
 pub mod store;

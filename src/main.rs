@@ -36,6 +36,12 @@ fn main() -> ExitCode {
     }
 
     logging::init(cli.verbose);
+    if let Some(Command::Status(args)) = &cli.command {
+        // Before the full configuration is loaded: a plugin says UNKNOWN (3) about a
+        // configuration it cannot read, never exit 78, and needs neither the schema nor
+        // the secrets a monitoring user may not read.
+        return commands::status(cli.config.as_deref(), args);
+    }
     // One thread: x-msrv shares its host's cores with nsqd and Aerospike, and its work
     // is mostly waiting on them; what it computes (parse, schema, bins: under 1 us a
     // message) needs no second core, while handing tasks between worker threads costs
@@ -84,7 +90,9 @@ async fn async_main(cli: Cli) -> Exit {
         Some(Command::Rejected(command)) => {
             x_msrv::rejected::run(&settings, &command, shutdown).await
         }
-        Some(Command::SystemdGenerator(_)) => unreachable!("handled before the runtime starts"),
+        Some(Command::SystemdGenerator(_) | Command::Status(_)) => {
+            unreachable!("handled before the runtime starts")
+        }
     };
     signal_task.abort();
     exit

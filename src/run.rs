@@ -69,7 +69,7 @@ pub enum StopReason {
 
 impl StopReason {
     /// The word used in logs and the summary line.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             StopReason::Done => "done",
             StopReason::Timeout => "timeout",

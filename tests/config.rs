@@ -164,3 +164,23 @@ fn load_period_reads_the_shipped_file_without_its_schema() {
     let period = config::load_period(Some(&repo().join("etc/x-msrv.toml"))).unwrap();
     assert_eq!(period, Duration::from_secs(60));
 }
+
+#[test]
+fn load_monitoring_reads_the_shipped_file_without_its_schema() {
+    // `x-msrv status` runs as a monitoring user: no schema, TLS or secret file is read.
+    let m = config::load_monitoring(Some(&repo().join("etc/x-msrv.toml"))).unwrap();
+    assert_eq!(m.period, Duration::from_secs(60));
+    assert_eq!(m.max_messages, 1000);
+    assert_eq!(
+        (m.nsq.topic.as_str(), m.nsq.channel.as_str()),
+        ("x-msrv", "x-msrv")
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("x.toml");
+    std::fs::write(&bad, "[nsq]\nnsqd = [\"127.0.0.1:4150\"]\n").unwrap();
+    let err = config::load_monitoring(Some(&bad)).unwrap_err().to_string();
+    assert!(err.starts_with("nsq.topic: "), "{err}");
+    std::fs::write(&bad, "[nsq]\ntopic = \"t\"\nbogus = 1\n").unwrap();
+    let err = config::load_monitoring(Some(&bad)).unwrap_err().to_string();
+    assert!(err.contains("bogus"), "{err}");
+}

@@ -50,13 +50,8 @@ pub(super) fn check(raw: RawConfig, base_dir: &Path) -> Result<Settings, ConfigE
     let mut aerospike = check_aerospike(raw.aerospike, raw.rejected.set, base_dir)?;
     let (message, version_bin) = check_message(raw.message, base_dir, routing, aerospike.write)?;
     aerospike.version_bin = version_bin;
-    let state_directory = match raw.state_directory {
-        Some(dir) if dir.as_os_str().is_empty() => {
-            return Err(ConfigError::invalid("state-directory", "must not be empty"));
-        }
-        Some(dir) => base_dir.join(dir),
-        None => default_state_directory(),
-    };
+    let state_directory = check_state_directory(raw.state_directory, base_dir)?;
+    let metrics_textfile = check_metrics_textfile(raw.metrics.textfile, base_dir)?;
     Ok(Settings {
         timeout,
         grace,
@@ -66,8 +61,45 @@ pub(super) fn check(raw: RawConfig, base_dir: &Path) -> Result<Settings, ConfigE
         aerospike,
         dead_letter_topic,
         state_directory,
+        metrics_textfile,
         source: None,
     })
+}
+
+/// `state-directory`, relative to the config's directory; unset: the default.
+pub(super) fn check_state_directory(
+    dir: Option<PathBuf>,
+    base_dir: &Path,
+) -> Result<PathBuf, ConfigError> {
+    match dir {
+        Some(dir) if dir.as_os_str().is_empty() => {
+            Err(ConfigError::invalid("state-directory", "must not be empty"))
+        }
+        Some(dir) => Ok(base_dir.join(dir)),
+        None => Ok(default_state_directory()),
+    }
+}
+
+/// `metrics.textfile`: empty is off (so `X_MSRV_METRICS__TEXTFILE=` turns it off); the
+/// name must end in `.prom`, the only files node_exporter's textfile collector reads.
+fn check_metrics_textfile(
+    file: Option<PathBuf>,
+    base_dir: &Path,
+) -> Result<Option<PathBuf>, ConfigError> {
+    const KEY: &str = "metrics.textfile";
+    let Some(file) = file.filter(|f| !f.as_os_str().is_empty()) else {
+        return Ok(None);
+    };
+    if file.extension().and_then(|e| e.to_str()) != Some("prom") {
+        return Err(ConfigError::invalid(
+            KEY,
+            format!(
+                "{}: node_exporter's textfile collector reads only *.prom files",
+                file.display()
+            ),
+        ));
+    }
+    Ok(Some(base_dir.join(file)))
 }
 
 /// `state-directory` when unset: systemd's `$STATE_DIRECTORY` (the unit's

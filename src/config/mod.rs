@@ -129,6 +129,7 @@ pub const KEYS: &[&str] = &[
     "rejected.set",
     "rejected.topic",
     "state-directory",
+    "metrics.textfile",
 ];
 
 /// `message.key` value that keys records by the NSQ message id instead of a field.
@@ -184,6 +185,9 @@ pub struct Settings {
     pub dead_letter_topic: Option<String>,
     /// `state-directory`: where the failed-write counts are kept between runs.
     pub state_directory: PathBuf,
+    /// `metrics.textfile`: the Prometheus text file written after every run (`None`:
+    /// none; the metrics state in `state_directory` is kept either way).
+    pub metrics_textfile: Option<PathBuf>,
     /// The file the settings came from (`None`: defaults and environment only).
     pub source: Option<PathBuf>,
 }
@@ -383,4 +387,64 @@ fn build(
     let cfg = builder.build().map_err(|e| syntax_error(origin, e))?;
     let raw: raw::RawConfig = cfg.try_deserialize().map_err(deserialize_error)?;
     check::check(raw, base_dir)
+}
+
+/// What `x-msrv status` needs from the configuration: the period, N, where the state is
+/// kept, and where to read the channel's backlog.
+#[derive(Debug, Clone)]
+pub struct MonitorSettings {
+    /// `nsq.period` (M).
+    pub period: Duration,
+    /// `nsq.max-messages` (N).
+    pub max_messages: u64,
+    /// `state-directory`.
+    pub state_directory: PathBuf,
+    /// The nsqd (or nsqlookupd) addresses, topic and channel, for the backlog.
+    pub nsq: ConsumerOptions,
+}
+
+/// Reads the configuration for `x-msrv status`: the file and the environment, every key
+/// checked by serde (an unknown key is still an error), but nothing else opened. The
+/// schema, TLS files and the AUTH secret file are not read: a monitoring user may not
+/// be allowed to read them, and status needs none of them.
+pub fn load_monitoring(path: Option<&Path>) -> Result<MonitorSettings, ConfigError> {
+    let env = env_vars();
+    let mut builder = config::Config::builder();
+    let mut origin = String::from("defaults");
+    let mut base_dir = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    if let Some(path) = locate(path)? {
+        let (text, format) = read(&path)?;
+        origin = path.display().to_string();
+        base_dir = base_dir_of(&path);
+        builder = builder.add_source(config::File::from_str(&text, format.file_format()));
+    }
+    for (var, key, value) in env_overrides(&env)? {
+        builder = builder
+            .set_override(key.as_str(), value_for(&key, &value))
+            .map_err(|e| ConfigError::Env {
+                var,
+                message: e.to_string(),
+            })?;
+    }
+    let cfg = builder.build().map_err(|e| syntax_error(&origin, e))?;
+    let raw: raw::RawConfig = cfg.try_deserialize().map_err(deserialize_error)?;
+    let topic = raw
+        .nsq
+        .topic
+        .clone()
+        .ok_or_else(|| ConfigError::invalid("nsq.topic", "missing (required)"))?;
+    let addresses = if raw.nsq.lookupd.is_empty() {
+        NsqAddresses::Nsqd(raw.nsq.nsqd.clone())
+    } else {
+        NsqAddresses::Lookupd(raw.nsq.lookupd.clone())
+    };
+    let mut nsq = ConsumerOptions::new(addresses, &topic, &raw.nsq.channel, raw.nsq.max_messages);
+    nsq.nsqd_http = raw.nsq.nsqd_http.clone();
+    nsq.connect_timeout = raw.nsq.connect_timeout;
+    Ok(MonitorSettings {
+        period: check::non_zero("nsq.period", raw.nsq.period)?,
+        max_messages: raw.nsq.max_messages,
+        state_directory: check::check_state_directory(raw.state_directory, &base_dir)?,
+        nsq,
+    })
 }

@@ -31,6 +31,9 @@ pub(super) struct RawConfig {
     /// `[rejected]`: where invalid messages are kept.
     #[serde(default)]
     pub(super) rejected: RawRejected,
+    /// `[metrics]`: the Prometheus textfile written after every run.
+    #[serde(default)]
+    pub(super) metrics: RawMetrics,
     /// Where x-msrv keeps its own state between runs (the failed-write counts); unset:
     /// `$STATE_DIRECTORY` (systemd's `StateDirectory=`), else `/var/lib/x-msrv`.
     #[serde(default)]
@@ -262,6 +265,14 @@ impl Default for RawRejected {
             topic: None,
         }
     }
+}
+
+/// `[metrics]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub(super) struct RawMetrics {
+    /// The `.prom` file for node_exporter's textfile collector; unset or empty: none.
+    pub(super) textfile: Option<PathBuf>,
 }
 
 pub(super) mod defaults {

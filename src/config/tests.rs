@@ -509,6 +509,8 @@ fn every_key_is_listed() {
         [rejected]
         set = "r"
         topic = "t.dead"
+        [metrics]
+        textfile = "x-msrv.prom"
     "#;
     let dir = schema_dir();
     devstack::tls::TestPki::generate_in(dir.path()).unwrap();
@@ -565,6 +567,32 @@ fn the_state_directory_is_resolved_against_the_config() {
     assert_eq!(s.state_directory, std::path::PathBuf::from("/srv/x"));
     let err = error(&format!("state-directory = \"\"\n{MINIMAL}"));
     assert!(err.starts_with("state-directory: "), "{err}");
+}
+
+#[test]
+fn the_metrics_textfile_is_off_by_default_and_a_prom_file() {
+    assert_eq!(parse(MINIMAL).unwrap().metrics_textfile, None);
+    let s = parse(&format!(
+        "{MINIMAL}\n[metrics]\ntextfile = \"/var/lib/prometheus/node-exporter/x-msrv.prom\"\n"
+    ))
+    .unwrap();
+    assert_eq!(
+        s.metrics_textfile,
+        Some(std::path::PathBuf::from(
+            "/var/lib/prometheus/node-exporter/x-msrv.prom"
+        ))
+    );
+    let off = parse(&format!("{MINIMAL}\n[metrics]\ntextfile = \"\"\n")).unwrap();
+    assert_eq!(off.metrics_textfile, None);
+    let err = error(&format!(
+        "{MINIMAL}\n[metrics]\ntextfile = \"/srv/x-msrv.txt\"\n"
+    ));
+    assert!(
+        err.starts_with("metrics.textfile: ") && err.contains("*.prom"),
+        "{err}"
+    );
+    let err = error(&format!("{MINIMAL}\n[metrics]\nfile = \"a.prom\"\n"));
+    assert!(err.contains("file"), "{err}");
 }
 
 #[test]

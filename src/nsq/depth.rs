@@ -68,6 +68,29 @@ pub(crate) async fn channel_depths(
     futures::future::join_all(asks).await
 }
 
+/// The channel's backlog over every nsqd (`nsq.nsqd`, or the producers nsqlookupd
+/// lists): the sum of their depths, for monitoring. `None` when no nsqd's `/stats`
+/// answered within `timeout` (an nsqd that did not answer adds nothing).
+pub async fn backlog(opts: &super::ConsumerOptions, timeout: Duration) -> Option<u64> {
+    let http = opts.http();
+    let addrs: Vec<String> = match &opts.addresses {
+        super::NsqAddresses::Nsqd(_) => opts.nsqd_addrs().into_iter().map(|a| a.http).collect(),
+        super::NsqAddresses::Lookupd(lookupds) => {
+            super::lookup_producers(&http, lookupds, &opts.topic, timeout)
+                .await
+                .ok()?
+                .into_iter()
+                .map(|a| a.http)
+                .collect()
+        }
+    };
+    channel_depths(&http, &addrs, &opts.topic, &opts.channel, timeout)
+        .await
+        .into_iter()
+        .flatten()
+        .reduce(|a, b| a + b)
+}
+
 fn read_depth(
     http: &HttpClient,
     addr: &str,

@@ -57,6 +57,7 @@ use std::fmt;
 use std::time::Duration;
 
 pub use consumer::{Consumer, ConsumerStats};
+pub use depth::backlog;
 pub use frame::ServerError;
 pub use http::HttpClient;
 pub use lookupd::lookup_producers;
