@@ -370,13 +370,22 @@ fn build(
     base_dir: &Path,
     env: Vec<(String, String)>,
 ) -> Result<Settings, ConfigError> {
+    check::check(raw_config(file, &env)?, base_dir)
+}
+
+/// The file's text (with its format and a name for errors) and the `X_MSRV_` environment,
+/// merged and deserialised: what serde checks (types, unknown keys), nothing more.
+fn raw_config(
+    file: Option<(&str, Format, &str)>,
+    env: &[(String, String)],
+) -> Result<raw::RawConfig, ConfigError> {
     let mut builder = config::Config::builder();
     let mut origin = "defaults";
     if let Some((text, format, name)) = file {
         origin = name;
         builder = builder.add_source(config::File::from_str(text, format.file_format()));
     }
-    for (var, key, value) in env_overrides(&env)? {
+    for (var, key, value) in env_overrides(env)? {
         builder = builder
             .set_override(key.as_str(), value_for(&key, &value))
             .map_err(|e| ConfigError::Env {
@@ -385,8 +394,7 @@ fn build(
             })?;
     }
     let cfg = builder.build().map_err(|e| syntax_error(origin, e))?;
-    let raw: raw::RawConfig = cfg.try_deserialize().map_err(deserialize_error)?;
-    check::check(raw, base_dir)
+    cfg.try_deserialize().map_err(deserialize_error)
 }
 
 /// What `x-msrv status` needs from the configuration: the period, N, where the state is
@@ -409,25 +417,20 @@ pub struct MonitorSettings {
 /// be allowed to read them, and status needs none of them.
 pub fn load_monitoring(path: Option<&Path>) -> Result<MonitorSettings, ConfigError> {
     let env = env_vars();
-    let mut builder = config::Config::builder();
-    let mut origin = String::from("defaults");
-    let mut base_dir = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    if let Some(path) = locate(path)? {
-        let (text, format) = read(&path)?;
-        origin = path.display().to_string();
-        base_dir = base_dir_of(&path);
-        builder = builder.add_source(config::File::from_str(&text, format.file_format()));
-    }
-    for (var, key, value) in env_overrides(&env)? {
-        builder = builder
-            .set_override(key.as_str(), value_for(&key, &value))
-            .map_err(|e| ConfigError::Env {
-                var,
-                message: e.to_string(),
-            })?;
-    }
-    let cfg = builder.build().map_err(|e| syntax_error(&origin, e))?;
-    let raw: raw::RawConfig = cfg.try_deserialize().map_err(deserialize_error)?;
+    let (raw, base_dir) = match locate(path)? {
+        Some(path) => {
+            let (text, format) = read(&path)?;
+            let name = path.display().to_string();
+            (
+                raw_config(Some((&text, format, &name)), &env)?,
+                base_dir_of(&path),
+            )
+        }
+        None => (
+            raw_config(None, &env)?,
+            std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+        ),
+    };
     let topic = raw
         .nsq
         .topic

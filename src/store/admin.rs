@@ -196,11 +196,20 @@ impl AerospikeSink {
     ) -> Result<Option<StoredRecordView>, StoreError> {
         let key = Key::new(self.settings.namespace.clone(), set.to_owned(), key)
             .map_err(|e| StoreError::Permanent(format!("bad key: {}", one_line(&e))))?;
+        Ok(self
+            .read_one(set, &key)
+            .await?
+            .map(|record| StoredRecordView::of(&record, Some(&key))))
+    }
+
+    /// One record, all its bins, bounded by `aerospike.timeout`; `None` when there is
+    /// none.
+    async fn read_one(&self, set: &str, key: &Key) -> Result<Option<Record>, StoreError> {
         let bound = self.settings.timeout + TIMEOUT_MARGIN;
         let policy = self.read_policy();
-        let read = self.client.get(&policy, &key, Bins::All);
+        let read = self.client.get(&policy, key, Bins::All);
         match tokio::time::timeout(bound, read).await {
-            Ok(Ok(record)) => Ok(Some(StoredRecordView::of(&record, Some(&key)))),
+            Ok(Ok(record)) => Ok(Some(record)),
             Ok(Err(e)) if is_not_found(&e) => Ok(None),
             Ok(Err(e)) => Err(StoreError::Transient(format!(
                 "read of {set} failed: {}",
@@ -225,28 +234,15 @@ impl AerospikeSink {
             )
             .map_err(|e| StoreError::Permanent(format!("bad key: {}", one_line(&e))))?,
         };
-        let bound = self.settings.timeout + TIMEOUT_MARGIN;
-        let policy = self.read_policy();
-        let read = self.client.get(&policy, &key, Bins::All);
-        match tokio::time::timeout(bound, read).await {
-            Ok(Ok(record)) => {
-                // A digest read returns no user key; the record has it when it was sent.
-                let key = match (&record.key, key.user_key()) {
-                    (Some(found), None) if found.user_key().is_some() => found.clone(),
-                    _ => key,
-                };
-                Ok(Some(RejectedRecord::from_record(key, &record)))
-            }
-            Ok(Err(e)) if is_not_found(&e) => Ok(None),
-            Ok(Err(e)) => Err(StoreError::Transient(format!(
-                "read of {set} failed: {}",
-                one_line(&e)
-            ))),
-            Err(_) => Err(StoreError::Transient(format!(
-                "read of {set} got no answer within {}",
-                humantime::format_duration(bound)
-            ))),
-        }
+        let Some(record) = self.read_one(set, &key).await? else {
+            return Ok(None);
+        };
+        // A digest read returns no user key; the record has it when it was sent.
+        let key = match (&record.key, key.user_key()) {
+            (Some(found), None) if found.user_key().is_some() => found.clone(),
+            _ => key,
+        };
+        Ok(Some(RejectedRecord::from_record(key, &record)))
     }
 
     /// Scans `rejected.set`, handing each record to `visit` until it answers
