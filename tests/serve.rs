@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::*;
+use devstack::nsqd::{NsqOptions, NsqServer};
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout};
 
@@ -165,6 +166,47 @@ async fn serve_takes_exactly_n_per_period_holding_nothing_between_batches() {
 }
 
 #[tokio::test]
+async fn serve_takes_exactly_n_per_batch_over_two_nsqd() {
+    let stack = Stack::start().await;
+    let second = NsqServer::start(NsqOptions::default()).await.unwrap();
+    // 12 at one, 8 at the other (ids apart): each batch splits N by what each holds.
+    for (nsq, ids) in [(&stack.nsq, 0..12u64), (&second, 100..108)] {
+        for id in ids {
+            nsq.publish("two", valid_message(id));
+        }
+    }
+    let both = format!(
+        "nsq.nsqd = [\"{}\", \"{}\"]",
+        stack.nsq.tcp_addr(),
+        second.tcp_addr()
+    );
+    let both_http = format!(
+        "nsq.nsqd-http = [\"{}\", \"{}\"]",
+        stack.nsq.http_addr(),
+        second.http_addr()
+    );
+    let config = stack.config("two", 6, &[&both, &both_http, "nsq.period = \"1s\""]);
+    let mut serve = Serving::start(&config);
+    for k in 1..=3u64 {
+        let b = serve.batch().await;
+        assert_eq!(b["stop_reason"], "done", "{b}");
+        assert_eq!(count(&b, "stored"), 6, "{b}");
+        assert_eq!(count(&b, "over_limit"), 0, "{b}");
+        assert_eq!(stack.aero.record_count(NAMESPACE, SET), 6 * k as usize);
+    }
+    let b = serve.batch().await;
+    assert_eq!(count(&b, "stored"), 2, "{b}");
+    let (code, _, stderr) = serve.stop().await;
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stack.aero.record_count(NAMESPACE, SET), 20);
+    for nsq in [&stack.nsq, &second] {
+        let ch = nsq.channel_stats("two", CHANNEL).unwrap();
+        assert_eq!((ch.depth, ch.in_flight_count, ch.requeue_count), (0, 0, 0));
+    }
+    second.shutdown().await;
+}
+
+#[tokio::test]
 async fn serve_connects_again_after_nsqd_goes_away() {
     let stack = Stack::start().await;
     stack.publish_valid("nsqd-drop", 0..30);
@@ -194,6 +236,44 @@ async fn serve_connects_again_after_nsqd_goes_away() {
     assert_eq!(stack.aero.record_count(NAMESPACE, SET), 30, "each once");
     let ch = stack.nsq.channel_stats("nsqd-drop", CHANNEL).unwrap();
     assert_eq!((ch.depth, ch.in_flight_count), (0, 0));
+}
+
+#[tokio::test]
+async fn an_nsqd_gone_in_the_middle_of_a_batch_loses_nothing() {
+    let stack = Stack::start().await;
+    stack.publish_valid("nsqd-mid", 0..30);
+    stack.aero.set_delay(Some(Duration::from_millis(200)));
+    let config = stack.config(
+        "nsqd-mid",
+        20,
+        &["nsq.period = \"1s\"", "aerospike.batch-size = 2"],
+    );
+    let mut serve = Serving::start(&config);
+    wait_until("messages in flight", RUN_LIMIT, || {
+        stack
+            .nsq
+            .channel_stats("nsqd-mid", CHANNEL)
+            .is_some_and(|c| c.in_flight_count > 0)
+    })
+    .await;
+    // nsqd exits with messages in flight to serve: it keeps them (a graceful exit), and
+    // the FINs of what serve stores meanwhile are lost with the connection.
+    stack.nsq.stop().await;
+    let cut = serve.batch().await;
+    assert_eq!(cut["stop_reason"], "consumer-closed", "{cut}");
+    stack.aero.set_delay(None);
+    stack.nsq.start_again().await.unwrap();
+    wait_until("every message stored", RUN_LIMIT, || {
+        stack.aero.record_count(NAMESPACE, SET) == 30
+            && stack
+                .nsq
+                .channel_stats("nsqd-mid", CHANNEL)
+                .is_some_and(|c| c.depth == 0 && c.in_flight_count == 0)
+    })
+    .await;
+    let (code, _, stderr) = serve.stop().await;
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stack.aero.record_count(NAMESPACE, SET), 30);
 }
 
 #[tokio::test]
