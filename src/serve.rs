@@ -15,8 +15,8 @@
 //!
 //! systemd (`Type=notify`, sd_notify(3)) hears `READY=1` once the first connection attempt
 //! is over, whether it succeeded or not (a server that is down must not fail the
-//! start: serve retries); `STATUS=` after each batch; `WATCHDOG=1` at half of
-//! `WatchdogSec=`; `STOPPING=1` on the signal.
+//! start: serve retries), with a first `STATUS=`; `STATUS=` after each batch;
+//! `WATCHDOG=1` at half of `WatchdogSec=`; `STOPPING=1` as the signal arrives.
 
 use std::cell::Cell;
 use std::collections::BTreeSet;
@@ -49,6 +49,14 @@ where
 {
     let notifier = Notifier::default();
     let watchdog = sd_notify::watchdog_enabled().map(|every| tokio::spawn(watchdog(every / 2)));
+    // STOPPING=1 as the signal comes, not once the batch in progress has ended.
+    let stopping = tokio::spawn({
+        let shutdown = shutdown.clone();
+        async move {
+            shutdown.cancelled().await;
+            notify(&[NotifyState::Stopping, NotifyState::Status("stopping")]);
+        }
+    });
     let mut ticks = tokio::time::interval(settings.nsq.period);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut session: Option<Session> = None;
@@ -119,13 +127,13 @@ where
             _ => {}
         }
     }
-    notifier.stopping();
     if let Some(s) = session {
         s.close(settings.grace).await;
     }
     if let Some(task) = watchdog {
         task.abort();
     }
+    stopping.abort();
     info!("stopped");
 }
 
@@ -221,19 +229,18 @@ struct Notifier {
 }
 
 impl Notifier {
-    /// `READY=1`, once.
+    /// `READY=1`, once, with a first `STATUS=` until a batch has ended.
     fn ready(&self) {
         if !self.ready.replace(true) {
-            notify(&[NotifyState::Ready]);
+            notify(&[
+                NotifyState::Ready,
+                NotifyState::Status("started; no batch finished yet"),
+            ]);
         }
     }
 
     fn status(&self, text: &str) {
         notify(&[NotifyState::Status(text)]);
-    }
-
-    fn stopping(&self) {
-        notify(&[NotifyState::Stopping, NotifyState::Status("stopping")]);
     }
 }
 
