@@ -48,7 +48,8 @@ pub struct Cli {
     #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
 
-    /// After a run, also print its summary as one JSON object on stdout (for scripts)
+    /// After a run (each batch of `serve`), also print its summary as one JSON object on
+    /// stdout (for scripts)
     #[arg(long = "summary-json", global = true)]
     pub summary_json: bool,
 
@@ -61,6 +62,14 @@ pub struct Cli {
 pub enum Command {
     /// Take up to N messages from NSQ, store them, exit (the default)
     Run,
+    /// Long-lived: a batch of up to N every nsq.period, connections kept, until SIGTERM
+    ///
+    /// Each batch is what a run is: at most N messages, the same summary line (`batch
+    /// finished: ...`) and metrics; between batches RDY is 0, so nothing is held in
+    /// flight. Connections lost (an nsqd gone, Aerospike failing) are made anew, with
+    /// backoff. Under systemd (x-msrv-serve.service, Type=notify) it reports readiness,
+    /// its status and watchdog pings. Exits 0 once stopped by SIGTERM/SIGINT.
+    Serve,
     /// Check the configuration and the schema, and that NSQ and Aerospike answer
     Check,
     /// List records stored in Aerospike (the message set, or the rejected set), or read

@@ -19,18 +19,35 @@ use crate::store::AerospikeSink;
 pub async fn run(settings: Arc<Settings>, shutdown: CancellationToken, summary_json: bool) -> Exit {
     let started = Instant::now();
     let result = run::run(Arc::clone(&settings), shutdown).await;
-    let exit = report_run(&result, summary_json);
+    let exit = report_run("run", &result, summary_json);
     write_metrics(&settings, exit, result.as_ref().ok(), started.elapsed()).await;
     exit
 }
 
-/// The summary line (and JSON) of a run, and its exit code.
-fn report_run(result: &Result<run::RunSummary, RunError>, summary_json: bool) -> Exit {
+/// `x-msrv serve`: a batch every `nsq.period` until SIGTERM/SIGINT, each reported as a
+/// run is (the summary line, with `summary_json` the JSON, the metrics), with the exit
+/// code a run would have had in the metrics. Exits 0 once stopped cleanly.
+pub async fn serve(
+    settings: Arc<Settings>,
+    shutdown: CancellationToken,
+    summary_json: bool,
+) -> Exit {
+    let report = async |result: &Result<run::RunSummary, RunError>, elapsed: Duration| {
+        let exit = report_run("batch", result, summary_json);
+        write_metrics(&settings, exit, result.as_ref().ok(), elapsed).await;
+        exit
+    };
+    crate::serve::serve(Arc::clone(&settings), shutdown, report).await;
+    Exit::Ok
+}
+
+/// The summary line (and JSON) of a run (or a batch of `serve`), and its exit code.
+fn report_run(what: &str, result: &Result<run::RunSummary, RunError>, summary_json: bool) -> Exit {
     match result {
         Ok(summary) => {
             // One line with every count in its text: `journalctl -u x-msrv` shows the
             // message, not structured fields, and the same line is what stderr shows.
-            info!("run finished: {summary}");
+            info!("{what} finished: {summary}");
             if summary_json {
                 // For scripts and tests: stable field names, no log format to parse.
                 match serde_json::to_string(&summary) {

@@ -39,5 +39,6 @@ pub mod nsq;
 pub mod record;
 pub mod rejected;
 pub mod run;
+pub mod serve;
 pub mod status;
 pub mod store;

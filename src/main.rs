@@ -85,6 +85,7 @@ async fn async_main(cli: Cli) -> Exit {
 
     let exit = match cli.command {
         None | Some(Command::Run) => commands::run(settings, shutdown, cli.summary_json).await,
+        Some(Command::Serve) => commands::serve(settings, shutdown, cli.summary_json).await,
         Some(Command::Check) => commands::check(&settings).await,
         Some(Command::Records(args)) => commands::records(&settings, &args).await,
         Some(Command::Rejected(command)) => {

@@ -14,10 +14,12 @@
 //!
 //! [`batch`]: crate::batch
 
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::task::JoinSet;
+use tokio::time::Sleep;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
@@ -178,175 +180,245 @@ pub async fn run(
     let started = Instant::now();
     let deadline = tokio::time::sleep(settings.timeout);
     tokio::pin!(deadline);
-
-    // Aerospike first: connecting to it has no side effect, while subscribing to NSQ
-    // opens the RDY window and messages start to flow.
-    let sink = tokio::select! {
-        biased;
-        () = shutdown.cancelled() => return Ok(stopped_before_start(StopReason::Signal, started)),
-        () = &mut deadline => return Ok(stopped_before_start(StopReason::Timeout, started)),
-        sink = AerospikeSink::connect(&settings.aerospike) => sink?,
+    let mut session = match Session::open(&settings, &shutdown, deadline.as_mut()).await? {
+        Start::Connected(session) => session,
+        Start::Stopped(reason) => return Ok(stopped_before_start(reason, started)),
     };
-    let mut consumer = tokio::select! {
-        biased;
-        () = shutdown.cancelled() => {
-            sink.close().await;
-            return Ok(stopped_before_start(StopReason::Signal, started));
-        }
-        () = &mut deadline => {
-            sink.close().await;
-            return Ok(stopped_before_start(StopReason::Timeout, started));
-        }
-        consumer = Consumer::connect(settings.nsq.consumer_options()) => match consumer {
-            Ok(consumer) => consumer,
-            Err(e) => {
-                sink.close().await;
-                return Err(e.into());
-            }
-        },
-    };
-    if consumer.stats().connections == 0 {
-        // Only possible with nsqlookupd: no nsqd has announced the topic yet.
-        info!(topic = %settings.nsq.topic, "nsqlookupd knows no producer of the topic; nothing to do");
-        let _ = consumer.close(settings.grace).await;
-        sink.close().await;
-        return Ok(stopped_before_start(StopReason::NoProducers, started));
-    }
-    info!(
-        topic = %settings.nsq.topic,
-        channel = %settings.nsq.channel,
-        max_messages = settings.nsq.max_messages,
-        "subscribed"
-    );
+    let summary = session
+        .batch(&settings, &shutdown, deadline.as_mut(), started)
+        .await;
+    session.close(settings.grace).await;
+    Ok(summary)
+}
 
-    let failures = Arc::new(load_failures(&settings.state_directory));
-    let pipeline = Arc::new(Pipeline {
-        rules: Arc::clone(&settings.message),
-        sink,
-        retry: settings.retry,
-        failures: Arc::clone(&failures),
-        dead_letter_topic: settings.dead_letter_topic.clone(),
-        http: HttpClient::new(settings.nsq.tls.clone()),
-        topic: settings.nsq.topic.clone(),
-        channel: settings.nsq.channel.clone(),
-    });
-    let batch_size = settings.aerospike.batch_size;
-    let max_messages = settings.nsq.max_messages;
-    let concurrent = concurrent_batches(settings.nsq.max_in_flight, batch_size);
+/// How [`Session::open`] ended without an error.
+pub(crate) enum Start {
+    Connected(Session),
+    /// Stopped before a message could flow: signal, timeout, or no producer yet.
+    Stopped(StopReason),
+}
 
-    let mut tasks: JoinSet<BatchReport> = JoinSet::new();
-    let mut total = BatchReport::default();
-    let mut dispatched: u64 = 0;
-    // Counted from the later of the last arrival and the last batch's end, and only
-    // while nothing is in hand: a slow store never makes a run idle.
-    let idle_timeout = settings.nsq.idle_timeout;
-    let idle = tokio::time::sleep(idle_timeout.unwrap_or(settings.timeout));
-    tokio::pin!(idle);
-    let busy = |idle: std::pin::Pin<&mut tokio::time::Sleep>| {
-        if let Some(t) = idle_timeout {
-            idle.reset(tokio::time::Instant::now() + t);
-        }
-    };
-    let stop_reason = loop {
-        if total.store_failing {
-            break StopReason::StoreUnavailable;
-        }
-        // Done: N received, every one of them taken from the consumer, every batch over.
-        if consumer.stats().received >= max_messages
-            && dispatched >= max_messages
-            && tasks.is_empty()
-        {
-            break StopReason::Done;
-        }
-        tokio::select! {
+/// Connected to Aerospike and subscribed to NSQ: what the batches of a run, or of
+/// `serve`, share. Between two batches of `serve` the consumer is paused (`RDY 0`).
+pub(crate) struct Session {
+    consumer: Consumer,
+    pipeline: Arc<Pipeline>,
+    failures: Arc<FailureLog>,
+}
+
+impl Session {
+    /// Connects Aerospike, then subscribes (which opens the first batch's window).
+    /// `shutdown` and `deadline` are honoured while connecting.
+    pub(crate) async fn open(
+        settings: &Settings,
+        shutdown: &CancellationToken,
+        mut deadline: Pin<&mut Sleep>,
+    ) -> Result<Start, RunError> {
+        // Aerospike first: connecting to it has no side effect, while subscribing to NSQ
+        // opens the RDY window and messages start to flow.
+        let sink = tokio::select! {
             biased;
-            () = shutdown.cancelled() => break StopReason::Signal,
-            () = &mut deadline => break StopReason::Timeout,
-            Some(joined) = tasks.join_next(), if !tasks.is_empty() => {
-                add_report(&mut total, joined);
-                busy(idle.as_mut());
+            () = shutdown.cancelled() => return Ok(Start::Stopped(StopReason::Signal)),
+            () = &mut deadline => return Ok(Start::Stopped(StopReason::Timeout)),
+            sink = AerospikeSink::connect(&settings.aerospike) => sink?,
+        };
+        let consumer = tokio::select! {
+            biased;
+            () = shutdown.cancelled() => {
+                sink.close().await;
+                return Ok(Start::Stopped(StopReason::Signal));
             }
-            next = consumer.next(), if tasks.len() < concurrent => {
-                let Some(first) = next else { break StopReason::ConsumerClosed };
-                // Take what is already waiting, without waiting for more: batches grow
-                // with the arrival rate and a lone message is not held back.
-                let mut batch = Vec::with_capacity(batch_size.min(1024));
-                batch.push(first);
-                while batch.len() < batch_size {
-                    match consumer.try_next() {
-                        Some(msg) => batch.push(msg),
-                        None => break,
-                    }
+            () = &mut deadline => {
+                sink.close().await;
+                return Ok(Start::Stopped(StopReason::Timeout));
+            }
+            consumer = Consumer::connect(settings.nsq.consumer_options()) => match consumer {
+                Ok(consumer) => consumer,
+                Err(e) => {
+                    sink.close().await;
+                    return Err(e.into());
                 }
-                dispatched += batch.len() as u64;
-                let pipeline = Arc::clone(&pipeline);
-                tasks.spawn(async move { pipeline.process(batch).await });
-                busy(idle.as_mut());
-            }
-            // Last: a message already waiting wins over the idle timer.
-            () = &mut idle, if idle_timeout.is_some() && tasks.is_empty() => {
-                break StopReason::Idle;
-            }
+            },
+        };
+        if consumer.stats().connections == 0 {
+            // Only possible with nsqlookupd: no nsqd has announced the topic yet.
+            info!(topic = %settings.nsq.topic, "nsqlookupd knows no producer of the topic; nothing to do");
+            let _ = consumer.close(settings.grace).await;
+            sink.close().await;
+            return Ok(Start::Stopped(StopReason::NoProducers));
         }
-    };
-
-    consumer.stop_receiving().await;
-    debug!(reason = %stop_reason, in_progress = tasks.len(), "stopping");
-    let grace = settings.grace;
-    let drained = tokio::time::timeout(grace, async {
-        while let Some(joined) = tasks.join_next().await {
-            add_report(&mut total, joined);
-        }
-    })
-    .await;
-    if drained.is_err() {
-        // Aborting drops the batches' messages; a dropped message is REQ'd by its
-        // connection, so this hands them back to NSQ instead of waiting for msg_timeout.
-        warn!(grace = ?grace, "grace period over; returning unfinished messages to NSQ");
-        tasks.abort_all();
-        while let Some(joined) = tasks.join_next().await {
-            add_report(&mut total, joined);
-        }
-    }
-    let stats = consumer.stats();
-    if let Err(e) = consumer.close(grace).await {
-        warn!(error = %e, "closing the NSQ connection");
-    }
-    let pipeline = Arc::into_inner(pipeline)
-        .expect("every batch task has ended, so the pipeline has no other owner");
-    pipeline.sink.close().await;
-    if let Err(e) = failures.save() {
-        warn!(
-            dir = %settings.state_directory.display(),
-            error = %e,
-            "cannot save the failed-write counts; this run's are lost (see state-directory)"
+        info!(
+            topic = %settings.nsq.topic,
+            channel = %settings.nsq.channel,
+            max_messages = settings.nsq.max_messages,
+            "subscribed"
         );
+        let failures = Arc::new(load_failures(&settings.state_directory));
+        let pipeline = Arc::new(Pipeline {
+            rules: Arc::clone(&settings.message),
+            sink,
+            retry: settings.retry,
+            failures: Arc::clone(&failures),
+            dead_letter_topic: settings.dead_letter_topic.clone(),
+            http: HttpClient::new(settings.nsq.tls.clone()),
+            topic: settings.nsq.topic.clone(),
+            channel: settings.nsq.channel.clone(),
+        });
+        Ok(Start::Connected(Session {
+            consumer,
+            pipeline,
+            failures,
+        }))
     }
 
-    let BatchReport {
-        stored,
-        superseded,
-        invalid,
-        given_up,
-        dead_lettered,
-        requeued,
-        ..
-    } = total;
-    Ok(RunSummary {
-        received: stats.received,
-        stored,
-        superseded,
-        invalid,
-        given_up,
-        dead_lettered,
-        requeued,
-        // Received but never given an outcome: the stop came first, and the consumer
-        // (or a dropped message) sent them back with REQ 0.
-        returned: stats.received.saturating_sub(total.settled()),
-        over_limit: stats.over_limit_requeued,
-        stop_reason,
-        duration: started.elapsed(),
-    })
+    /// The consumer, to see whether its connections still stand.
+    pub(crate) fn consumer(&self) -> &Consumer {
+        &self.consumer
+    }
+
+    /// Opens the next batch of `serve` (at most `nsq.max-messages` more).
+    pub(crate) async fn resume(&mut self, settings: &Settings) {
+        self.consumer.resume(settings.nsq.max_messages).await;
+    }
+
+    /// Takes one batch of at most N: until N are settled, idle, `deadline`, a signal,
+    /// the store failing, or NSQ gone. Then `RDY 0`, `grace` for what is in hand, and
+    /// the connections stay open (paused) for [`close`](Session::close) or
+    /// [`resume`](Session::resume). The summary counts from `started`.
+    pub(crate) async fn batch(
+        &mut self,
+        settings: &Settings,
+        shutdown: &CancellationToken,
+        mut deadline: Pin<&mut Sleep>,
+        started: Instant,
+    ) -> RunSummary {
+        let consumer = &mut self.consumer;
+        let batch_size = settings.aerospike.batch_size;
+        let max_messages = settings.nsq.max_messages;
+        let concurrent = concurrent_batches(settings.nsq.max_in_flight, batch_size);
+
+        let mut tasks: JoinSet<BatchReport> = JoinSet::new();
+        let mut total = BatchReport::default();
+        let mut dispatched: u64 = 0;
+        // Counted from the later of the last arrival and the last batch's end, and only
+        // while nothing is in hand: a slow store never makes a run idle.
+        let idle_timeout = settings.nsq.idle_timeout;
+        let idle = tokio::time::sleep(idle_timeout.unwrap_or(settings.timeout));
+        tokio::pin!(idle);
+        let busy = |idle: Pin<&mut Sleep>| {
+            if let Some(t) = idle_timeout {
+                idle.reset(tokio::time::Instant::now() + t);
+            }
+        };
+        let stop_reason = loop {
+            if total.store_failing {
+                break StopReason::StoreUnavailable;
+            }
+            // Done: N received, every one of them taken from the consumer, every batch over.
+            if consumer.stats().received >= max_messages
+                && dispatched >= max_messages
+                && tasks.is_empty()
+            {
+                break StopReason::Done;
+            }
+            tokio::select! {
+                biased;
+                () = shutdown.cancelled() => break StopReason::Signal,
+                () = &mut deadline => break StopReason::Timeout,
+                Some(joined) = tasks.join_next(), if !tasks.is_empty() => {
+                    add_report(&mut total, joined);
+                    busy(idle.as_mut());
+                }
+                next = consumer.next(), if tasks.len() < concurrent => {
+                    let Some(first) = next else { break StopReason::ConsumerClosed };
+                    // Take what is already waiting, without waiting for more: batches grow
+                    // with the arrival rate and a lone message is not held back.
+                    let mut batch = Vec::with_capacity(batch_size.min(1024));
+                    batch.push(first);
+                    while batch.len() < batch_size {
+                        match consumer.try_next() {
+                            Some(msg) => batch.push(msg),
+                            None => break,
+                        }
+                    }
+                    dispatched += batch.len() as u64;
+                    let pipeline = Arc::clone(&self.pipeline);
+                    tasks.spawn(async move { pipeline.process(batch).await });
+                    busy(idle.as_mut());
+                }
+                // Last: a message already waiting wins over the idle timer.
+                () = &mut idle, if idle_timeout.is_some() && tasks.is_empty() => {
+                    break StopReason::Idle;
+                }
+            }
+        };
+
+        consumer.stop_receiving().await;
+        debug!(reason = %stop_reason, in_progress = tasks.len(), "stopping");
+        let grace = settings.grace;
+        let drained = tokio::time::timeout(grace, async {
+            while let Some(joined) = tasks.join_next().await {
+                add_report(&mut total, joined);
+            }
+        })
+        .await;
+        if drained.is_err() {
+            // Aborting drops the batches' messages; a dropped message is REQ'd by its
+            // connection, so this hands them back to NSQ instead of waiting for msg_timeout.
+            warn!(grace = ?grace, "grace period over; returning unfinished messages to NSQ");
+            tasks.abort_all();
+            while let Some(joined) = tasks.join_next().await {
+                add_report(&mut total, joined);
+            }
+        }
+        // Messages received but never taken go back now, not at close: between two
+        // batches of `serve` nothing stays in flight.
+        consumer.pause(grace).await;
+        let stats = consumer.stats();
+        if let Err(e) = self.failures.save() {
+            warn!(
+                dir = %settings.state_directory.display(),
+                error = %e,
+                "cannot save the failed-write counts; this run's are lost (see state-directory)"
+            );
+        }
+
+        let BatchReport {
+            stored,
+            superseded,
+            invalid,
+            given_up,
+            dead_lettered,
+            requeued,
+            ..
+        } = total;
+        RunSummary {
+            received: stats.received,
+            stored,
+            superseded,
+            invalid,
+            given_up,
+            dead_lettered,
+            requeued,
+            // Received but never given an outcome: the stop came first, and the consumer
+            // (or a dropped message) sent them back with REQ 0.
+            returned: stats.received.saturating_sub(total.settled()),
+            over_limit: stats.over_limit_requeued,
+            stop_reason,
+            duration: started.elapsed(),
+        }
+    }
+
+    /// `CLS` to every nsqd (after [`batch`](Session::batch): nothing is in hand), then
+    /// the Aerospike connections.
+    pub(crate) async fn close(self, grace: Duration) {
+        if let Err(e) = self.consumer.close(grace).await {
+            warn!(error = %e, "closing the NSQ connection");
+        }
+        let pipeline = Arc::into_inner(self.pipeline)
+            .expect("every batch task has ended, so the pipeline has no other owner");
+        pipeline.sink.close().await;
+    }
 }
 
 /// Adds a finished batch's report. A batch task that panicked or was aborted reports
@@ -372,7 +444,7 @@ fn load_failures(dir: &std::path::Path) -> FailureLog {
     }
 }
 
-fn stopped_before_start(stop_reason: StopReason, started: Instant) -> RunSummary {
+pub(crate) fn stopped_before_start(stop_reason: StopReason, started: Instant) -> RunSummary {
     RunSummary {
         received: 0,
         stored: 0,

@@ -241,6 +241,14 @@ fn check_nsq(mut raw: RawNsq, base_dir: &Path) -> Result<(NsqSettings, RetryPoli
         ));
     }
     let connect_timeout = non_zero("nsq.connect-timeout", raw.connect_timeout)?;
+    // nsqd takes 1 s up to its --max-heartbeat-interval (60 s unless raised; a larger
+    // value is refused there, with E_BAD_BODY naming it).
+    if raw.heartbeat_interval < Duration::from_secs(1) {
+        return Err(ConfigError::invalid(
+            "nsq.heartbeat-interval",
+            "must be at least 1s (nsqd's lower limit)",
+        ));
+    }
     let nsqd_http = check_nsqd_http(raw.nsqd_http, &addresses)?;
     let nsq = NsqSettings {
         addresses,
@@ -254,6 +262,7 @@ fn check_nsq(mut raw: RawNsq, base_dir: &Path) -> Result<(NsqSettings, RetryPoli
         msg_timeout: raw.msg_timeout,
         connect_timeout,
         idle_timeout: (!raw.idle_timeout.is_zero()).then_some(raw.idle_timeout),
+        heartbeat_interval: raw.heartbeat_interval,
         tls,
         compression,
         auth_secret,

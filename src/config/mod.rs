@@ -97,6 +97,7 @@ pub const KEYS: &[&str] = &[
     "nsq.max-attempts",
     "nsq.connect-timeout",
     "nsq.idle-timeout",
+    "nsq.heartbeat-interval",
     "nsq.tls",
     "nsq.tls-ca-file",
     "nsq.tls-cert-file",
@@ -217,6 +218,9 @@ pub struct NsqSettings {
     /// A run with nothing in hand that receives nothing for this long stops; `None`
     /// (`0s`): only `timeout` ends a run that is not done.
     pub idle_timeout: Option<Duration>,
+    /// Asked of nsqd in IDENTIFY: how often it sends a heartbeat (answered even while
+    /// `serve` waits between batches with `RDY 0`).
+    pub heartbeat_interval: Duration,
     /// `nsq.tls` and its files, loaded: `None` is plain TCP.
     pub tls: Option<Arc<TlsClient>>,
     /// `nsq.compression` (with `nsq.deflate-level`).
@@ -239,6 +243,7 @@ impl NsqSettings {
         opts.max_in_flight_bytes = self.max_in_flight_bytes;
         opts.msg_timeout = self.msg_timeout;
         opts.connect_timeout = self.connect_timeout;
+        opts.heartbeat_interval = self.heartbeat_interval;
         opts.tls = self.tls.clone();
         opts.compression = self.compression;
         opts.auth_secret = self.auth_secret.clone();

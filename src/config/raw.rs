@@ -82,6 +82,9 @@ pub(super) struct RawNsq {
     /// A run with nothing in hand that receives nothing for this long stops; `0s`: never.
     #[serde(with = "humantime_serde")]
     pub(super) idle_timeout: Duration,
+    /// How often nsqd sends heartbeats (IDENTIFY `heartbeat_interval`).
+    #[serde(with = "humantime_serde")]
+    pub(super) heartbeat_interval: Duration,
     /// TLS to nsqd (IDENTIFY `tls_v1`), off by default.
     pub(super) tls: bool,
     /// PEM file of the CAs that may sign nsqd's certificate; unset: the system's.
@@ -132,6 +135,7 @@ impl Default for RawNsq {
             max_attempts: 5,
             connect_timeout: Duration::from_secs(5),
             idle_timeout: Duration::from_secs(2),
+            heartbeat_interval: Duration::from_secs(30),
             tls: false,
             tls_ca_file: None,
             tls_cert_file: None,

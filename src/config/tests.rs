@@ -477,6 +477,7 @@ fn every_key_is_listed() {
         max-attempts = 1
         connect-timeout = "1s"
         idle-timeout = "1s"
+        heartbeat-interval = "5s"
         tls = true
         tls-ca-file = "ca.pem"
         tls-cert-file = "client.pem"
@@ -959,5 +960,25 @@ fn every_key_has_the_variable_that_overrides_it() {
     assert_eq!(
         env::var_for("aerospike.password-file"),
         "X_MSRV_AEROSPIKE__PASSWORD_FILE"
+    );
+}
+
+#[test]
+fn the_heartbeat_interval_is_asked_of_nsqd_within_its_limits() {
+    let s = parse(MINIMAL).unwrap();
+    assert_eq!(
+        s.nsq.consumer_options().heartbeat_interval,
+        Duration::from_secs(30),
+        "nsqd's own default"
+    );
+    let s = parse(&with("nsq", "heartbeat-interval = \"5s\"")).unwrap();
+    assert_eq!(
+        s.nsq.consumer_options().heartbeat_interval,
+        Duration::from_secs(5)
+    );
+    let e = error(&with("nsq", "heartbeat-interval = \"500ms\""));
+    assert!(
+        e.contains("nsq.heartbeat-interval") && e.contains("at least 1s"),
+        "{e}"
     );
 }

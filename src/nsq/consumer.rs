@@ -20,9 +20,10 @@ use tokio::time::Instant;
 
 use super::conn::{Conn, Deliver};
 use super::depth;
+use super::http::HttpClient;
 use super::message::{self, Message};
-use super::window::Window;
-use super::{ConsumerOptions, NsqAddresses, NsqError, Settle};
+use super::window::{Counters, Window};
+use super::{ConsumerOptions, NsqAddresses, NsqError, NsqdAddr, Settle};
 
 /// After the grace period, the least time still given to nsqd to answer `CLS`.
 const MIN_CLOSE_WAIT: Duration = Duration::from_millis(500);
@@ -47,12 +48,24 @@ pub struct ConsumerStats {
     pub connections: usize,
 }
 
-/// Consumes one topic/channel from one or more nsqd, handing out at most N messages.
+/// Consumes one topic/channel from one or more nsqd, handing out at most N messages;
+/// `serve` [`pause`]s it after a batch and [`resume`]s it for the next N.
+///
+/// [`pause`]: Consumer::pause
+/// [`resume`]: Consumer::resume
 pub struct Consumer {
     window: Arc<Window>,
     conns: Vec<Arc<Conn>>,
     rx: mpsc::UnboundedReceiver<Message>,
     rdy_writer: Option<tokio::task::JoinHandle<()>>,
+    /// The nsqd connected to (by window index), for the depths a batch is split by.
+    addrs: Vec<NsqdAddr>,
+    http: HttpClient,
+    topic: String,
+    channel: String,
+    /// The window's counters when the current batch began: [`stats`](Consumer::stats)
+    /// counts from here.
+    base: Counters,
 }
 
 impl Drop for Consumer {
@@ -173,21 +186,9 @@ impl Consumer {
         if let (true, Some(e)) = (conns.is_empty(), first_err) {
             return Err(e);
         }
+        let http = opts.http();
         // After SUB (the channel exists and holds its copy), before the first RDY.
-        let depths = if conns.len() > 1 {
-            let http: Vec<String> = conns.iter().map(|c| addrs[c.idx].http.clone()).collect();
-            depth::channel_depths(
-                &opts.http(),
-                &http,
-                &opts.topic,
-                &opts.channel,
-                DEPTH_TIMEOUT,
-            )
-            .await
-        } else {
-            vec![None; conns.len()]
-        };
-        tracing::debug!(?depths, "channel depth per nsqd");
+        let depths = read_depths(&conns, &addrs, &http, &opts.topic, &opts.channel).await;
         let opened: Vec<_> = conns
             .iter()
             .zip(depths)
@@ -204,47 +205,39 @@ impl Consumer {
         // RDYs) is not lost: the window's Notify keeps the permit.
         let rdy_writer = (!conns.is_empty())
             .then(|| tokio::spawn(write_rdys(Arc::clone(&window), conns.clone())));
+        let base = window.counters();
         Ok(Consumer {
             window,
             conns,
             rx,
             rdy_writer,
+            addrs,
+            http,
+            topic: opts.topic.clone(),
+            channel: opts.channel.clone(),
+            base,
         })
     }
 
-    /// The next message, or `None` once every connection has closed. Cancel-safe.
-    pub async fn next(&mut self) -> Option<Message> {
-        self.rx.recv().await
+    /// The nsqd this consumer connected to (nsqlookupd's answer at the time, or the
+    /// configured ones that could be reached and the ones that could not).
+    pub fn nsqd(&self) -> impl Iterator<Item = &str> {
+        self.addrs.iter().map(|a| a.tcp.as_str())
     }
 
-    /// A message already received, without waiting.
-    pub fn try_next(&mut self) -> Option<Message> {
-        self.rx.try_recv().ok()
+    /// Every connection it opened is still open (and it has one).
+    pub fn is_intact(&self) -> bool {
+        !self.conns.is_empty()
+            && self.conns.len() == self.addrs.len()
+            && self.conns.iter().all(|c| !c.is_closed())
     }
 
-    pub fn stats(&self) -> ConsumerStats {
-        let c = self.window.counters();
-        ConsumerStats {
-            received: c.received,
-            over_limit_requeued: c.over_limit,
-            finished: c.finished,
-            requeued: c.requeued,
-            connections: self.conns.iter().filter(|c| !c.is_closed()).count(),
-        }
-    }
-
-    /// Asks for nothing more: `RDY 0` on every connection. Idempotent.
-    pub async fn stop_receiving(&self) {
-        self.window.stop();
-        for c in &self.conns {
-            let _ = c.update_rdy().await;
-        }
-    }
-
-    /// Closes cleanly: `RDY 0`, requeues messages received but never taken, waits up to
-    /// `grace` for those handed out to be settled (a dropped one is requeued), then `CLS`,
-    /// waits for `CLOSE_WAIT` and closes the sockets.
-    pub async fn close(mut self, grace: Duration) -> Result<(), NsqError> {
+    /// Ends a batch without closing: `RDY 0` everywhere, messages received but never
+    /// taken requeued, and up to `grace` for those handed out to be settled (a dropped
+    /// one is requeued). The connections stay subscribed and keep answering heartbeats;
+    /// what nsqd had already sent arrives past the stop and is requeued unprocessed
+    /// (counted as over-limit in the next batch's [`stats`](Consumer::stats)).
+    pub async fn pause(&mut self, grace: Duration) {
         let deadline = Instant::now() + grace;
         if let Some(task) = self.rdy_writer.take() {
             task.abort();
@@ -274,6 +267,71 @@ impl Consumer {
                 break;
             }
         }
+    }
+
+    /// Opens the next batch after [`pause`](Consumer::pause): at most `max_messages`
+    /// more, split over the live connections by their channel depths now, exactly as
+    /// [`connect`](Consumer::connect) splits the first; [`stats`](Consumer::stats) count
+    /// from zero again.
+    pub async fn resume(&mut self, max_messages: u64) {
+        debug_assert!(self.rdy_writer.is_none(), "resume after pause");
+        let live: Vec<_> = self
+            .conns
+            .iter()
+            .filter(|c| !c.is_closed())
+            .cloned()
+            .collect();
+        let depths = read_depths(&live, &self.addrs, &self.http, &self.topic, &self.channel).await;
+        let by_index: Vec<_> = live.iter().map(|c| c.idx).zip(depths).collect();
+        self.base = self.window.counters();
+        self.window.rearm(max_messages.max(1), &by_index);
+        for c in &live {
+            if let Err(e) = c.update_rdy().await {
+                tracing::warn!(nsqd = %c.addr, error = %e, "could not open the RDY window");
+            }
+        }
+        self.rdy_writer = Some(tokio::spawn(write_rdys(
+            Arc::clone(&self.window),
+            self.conns.clone(),
+        )));
+    }
+
+    /// The next message, or `None` once every connection has closed. Cancel-safe.
+    pub async fn next(&mut self) -> Option<Message> {
+        self.rx.recv().await
+    }
+
+    /// A message already received, without waiting.
+    pub fn try_next(&mut self) -> Option<Message> {
+        self.rx.try_recv().ok()
+    }
+
+    pub fn stats(&self) -> ConsumerStats {
+        let c = self.window.counters();
+        let b = self.base;
+        ConsumerStats {
+            received: c.received - b.received,
+            over_limit_requeued: c.over_limit - b.over_limit,
+            finished: c.finished - b.finished,
+            requeued: c.requeued - b.requeued,
+            connections: self.conns.iter().filter(|c| !c.is_closed()).count(),
+        }
+    }
+
+    /// Asks for nothing more: `RDY 0` on every connection. Idempotent.
+    pub async fn stop_receiving(&self) {
+        self.window.stop();
+        for c in &self.conns {
+            let _ = c.update_rdy().await;
+        }
+    }
+
+    /// Closes cleanly: `RDY 0`, requeues messages received but never taken, waits up to
+    /// `grace` for those handed out to be settled (a dropped one is requeued), then `CLS`,
+    /// waits for `CLOSE_WAIT` and closes the sockets.
+    pub async fn close(mut self, grace: Duration) -> Result<(), NsqError> {
+        let deadline = Instant::now() + grace;
+        self.pause(grace).await;
         let wait = deadline
             .saturating_duration_since(Instant::now())
             .max(MIN_CLOSE_WAIT);
@@ -289,4 +347,22 @@ impl Consumer {
         }
         Ok(())
     }
+}
+
+/// The channel depth at each connection's nsqd (with one connection there is nothing to
+/// split: not read), in the order of `conns`.
+async fn read_depths(
+    conns: &[Arc<Conn>],
+    addrs: &[NsqdAddr],
+    http: &HttpClient,
+    topic: &str,
+    channel: &str,
+) -> Vec<Option<u64>> {
+    if conns.len() <= 1 {
+        return vec![None; conns.len()];
+    }
+    let urls: Vec<String> = conns.iter().map(|c| addrs[c.idx].http.clone()).collect();
+    let depths = depth::channel_depths(http, &urls, topic, channel, DEPTH_TIMEOUT).await;
+    tracing::debug!(?depths, "channel depth per nsqd");
+    depths
 }

@@ -70,6 +70,8 @@ struct ConnAcct {
 
 #[derive(Debug, Default)]
 struct Accounting {
+    /// N of the current batch (a consumer's life, or one batch of `serve`).
+    max_messages: u64,
     admitted: u64,
     stopped: bool,
     conns: Vec<ConnAcct>,
@@ -87,13 +89,18 @@ struct Accounting {
 const FIRST_SIZE_GUESS: u64 = 1024 * 1024;
 
 impl Accounting {
-    fn target(&self, max_messages: u64, idx: usize) -> u64 {
+    fn target(&self, idx: usize) -> u64 {
         let c = &self.conns[idx];
-        if self.stopped || self.admitted >= max_messages || !c.alive {
+        if self.wants_nothing() || !c.alive {
             0
         } else {
             c.cap.min(c.inflight + c.share.min(self.byte_slots()))
         }
+    }
+
+    /// N arrived, or stopped: every `RDY` is 0.
+    fn wants_nothing(&self) -> bool {
+        self.stopped || self.admitted >= self.max_messages
     }
 
     /// New messages each live connection may ask for within the byte bound: what is left
@@ -129,7 +136,6 @@ pub(crate) struct Counters {
 
 /// The accounting shared by the consumer, its connections and every message.
 pub(crate) struct Window {
-    max_messages: u64,
     acct: Mutex<Accounting>,
     received: AtomicU64,
     over_limit: AtomicU64,
@@ -147,8 +153,8 @@ impl Window {
     /// the bodies in flight reach `max_bytes` (`u64::MAX`: no byte bound).
     pub(crate) fn new(max_messages: u64, connections: usize, max_bytes: u64) -> Window {
         Window {
-            max_messages,
             acct: Mutex::new(Accounting {
+                max_messages,
                 conns: vec![ConnAcct::default(); connections],
                 max_bytes,
                 largest: FIRST_SIZE_GUESS,
@@ -178,7 +184,7 @@ impl Window {
         let live = opened.len() as u64;
         let per_conn_in_flight = (u64::from(max_in_flight) / live.max(1)).max(1);
         let depths: Vec<_> = opened.iter().map(|o| o.3).collect();
-        let shares = split_shares(self.max_messages, &depths);
+        let shares = split_shares(a.max_messages, &depths);
         for (&(idx, alive, max_rdy_count, _), share) in opened.iter().zip(shares) {
             let acct = &mut a.conns[idx];
             acct.alive = alive;
@@ -194,7 +200,7 @@ impl Window {
     /// task, when it sees that nothing more is wanted, also sees those rewrites.
     pub(crate) fn admit(&self, idx: usize, bytes: u64) -> Admission {
         let mut a = self.lock();
-        if a.stopped || a.admitted >= self.max_messages {
+        if a.wants_nothing() {
             drop(a);
             self.over_limit.fetch_add(1, Ordering::Relaxed);
             return Admission::OverLimit;
@@ -229,7 +235,7 @@ impl Window {
             // the counter catches.
             other.share -= 1;
         }
-        let limit_reached = a.admitted == self.max_messages;
+        let limit_reached = a.admitted == a.max_messages;
         if limit_reached || first_size {
             for c in &mut a.conns {
                 c.rewrite = true;
@@ -249,7 +255,7 @@ impl Window {
         let freed = settled_bytes.min(c.bytes);
         c.bytes -= freed;
         a.bytes -= freed;
-        let target = a.target(self.max_messages, idx);
+        let target = a.target(idx);
         let c = &mut a.conns[idx];
         let change = (target != c.rdy_sent).then(|| {
             c.rdy_sent = target;
@@ -261,7 +267,7 @@ impl Window {
             let mut woke = false;
             for j in 0..a.conns.len() {
                 let shut = a.conns[j].rdy_sent <= a.conns[j].inflight;
-                if j != idx && shut && a.target(self.max_messages, j) > a.conns[j].rdy_sent {
+                if j != idx && shut && a.target(j) > a.conns[j].rdy_sent {
                     a.conns[j].rewrite = true;
                     woke = true;
                 }
@@ -335,7 +341,7 @@ impl Window {
         let rewrites = (0..a.conns.len())
             .filter(|&i| std::mem::take(&mut a.conns[i].rewrite))
             .collect();
-        (rewrites, a.stopped || a.admitted >= self.max_messages)
+        (rewrites, a.wants_nothing())
     }
 
     /// Asks for nothing more: every `RDY` target becomes 0. Idempotent.
@@ -343,12 +349,42 @@ impl Window {
         self.lock().stopped = true;
     }
 
+    /// Opens the next batch of `serve` after a [`stop`](Window::stop): N becomes
+    /// `max_messages` again, counted from zero, split over the live connections by
+    /// `depths` (by window index; [`split_shares`]) as at the start; every live
+    /// connection is marked for a rewrite. Called with nothing in flight (the previous
+    /// batch settled everything, or its connection is gone).
+    pub(crate) fn rearm(&self, max_messages: u64, depths: &[(usize, Option<u64>)]) {
+        let mut a = self.lock();
+        a.max_messages = max_messages;
+        a.admitted = 0;
+        a.stopped = false;
+        let live: Vec<_> = depths
+            .iter()
+            .filter(|(idx, _)| a.conns[*idx].alive)
+            .copied()
+            .collect();
+        let shares = split_shares(max_messages, &live.iter().map(|d| d.1).collect::<Vec<_>>());
+        let now = Instant::now();
+        for c in &mut a.conns {
+            c.share = 0;
+        }
+        for (&(idx, _), share) in live.iter().zip(shares) {
+            let c = &mut a.conns[idx];
+            c.share = share;
+            c.last_active = Some(now);
+            c.rewrite = true;
+        }
+        drop(a);
+        self.rewrite.notify_one();
+    }
+
     /// Moves the shares of idle connections to the receiving ones. Returns the donors
     /// (whose `RDY` must be lowered first) and the receivers, or `None` once nothing more
     /// is wanted (N arrived, or stopped).
     pub(crate) fn plan_rebalance(&self, now: Instant) -> Option<(Vec<usize>, Vec<usize>)> {
         let mut a = self.lock();
-        if a.stopped || a.admitted >= self.max_messages {
+        if a.wants_nothing() {
             return None;
         }
         let idle = |c: &ConnAcct| {
@@ -536,6 +572,47 @@ mod tests {
         assert_eq!(s.lock().conns[1].share, 0);
         assert_eq!(s.admit(1, 0), Admission::OverLimit);
         assert_eq!(s.over_limit.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn rearm_opens_exactly_n_more_over_the_live_connections() {
+        let s = window(4, &[(10, 2), (10, 2)]);
+        assert_eq!(s.rdy_change(0, 0, 0), Some(2));
+        assert_eq!(s.rdy_change(1, 0, 0), Some(2));
+        for i in 0..4 {
+            let _ = s.admit(i % 2, 0);
+        }
+        assert_eq!(
+            s.admit(0, 0),
+            Admission::OverLimit,
+            "the first batch is done"
+        );
+        assert_eq!(s.rdy_change(0, 2, 0), Some(0), "N arrived: RDY 0");
+        assert_eq!(s.rdy_change(1, 2, 0), Some(0));
+        s.stop();
+        assert_eq!(s.rdy_change(0, 0, 0), None, "paused: still 0");
+        assert_eq!(s.admit(1, 0), Admission::OverLimit, "paused: past N");
+        let _ = s.connection_lost(1);
+        let _ = s.take_rewrites();
+
+        s.rearm(3, &[(0, None), (1, None)]);
+        let (rewrites, done) = s.take_rewrites();
+        assert_eq!((rewrites, done), (vec![0], false), "the live one only");
+        assert_eq!(
+            s.rdy_change(0, 0, 0),
+            Some(3),
+            "all of the new N on the live one"
+        );
+        for k in 1..=3 {
+            assert_eq!(
+                s.admit(0, 0),
+                Admission::Admitted {
+                    limit_reached: k == 3
+                }
+            );
+        }
+        assert_eq!(s.admit(0, 0), Admission::OverLimit, "exactly N again");
+        assert_eq!(s.rdy_change(0, 0, 0), Some(0));
     }
 
     #[test]
