@@ -393,8 +393,26 @@ async fn serve_speaks_the_systemd_notify_protocol() {
     assert_eq!(count(&b, "stored"), 5, "{b}");
     tokio::time::sleep(Duration::from_secs(1)).await;
     let before_stop = drain();
-    let (code, _, stderr) = serve.stop().await;
+    // SIGTERM in the middle of a (slow) batch: STOPPING=1 must come as the signal does,
+    // before the batch in progress has ended and reported.
+    stack.aero.set_delay(Some(Duration::from_millis(1000)));
+    stack.publish_valid("notify", 5..8);
+    wait_until("messages in flight", RUN_LIMIT, || {
+        stack
+            .nsq
+            .channel_stats("notify", CHANNEL)
+            .is_some_and(|c| c.in_flight_count > 0)
+    })
+    .await;
+    // nsqd counts a message in flight as it sends it; give x-msrv the moment to take
+    // it, so the signal finds it in the store (1 s a write).
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (code, rest, stderr) = serve.stop().await;
     assert_eq!(code, 0, "{stderr}");
+    assert!(
+        rest.iter().any(|b| count(b, "received") > 0),
+        "SIGTERM came while the batch held messages: {rest:?}"
+    );
     UnixDatagram::unbound()
         .unwrap()
         .send_to(b"END", &socket_path)
@@ -418,8 +436,23 @@ async fn serve_speaks_the_systemd_notify_protocol() {
             .any(|m| m.starts_with("STATUS=last batch ok: received=5 stored=5")),
         "{before_stop:?}"
     );
+    let statuses: Vec<&String> = before_stop
+        .iter()
+        .filter(|m| m.starts_with("STATUS="))
+        .collect();
+    assert_eq!(
+        statuses.first().map(|m| m.as_str()),
+        Some("STATUS=started; no batch finished yet"),
+        "a status from the start, before any batch has ended: {before_stop:?}"
+    );
+    let position = |prefix: &str, contains: &str| {
+        after_stop
+            .iter()
+            .position(|m| m.starts_with(prefix) && m.contains(contains))
+            .unwrap_or_else(|| panic!("no {prefix}..{contains}: {after_stop:?}"))
+    };
     assert!(
-        after_stop.iter().any(|m| m.starts_with("STOPPING=1")),
-        "{after_stop:?}"
+        position("STOPPING=1", "") < position("STATUS=", "stop_reason=signal"),
+        "STOPPING=1 as the signal comes, before the stopped batch reports: {after_stop:?}"
     );
 }
