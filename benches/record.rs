@@ -4,7 +4,7 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use x_msrv::nsq::MessageId;
-use x_msrv::record::{RecordKey, RecordRules, SchemaValidator};
+use x_msrv::pipeline::record::{RecordKey, RecordRules, SchemaValidator};
 
 fn rules() -> RecordRules {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/etc/message.schema.json");

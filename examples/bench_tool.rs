@@ -26,7 +26,7 @@ use aerospike::{
     operations,
 };
 use x_msrv::nsq::{Consumer, ConsumerOptions, MessageId, NsqAddresses, Settle};
-use x_msrv::record::{RecordKey, RecordRules, SchemaValidator};
+use x_msrv::pipeline::record::{RecordKey, RecordRules, SchemaValidator};
 
 const NAMESPACE: &str = "test";
 const SET: &str = "ceiling";

@@ -26,19 +26,10 @@
 //! - [`rejected`]: `x-msrv rejected list|show|redrive|purge`, the rejected set as a
 //!   dead-letter queue.
 
-pub mod batch;
-pub mod cli;
 pub mod commands;
 pub mod config;
-pub mod exit;
-pub mod failures;
-pub mod generator;
-pub mod logging;
-pub mod metrics;
+pub mod monitor;
 pub mod nsq;
-pub mod record;
+pub mod pipeline;
 pub mod rejected;
 pub mod run;
-pub mod serve;
-pub mod status;
-pub mod store;

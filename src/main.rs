@@ -11,9 +11,10 @@ use signal_hook_tokio::Signals;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
-use x_msrv::cli::{Cli, Command};
-use x_msrv::exit::Exit;
-use x_msrv::{commands, config, logging};
+use x_msrv::commands::cli::{Cli, Command};
+use x_msrv::commands::exit::Exit;
+use x_msrv::commands::{self, logging};
+use x_msrv::config;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {

@@ -1,7 +1,7 @@
 //! `x-msrv rejected list|show|redrive|purge`: the rejected set as a dead-letter queue.
 //!
 //! Every invalid message is kept in `rejected.set` with its reason (see
-//! [`crate::store::RejectedMessage`]). Once the schema or the producer is fixed, these
+//! [`crate::pipeline::store::RejectedMessage`]). Once the schema or the producer is fixed, these
 //! commands find the messages again, publish their original bodies back through nsqd
 //! (`redrive`), or delete them for good (`purge`).
 //!
@@ -39,13 +39,13 @@ use time::format_description::well_known::Rfc3339;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error};
 
-use crate::cli::{
+use crate::commands::cli::{
     PurgeArgs, RedriveArgs, RejectedCommand, RejectedFilter, RejectedListArgs, RejectedShowArgs,
 };
+use crate::commands::exit::Exit;
 use crate::config::Settings;
-use crate::exit::Exit;
 use crate::nsq::{self, NsqAddresses};
-use crate::store::{
+use crate::pipeline::store::{
     AerospikeSink, MAX_KEPT_BODY, RejectedBins, RejectedBody, RejectedRecord, StoreError,
 };
 
@@ -921,7 +921,7 @@ mod tests {
     use super::*;
 
     fn record(reason: &str, nsq_ts: i64, topic: &str) -> RejectedRecord {
-        let mut r = crate::store::RejectedRecord::for_tests("k-1");
+        let mut r = crate::pipeline::store::RejectedRecord::for_tests("k-1");
         r.reason = reason.to_owned();
         r.nsq_ts = nsq_ts;
         r.topic = topic.to_owned();

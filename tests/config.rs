@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use x_msrv::config::{self, ConfigError, Format, Settings};
 use x_msrv::nsq::MessageId;
-use x_msrv::record::Rejection;
+use x_msrv::pipeline::record::Rejection;
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

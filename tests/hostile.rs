@@ -34,8 +34,8 @@ use tokio::process::Command;
 
 use x_msrv::nsq::MessageId;
 use x_msrv::nsq::frame::{self, Frame};
-use x_msrv::record::{RecordKey, RecordRules, SchemaValidator};
-use x_msrv::store::MAX_KEPT_BODY;
+use x_msrv::pipeline::record::{RecordKey, RecordRules, SchemaValidator};
+use x_msrv::pipeline::store::MAX_KEPT_BODY;
 
 const BIN: &str = env!("CARGO_BIN_EXE_x-msrv");
 const SHIPPED_SCHEMA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/etc/message.schema.json");

@@ -11,8 +11,8 @@ use devstack::aerospike::{AerospikeOptions, AerospikeServer};
 use serde_json::json;
 
 use x_msrv::nsq::MessageId;
-use x_msrv::record::{Record, RecordKey, RecordRules, SchemaValidator};
-use x_msrv::store::{
+use x_msrv::pipeline::record::{Record, RecordKey, RecordRules, SchemaValidator};
+use x_msrv::pipeline::store::{
     AerospikeSettings, AerospikeSink, MAX_KEPT_BODY, RejectedMessage, StoreError, Ttl, WriteMode,
     Written,
 };

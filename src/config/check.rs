@@ -8,14 +8,14 @@ use std::time::Duration;
 use super::error::ConfigError;
 use super::raw::{RawAerospike, RawConfig, RawMessage, RawNsq, Redacted};
 use super::{NSQ_ID_KEY, NsqSettings, Settings};
-use crate::batch::RetryPolicy;
 use crate::nsq::tls::{Roots, TlsSetupError, TlsVersion, load_certificates, load_private_key};
 use crate::nsq::{self, Compression, NsqAddresses, Secret, TlsClient};
-use crate::record::{
+use crate::pipeline::batch::RetryPolicy;
+use crate::pipeline::record::{
     self, IndexBin, Layout, MAX_TTL, Pointer, RecordKey, RecordRules, Routing, SchemaValidator,
     VersionRule,
 };
-use crate::store::{AerospikeSettings, Ttl, WriteMode};
+use crate::pipeline::store::{AerospikeSettings, Ttl, WriteMode};
 
 /// nsqd's smallest `msg_timeout` (IDENTIFY rejects less than 1 s).
 const MIN_MSG_TIMEOUT: Duration = Duration::from_secs(1);

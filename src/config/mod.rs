@@ -55,14 +55,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::batch::RetryPolicy;
 use crate::nsq::{Compression, ConsumerOptions, NsqAddresses, Secret, TlsClient};
-use crate::record::RecordRules;
+use crate::pipeline::batch::RetryPolicy;
+use crate::pipeline::record::RecordRules;
 
 use env::{env_overrides, env_vars, value_for};
 use error::{deserialize_error, syntax_error};
 
-pub use crate::store::{AerospikeSettings, Ttl, WriteMode};
+pub use crate::pipeline::store::{AerospikeSettings, Ttl, WriteMode};
 pub use check::DEFAULT_STATE_DIRECTORY;
 pub use error::ConfigError;
 

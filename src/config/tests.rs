@@ -1,7 +1,7 @@
 //! Unit tests of loading and checking, from strings (no files but a schema).
 
 use super::*;
-use crate::record::RecordKey;
+use crate::pipeline::record::RecordKey;
 
 /// A schema file in a temporary directory, so the tests do not depend on /etc.
 fn schema_dir() -> tempfile::TempDir {
@@ -599,7 +599,10 @@ fn the_metrics_textfile_is_off_by_default_and_a_prom_file() {
 #[test]
 fn the_longest_ttl_is_aerospikes() {
     let s = parse(&with("aerospike", r#"ttl = "3650d""#)).unwrap();
-    assert_eq!(s.aerospike.ttl, Ttl::Seconds(crate::record::MAX_TTL));
+    assert_eq!(
+        s.aerospike.ttl,
+        Ttl::Seconds(crate::pipeline::record::MAX_TTL)
+    );
 }
 
 #[test]

@@ -62,7 +62,7 @@ mod tests {
 
     #[test]
     fn restates_the_shipped_timers_first_run_triggers() {
-        let timer = include_str!("../systemd/x-msrv.timer");
+        let timer = include_str!("../../systemd/x-msrv.timer");
         assert!(timer.contains(&format!("\nOnActiveSec={ON_ACTIVE_SEC}\n")));
         assert!(timer.contains(&format!("\nOnBootSec={ON_BOOT_SEC}\n")));
     }

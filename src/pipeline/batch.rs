@@ -34,10 +34,10 @@ use std::time::Duration;
 use futures::FutureExt;
 use tracing::{debug, error, warn};
 
-use crate::failures::FailureLog;
 use crate::nsq::{self, Message, Settle};
-use crate::record::RecordRules;
-use crate::store::{AerospikeSink, RejectedMessage, StoreError, Written};
+use crate::pipeline::failures::FailureLog;
+use crate::pipeline::record::RecordRules;
+use crate::pipeline::store::{AerospikeSink, RejectedMessage, StoreError, Written};
 
 /// When a message whose write failed comes back, and when it stops coming back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

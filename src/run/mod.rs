@@ -12,7 +12,9 @@
 //! Batches run concurrently; each message is settled exactly when its own record's
 //! outcome is known.
 //!
-//! [`batch`]: crate::batch
+//! [`batch`]: crate::pipeline::batch
+
+pub mod serve;
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -23,11 +25,11 @@ use tokio::time::Sleep;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
-use crate::batch::{BatchReport, Pipeline};
 use crate::config::Settings;
-use crate::failures::FailureLog;
 use crate::nsq::{Consumer, HttpClient, NsqError};
-use crate::store::{AerospikeSink, StoreError};
+use crate::pipeline::batch::{BatchReport, Pipeline};
+use crate::pipeline::failures::FailureLog;
+use crate::pipeline::store::{AerospikeSink, StoreError};
 
 /// Batches processed at the same time: as many as fill half of `nsq.max-in-flight`, so
 /// the other half keeps arriving while they are stored (a store holding the whole window

@@ -15,9 +15,9 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use crate::cli::StatusArgs;
+use crate::commands::cli::StatusArgs;
 use crate::config::{self, MonitorSettings};
-use crate::metrics::{self, MetricsState};
+use crate::monitor::metrics::{self, MetricsState};
 
 /// The plugin's result, worst last.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -223,7 +223,7 @@ impl VersionRule {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::IndexBin;
+    use crate::pipeline::record::IndexBin;
     use serde_json::json;
 
     fn routing() -> Routing {

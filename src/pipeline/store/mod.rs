@@ -45,7 +45,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 use tracing::debug;
 
-use crate::record::{Record, bins};
+use crate::pipeline::record::{Record, bins};
 
 // The operator's reads and deletes: `records --key`, `x-msrv rejected ...`.
 mod admin;

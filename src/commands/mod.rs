@@ -1,5 +1,10 @@
 //! The subcommands: each turns settings into work and its result into an [`Exit`].
 
+pub mod cli;
+pub mod exit;
+pub mod generator;
+pub mod logging;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -7,12 +12,12 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
-use crate::cli::{GeneratorArgs, RecordsArgs, StatusArgs};
+use crate::commands::cli::{GeneratorArgs, RecordsArgs, StatusArgs};
+use crate::commands::exit::Exit;
 use crate::config::{self, Settings};
-use crate::exit::Exit;
-use crate::metrics::MetricsState;
+use crate::monitor::metrics::MetricsState;
+use crate::pipeline::store::AerospikeSink;
 use crate::run::{self, RunError};
-use crate::store::AerospikeSink;
 
 /// `x-msrv run`: one batch, then the summary line and the exit code; with
 /// `summary_json`, the summary also as one JSON object on stdout.
@@ -37,7 +42,7 @@ pub async fn serve(
         write_metrics(&settings, exit, result.as_ref().ok(), elapsed).await;
         exit
     };
-    crate::serve::serve(Arc::clone(&settings), shutdown, report).await;
+    crate::run::serve::serve(Arc::clone(&settings), shutdown, report).await;
     Exit::Ok
 }
 
@@ -97,7 +102,7 @@ async fn write_metrics(
         warn!(dir = %dir.display(), error = %e, "cannot write the metrics state (see state-directory)");
     }
     if let Some(path) = &settings.metrics_textfile
-        && let Err(e) = crate::metrics::write_atomically(path, state.render().as_bytes())
+        && let Err(e) = crate::monitor::metrics::write_atomically(path, state.render().as_bytes())
     {
         warn!(file = %path.display(), error = %e, "cannot write the metrics textfile (see metrics.textfile)");
     }
@@ -235,9 +240,9 @@ pub fn status(config_path: Option<&Path>, args: &StatusArgs) -> std::process::Ex
         .enable_all()
         .build()
     {
-        Ok(runtime) => runtime.block_on(crate::status::check(config_path, args)),
-        Err(e) => crate::status::Report {
-            state: crate::status::State::Unknown,
+        Ok(runtime) => runtime.block_on(crate::monitor::status::check(config_path, args)),
+        Err(e) => crate::monitor::status::Report {
+            state: crate::monitor::status::State::Unknown,
             line: format!("X-MSRV UNKNOWN - cannot start the async runtime: {e}"),
         },
     };
@@ -256,7 +261,7 @@ pub fn systemd_generator(config_path: Option<&Path>, args: &GeneratorArgs) -> Ex
             return Exit::Ok;
         }
     };
-    if let Err(e) = crate::generator::write_dropin(&args.normal_dir, period) {
+    if let Err(e) = crate::commands::generator::write_dropin(&args.normal_dir, period) {
         eprintln!("x-msrv-generator: cannot write the timer drop-in: {e}");
     }
     Exit::Ok

@@ -29,8 +29,8 @@ use tokio::time::{MissedTickBehavior, Sleep};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
+use crate::commands::exit::Exit;
 use crate::config::Settings;
-use crate::exit::Exit;
 use crate::nsq::{Consumer, NsqAddresses};
 use crate::run::{self, RunError, RunSummary, Session, Start, StopReason};
 
