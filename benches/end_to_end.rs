@@ -13,6 +13,7 @@ use devstack::aerospike::{AerospikeOptions, AerospikeServer};
 use devstack::nsqd::{NsqOptions, NsqServer};
 use tokio_util::sync::CancellationToken;
 use x_msrv::config::{self, Format};
+use x_msrv::pipeline::outcome::Outcome;
 
 #[tokio::main]
 async fn main() {
@@ -59,8 +60,8 @@ timeout = "5s"
     let secs = summary.duration.as_secs_f64();
     println!(
         "end_to_end: {} stored of {total} in {secs:.3} s = {:.0} msg/s (batch-size {batch}, stop {}, records {})",
-        summary.stored,
-        summary.stored as f64 / secs,
+        summary.count(Outcome::Stored),
+        summary.count(Outcome::Stored) as f64 / secs,
         summary.stop_reason,
         aero.record_count("test", "messages")
     );

@@ -10,7 +10,7 @@ use super::raw::{RawAerospike, RawConfig, RawMessage, RawNsq, Redacted};
 use super::{NSQ_ID_KEY, NsqSettings, Settings};
 use crate::nsq::tls::{Roots, TlsSetupError, TlsVersion, load_certificates, load_private_key};
 use crate::nsq::{self, Compression, NsqAddresses, Secret, TlsClient};
-use crate::pipeline::batch::RetryPolicy;
+use crate::pipeline::outcome::RetryPolicy;
 use crate::pipeline::record::{
     self, IndexBin, Layout, MAX_TTL, Pointer, RecordKey, RecordRules, Routing, SchemaValidator,
     VersionRule,

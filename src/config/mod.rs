@@ -56,7 +56,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::nsq::{Compression, ConsumerOptions, NsqAddresses, Secret, TlsClient};
-use crate::pipeline::batch::RetryPolicy;
+use crate::pipeline::outcome::RetryPolicy;
 use crate::pipeline::record::RecordRules;
 
 use env::{env_overrides, env_vars, value_for};

@@ -11,7 +11,6 @@
 //! directory, fsync, rename), so a reader sees the old file or the new one, never half.
 //! Nothing here changes a run's exit code: a failure to write is a warning.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::os::unix::fs::PermissionsExt as _;
@@ -20,6 +19,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+use crate::pipeline::outcome::{Counts, Outcome};
 use crate::run::{RunSummary, StopReason};
 
 /// The state file's name in the state directory.
@@ -31,18 +31,6 @@ pub const BACKLOG_SAMPLES: usize = 5;
 /// Readable by everyone: node_exporter runs as its own user, `x-msrv status` as the
 /// monitoring system's; the unit's `UMask=0077` would make them `0600`.
 const FILE_MODE: u32 = 0o644;
-
-/// The message outcomes counted, in the summary line's words.
-pub const OUTCOMES: [&str; 8] = [
-    "stored",
-    "invalid",
-    "requeued",
-    "returned",
-    "over_limit",
-    "superseded",
-    "given_up",
-    "dead_lettered",
-];
 
 /// `stop_reason` of a run that could not start (NSQ or Aerospike unreachable, exit 69):
 /// it has no summary, hence none of the run's own reasons.
@@ -70,8 +58,8 @@ pub struct LastRun {
     pub exit_code: u8,
     /// A [`STOP_REASONS`] word.
     pub stop_reason: String,
-    /// Messages by outcome ([`OUTCOMES`]).
-    pub messages: BTreeMap<String, u64>,
+    /// Messages by outcome.
+    pub messages: Counts,
 }
 
 /// Runs so far, by result (success: exit 0).
@@ -97,7 +85,7 @@ pub struct MetricsState {
     /// Unix seconds of the end of the last run that exited 0.
     pub last_success_timestamp: Option<f64>,
     /// Messages by outcome over every run.
-    pub messages_total: BTreeMap<String, u64>,
+    pub messages_total: Counts,
     pub runs_total: RunsTotal,
     /// Oldest first, at most [`BACKLOG_SAMPLES`].
     pub backlog: Vec<BacklogSample>,
@@ -143,14 +131,8 @@ impl MetricsState {
         backlog: Option<u64>,
     ) {
         let timestamp = unix_seconds(now);
-        let messages: BTreeMap<String, u64> = OUTCOMES
-            .iter()
-            .map(|&o| ((*o).to_owned(), summary.map_or(0, |s| count(s, o))))
-            .collect();
-        for (outcome, n) in &messages {
-            let total = self.messages_total.entry(outcome.clone()).or_insert(0);
-            *total = total.saturating_add(*n);
-        }
+        let messages = summary.map_or_else(Counts::default, |s| s.counts);
+        self.messages_total.add(&messages);
         if exit_code == 0 {
             self.runs_total.success += 1;
             self.last_success_timestamp = Some(timestamp);
@@ -231,12 +213,12 @@ impl MetricsState {
             "gauge",
             "Messages of the last run by outcome.",
         );
-        for outcome in OUTCOMES {
-            let n = last.and_then(|r| r.messages.get(outcome)).copied();
+        for outcome in Outcome::all() {
+            let n = last.map_or(0, |r| r.messages[outcome]);
             w.sample(
                 "x_msrv_last_run_messages",
                 &format!("outcome=\"{outcome}\""),
-                n.unwrap_or(0) as f64,
+                n as f64,
             );
         }
         w.family(
@@ -275,8 +257,8 @@ impl MetricsState {
             "counter",
             "Messages over every run by outcome.",
         );
-        for outcome in OUTCOMES {
-            let n = self.messages_total.get(outcome).copied().unwrap_or(0);
+        for outcome in Outcome::all() {
+            let n = self.messages_total[outcome];
             w.sample(
                 "x_msrv_messages_total",
                 &format!("outcome=\"{outcome}\""),
@@ -316,20 +298,6 @@ impl Writer {
         } else {
             let _ = writeln!(self.0, "{name}{{{labels}}} {value}");
         }
-    }
-}
-
-fn count(s: &RunSummary, outcome: &str) -> u64 {
-    match outcome {
-        "stored" => s.stored,
-        "invalid" => s.invalid,
-        "requeued" => s.requeued,
-        "returned" => s.returned,
-        "over_limit" => s.over_limit,
-        "superseded" => s.superseded,
-        "given_up" => s.given_up,
-        "dead_lettered" => s.dead_lettered,
-        _ => 0,
     }
 }
 
@@ -377,16 +345,13 @@ mod tests {
     use super::*;
 
     fn summary(stored: u64, requeued: u64, reason: StopReason) -> RunSummary {
+        let mut counts = Counts::default();
+        counts[Outcome::Stored] = stored;
+        counts[Outcome::Invalid] = 1;
+        counts[Outcome::Requeued] = requeued;
         RunSummary {
             received: stored + requeued,
-            stored,
-            superseded: 0,
-            invalid: 1,
-            given_up: 0,
-            dead_lettered: 0,
-            requeued,
-            returned: 0,
-            over_limit: 0,
+            counts,
             stop_reason: reason,
             duration: Duration::from_millis(250),
         }
@@ -415,8 +380,8 @@ mod tests {
         let last = state.last_run.as_ref().unwrap();
         assert_eq!((last.timestamp, last.exit_code), (1060.0, 75));
         assert_eq!(last.stop_reason, "store-unavailable");
-        assert_eq!(state.messages_total["stored"], 4);
-        assert_eq!(state.messages_total["invalid"], 2);
+        assert_eq!(state.messages_total[Outcome::Stored], 4);
+        assert_eq!(state.messages_total[Outcome::Invalid], 2);
         assert_eq!(
             state.runs_total,
             RunsTotal {

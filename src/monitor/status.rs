@@ -18,6 +18,7 @@ use std::time::{Duration, SystemTime};
 use crate::commands::cli::StatusArgs;
 use crate::config::{self, MonitorSettings};
 use crate::monitor::metrics::{self, MetricsState};
+use crate::pipeline::outcome::Outcome;
 
 /// The plugin's result, worst last.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -136,7 +137,6 @@ pub fn evaluate(
             (State::Critical, None)
         }
     };
-    let n = |o: &str| last.messages.get(o).copied().unwrap_or(0);
     let last_age = Duration::from_secs_f64((now_s - last.timestamp).max(0.0));
     let _ = write!(
         text,
@@ -144,9 +144,9 @@ pub fn evaluate(
         short(last_age),
         last.exit_code,
         last.stop_reason,
-        n("stored"),
-        n("invalid"),
-        n("requeued")
+        last.messages[Outcome::Stored],
+        last.messages[Outcome::Invalid],
+        last.messages[Outcome::Requeued]
     );
     match backlog {
         Some(b) => {
@@ -174,8 +174,8 @@ pub fn evaluate(
             trim(critical.as_secs_f64())
         );
     }
-    for outcome in ["stored", "invalid", "requeued"] {
-        let _ = write!(perf, "'{outcome}'={};;;0; ", n(outcome));
+    for outcome in [Outcome::Stored, Outcome::Invalid, Outcome::Requeued] {
+        let _ = write!(perf, "'{outcome}'={};;;0; ", last.messages[outcome]);
     }
     if let Some(b) = backlog {
         let _ = write!(perf, "'backlog'={b};;;0;");

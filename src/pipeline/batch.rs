@@ -34,185 +34,38 @@ use std::time::Duration;
 use futures::FutureExt;
 use tracing::{debug, error, warn};
 
-use crate::nsq::{self, Message, Settle};
+use crate::nsq::{self, Message};
 use crate::pipeline::failures::FailureLog;
+use crate::pipeline::outcome::{
+    AfterKeep, Counts, Fate, KeepKind, RetryPolicy, Verdict, after_keep, after_store,
+};
 use crate::pipeline::record::RecordRules;
-use crate::pipeline::store::{AerospikeSink, RejectedMessage, StoreError, Written};
-
-/// When a message whose write failed comes back, and when it stops coming back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
-    /// REQ delay after a failed write, times the message's failed writes …
-    pub requeue_delay: Duration,
-    /// … capped by this (and by nsqd's own 1 h limit).
-    pub max_requeue_delay: Duration,
-    /// A message whose write failed this many times is given up (see [`after_store`]).
-    pub max_attempts: u32,
-}
-
-impl RetryPolicy {
-    /// The REQ delay after a message's `failures`-th failed write: `requeue_delay ×
-    /// failures`, capped by `max_requeue_delay` and nsqd's [`nsq::MAX_REQ_DELAY`].
-    pub fn delay(&self, failures: u32) -> Duration {
-        self.requeue_delay
-            .saturating_mul(failures.max(1))
-            .min(self.max_requeue_delay)
-            .min(nsq::MAX_REQ_DELAY)
-    }
-
-    /// Whether `failures` failed writes are all a message may cost.
-    fn exhausted(&self, failures: u32) -> bool {
-        failures >= self.max_attempts
-    }
-}
-
-/// Why a message is kept in the rejected set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeepKind {
-    /// It is not valid (JSON, schema, key) or Aerospike refused it for what it is.
-    Invalid,
-    /// It is valid, but its writes kept failing: given up after `max-attempts`.
-    GivenUp,
-}
-
-/// How a message leaves its batch.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// Its record is written (or, `create-only`, was there already): FIN.
-    Stored,
-    /// The ordering guard: a record with its version or a newer one is stored, so it
-    /// was not written: FIN.
-    Superseded,
-    /// Kept in the rejected set with this reason: FIN.
-    Kept(KeepKind, String),
-    /// Neither stored nor kept, published to the dead-letter topic: FIN.
-    DeadLettered(String),
-    /// Back to NSQ, redelivered after this delay: REQ.
-    Retry(Duration),
-}
-
-impl Outcome {
-    /// What NSQ is told.
-    pub fn settle(&self) -> Settle {
-        match self {
-            Outcome::Stored
-            | Outcome::Superseded
-            | Outcome::Kept(..)
-            | Outcome::DeadLettered(_) => Settle::Finish,
-            Outcome::Retry(delay) => Settle::Requeue(*delay),
-        }
-    }
-}
-
-/// What the record write decided: an outcome now, or keep the message with a reason
-/// first (its outcome then comes from [`after_keep`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
-    Settle(Outcome),
-    Keep(KeepKind, String),
-}
-
-/// What to do with a message the rejected-set write did not keep.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AfterKeep {
-    Settle(Outcome),
-    /// Out of attempts: publish it to the dead-letter topic (if there is one).
-    DeadLetter(String),
-}
-
-/// The fate of a message after its record write answered `result`; `failures` is its
-/// failed writes so far, this one included when `result` is a transient error.
-pub fn after_store(
-    result: &Result<Written, StoreError>,
-    failures: u32,
-    retry: &RetryPolicy,
-) -> Verdict {
-    match result {
-        Ok(Written::Stored | Written::Existed) => Verdict::Settle(Outcome::Stored),
-        Ok(Written::Superseded) => Verdict::Settle(Outcome::Superseded),
-        // Retrying cannot help (a bin name too long, a record too big): keep the message
-        // as invalid rather than loop on it.
-        Err(e) if e.is_permanent() => {
-            Verdict::Keep(KeepKind::Invalid, format!("not storable: {e}"))
-        }
-        // go-nsq would silently drop it here; x-msrv keeps it with the reason.
-        Err(e) if retry.exhausted(failures) => Verdict::Keep(
-            KeepKind::GivenUp,
-            format!("not stored after {failures} failed writes: {e}"),
-        ),
-        Err(_) => Verdict::Settle(Outcome::Retry(retry.delay(failures))),
-    }
-}
-
-/// The fate of a message to be kept with `reason`, after the rejected-set write
-/// answered `result`; `failures` as for [`after_store`]. Not kept means not finished:
-/// NSQ holds it until a run can keep it, or, past `max-attempts`, it is dead-lettered.
-pub fn after_keep(
-    kind: KeepKind,
-    reason: String,
-    result: &Result<(), StoreError>,
-    failures: u32,
-    retry: &RetryPolicy,
-) -> AfterKeep {
-    match result {
-        Ok(()) => AfterKeep::Settle(Outcome::Kept(kind, reason)),
-        Err(e) if retry.exhausted(failures) => AfterKeep::DeadLetter(format!(
-            "{reason}; not kept in the rejected set after {failures} failed writes: {e}"
-        )),
-        Err(_) => AfterKeep::Settle(Outcome::Retry(retry.delay(failures))),
-    }
-}
+use crate::pipeline::store::{AerospikeSink, RejectedMessage, StoreError};
 
 /// What one batch did; the run adds these up.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct BatchReport {
-    /// Stored and FIN'd.
-    pub stored: u64,
-    /// Not written, a newer version being stored (the ordering guard), and FIN'd.
-    pub superseded: u64,
-    /// Kept in the rejected set as invalid and FIN'd.
-    pub invalid: u64,
-    /// Valid, but given up after `max-attempts` failed writes: kept in the rejected set.
-    pub given_up: u64,
-    /// Neither stored nor kept: published to the dead-letter topic and FIN'd.
-    pub dead_lettered: u64,
-    /// REQ'd after a failed write.
-    pub requeued: u64,
+    /// Messages by outcome: only the outcomes of a write ([`Fate::outcome`]), never
+    /// `returned` or `over_limit`, which the run counts.
+    pub counts: Counts,
     /// A write failed in a way a retry might fix: the run should stop taking messages.
     pub store_failing: bool,
 }
 
 impl BatchReport {
-    fn count(&mut self, outcome: &Outcome) {
-        match outcome {
-            Outcome::Stored => self.stored += 1,
-            Outcome::Superseded => self.superseded += 1,
-            Outcome::Kept(KeepKind::Invalid, _) => self.invalid += 1,
-            Outcome::Kept(KeepKind::GivenUp, _) => self.given_up += 1,
-            Outcome::DeadLettered(_) => self.dead_lettered += 1,
-            Outcome::Retry(_) => self.requeued += 1,
-        }
+    fn count(&mut self, fate: &Fate) {
+        self.counts[fate.outcome()] += 1;
     }
 
     /// Adds another batch's report to this one.
     pub fn add(&mut self, other: &BatchReport) {
-        self.stored += other.stored;
-        self.superseded += other.superseded;
-        self.invalid += other.invalid;
-        self.given_up += other.given_up;
-        self.dead_lettered += other.dead_lettered;
-        self.requeued += other.requeued;
+        self.counts.add(&other.counts);
         self.store_failing |= other.store_failing;
     }
 
     /// Messages that left with an outcome (FIN or REQ after a write).
     pub fn settled(&self) -> u64 {
-        self.stored
-            + self.superseded
-            + self.invalid
-            + self.given_up
-            + self.dead_lettered
-            + self.requeued
+        self.counts.iter().map(|(_, n)| n).sum()
     }
 }
 
@@ -262,7 +115,7 @@ impl Pipeline {
             }
         }
 
-        let mut settled: Vec<(Message, Outcome)> = Vec::with_capacity(accepted.len());
+        let mut settled: Vec<(Message, Fate)> = Vec::with_capacity(accepted.len());
         if !records.is_empty() {
             let count = records.len();
             let results = guarded(self.sink.store_batch(records), count).await;
@@ -331,7 +184,7 @@ impl Pipeline {
             .into_iter()
             .map(|(msg, outcome)| {
                 report.count(&outcome);
-                if !matches!(outcome, Outcome::Retry(_)) {
+                if !matches!(outcome, Fate::Retry(_)) {
                     self.failures.forget(&msg.id, msg.timestamp);
                 }
                 (msg, outcome.settle())
@@ -347,9 +200,9 @@ impl Pipeline {
 
     /// Publishes a message that can be neither stored nor kept to `rejected.topic` on
     /// the nsqd it came from; FIN'd only once nsqd acknowledged the publish.
-    async fn dead_letter(&self, msg: &Message, reason: String) -> Outcome {
+    async fn dead_letter(&self, msg: &Message, reason: String) -> Fate {
         // Not published: back to NSQ for the longest delay the retry policy allows.
-        let stays = Outcome::Retry(self.retry.max_requeue_delay.min(nsq::MAX_REQ_DELAY));
+        let stays = Fate::Retry(self.retry.max_requeue_delay.min(nsq::MAX_REQ_DELAY));
         let Some(topic) = &self.dead_letter_topic else {
             error!(msg_id = %msg.id, reason = %reason, "message can be neither stored nor kept, and rejected.topic is off: it stays in NSQ");
             return stays;
@@ -365,7 +218,7 @@ impl Pipeline {
         {
             Ok(()) => {
                 error!(msg_id = %msg.id, topic = %topic, reason = %reason, "message dead-lettered: published to rejected.topic");
-                Outcome::DeadLettered(reason)
+                Fate::DeadLettered(reason)
             }
             Err(e) => {
                 error!(msg_id = %msg.id, topic = %topic, error = %e, reason = %reason, "cannot publish to rejected.topic; the message stays in NSQ");
@@ -425,167 +278,43 @@ fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const RETRY: RetryPolicy = RetryPolicy {
-        requeue_delay: Duration::from_secs(5),
-        max_requeue_delay: Duration::from_secs(12),
-        max_attempts: 3,
-    };
-
-    fn transient<T>() -> Result<T, StoreError> {
-        Err(StoreError::Transient("Aerospike: DEVICE_OVERLOAD".into()))
-    }
-
-    #[test]
-    fn a_written_record_is_stored_and_finished() {
-        let verdict = after_store(&Ok(Written::Stored), 0, &RETRY);
-        assert_eq!(verdict, Verdict::Settle(Outcome::Stored));
-        assert_eq!(Outcome::Stored.settle(), Settle::Finish);
-        // create-only: the record was there, so the message is stored.
-        let verdict = after_store(&Ok(Written::Existed), 0, &RETRY);
-        assert_eq!(verdict, Verdict::Settle(Outcome::Stored));
-    }
-
-    #[test]
-    fn a_message_older_than_its_record_is_superseded_and_finished() {
-        let verdict = after_store(&Ok(Written::Superseded), 0, &RETRY);
-        assert_eq!(verdict, Verdict::Settle(Outcome::Superseded));
-        assert_eq!(Outcome::Superseded.settle(), Settle::Finish);
-    }
-
-    #[test]
-    fn a_permanent_refusal_is_kept_as_invalid_whatever_the_failures() {
-        let refused: Result<Written, StoreError> = Err(StoreError::Permanent(
-            "Aerospike refused the record: BIN_NAME_TOO_LONG".into(),
-        ));
-        for failures in [0, 1, 3, 100] {
-            assert_eq!(
-                after_store(&refused, failures, &RETRY),
-                Verdict::Keep(
-                    KeepKind::Invalid,
-                    "not storable: Aerospike refused the record: BIN_NAME_TOO_LONG".into()
-                ),
-            );
-        }
-    }
-
-    #[test]
-    fn a_transient_failure_is_retried_with_a_growing_delay() {
-        assert_eq!(
-            after_store(&transient::<Written>(), 1, &RETRY),
-            Verdict::Settle(Outcome::Retry(Duration::from_secs(5)))
-        );
-        assert_eq!(
-            after_store(&transient::<Written>(), 2, &RETRY),
-            Verdict::Settle(Outcome::Retry(Duration::from_secs(10)))
-        );
-        let unavailable: Result<Written, StoreError> = Err(StoreError::Unavailable {
-            hosts: "db:3000".into(),
-            reason: "connection refused".into(),
-        });
-        assert!(matches!(
-            after_store(&unavailable, 1, &RETRY),
-            Verdict::Settle(Outcome::Retry(_))
-        ));
-        assert_eq!(
-            Outcome::Retry(Duration::from_secs(5)).settle(),
-            Settle::Requeue(Duration::from_secs(5))
-        );
-    }
-
-    #[test]
-    fn at_max_attempts_failed_writes_a_valid_message_is_given_up_not_invalid() {
-        for failures in [3, 4, u32::MAX] {
-            assert_eq!(
-                after_store(&transient::<Written>(), failures, &RETRY),
-                Verdict::Keep(
-                    KeepKind::GivenUp,
-                    format!(
-                        "not stored after {failures} failed writes: Aerospike: DEVICE_OVERLOAD"
-                    )
-                ),
-            );
-        }
-    }
-
-    #[test]
-    fn a_kept_message_is_finished_and_a_failed_keep_retried_then_dead_lettered() {
-        let kept = after_keep(KeepKind::Invalid, "schema: bad".into(), &Ok(()), 0, &RETRY);
-        let AfterKeep::Settle(kept) = kept else {
-            panic!("kept: {kept:?}")
-        };
-        assert_eq!(kept, Outcome::Kept(KeepKind::Invalid, "schema: bad".into()));
-        assert_eq!(kept.settle(), Settle::Finish);
-        // Not kept, so not finished: back to NSQ while failures remain …
-        for failures in [1, 2] {
-            let outcome = after_keep(
-                KeepKind::Invalid,
-                "why".into(),
-                &transient(),
-                failures,
-                &RETRY,
-            );
-            assert_eq!(
-                outcome,
-                AfterKeep::Settle(Outcome::Retry(RETRY.delay(failures)))
-            );
-        }
-        // … and never requeued for ever: past max attempts it goes to the dead letters.
-        for kind in [KeepKind::Invalid, KeepKind::GivenUp] {
-            assert_eq!(
-                after_keep(kind, "why".into(), &transient(), 3, &RETRY),
-                AfterKeep::DeadLetter(
-                    "why; not kept in the rejected set after 3 failed writes: Aerospike: DEVICE_OVERLOAD"
-                        .into()
-                )
-            );
-        }
-        assert_eq!(Outcome::DeadLettered("x".into()).settle(), Settle::Finish);
-    }
-
-    #[test]
-    fn requeue_delay_grows_and_is_capped() {
-        assert_eq!(RETRY.delay(0), Duration::from_secs(5));
-        assert_eq!(RETRY.delay(1), Duration::from_secs(5));
-        assert_eq!(RETRY.delay(2), Duration::from_secs(10));
-        assert_eq!(RETRY.delay(3), Duration::from_secs(12));
-        assert_eq!(RETRY.delay(u32::MAX), Duration::from_secs(12));
-        let long = RetryPolicy {
-            max_requeue_delay: Duration::from_secs(24 * 3600),
-            ..RETRY
-        };
-        assert_eq!(long.delay(u32::MAX), nsq::MAX_REQ_DELAY, "nsqd's limit");
-    }
+    use crate::pipeline::outcome::Outcome;
 
     #[test]
     fn reports_add_up() {
         let mut total = BatchReport::default();
         let mut one = BatchReport::default();
-        for outcome in [
-            Outcome::Stored,
-            Outcome::Stored,
-            Outcome::Superseded,
-            Outcome::Kept(KeepKind::Invalid, "x".into()),
-            Outcome::Kept(KeepKind::GivenUp, "x".into()),
-            Outcome::DeadLettered("x".into()),
-            Outcome::Retry(Duration::ZERO),
+        for fate in [
+            Fate::Stored,
+            Fate::Stored,
+            Fate::Superseded,
+            Fate::Kept(KeepKind::Invalid, "x".into()),
+            Fate::Kept(KeepKind::GivenUp, "x".into()),
+            Fate::DeadLettered("x".into()),
+            Fate::Retry(Duration::ZERO),
         ] {
-            one.count(&outcome);
+            one.count(&fate);
         }
         total.add(&one);
         total.add(&BatchReport {
             store_failing: true,
             ..one
         });
+        let mut expected = Counts::default();
+        for (outcome, n) in [
+            (Outcome::Stored, 4),
+            (Outcome::Superseded, 2),
+            (Outcome::Invalid, 2),
+            (Outcome::GivenUp, 2),
+            (Outcome::DeadLettered, 2),
+            (Outcome::Requeued, 2),
+        ] {
+            expected[outcome] = n;
+        }
         assert_eq!(
             total,
             BatchReport {
-                stored: 4,
-                superseded: 2,
-                invalid: 2,
-                given_up: 2,
-                dead_lettered: 2,
-                requeued: 2,
+                counts: expected,
                 store_failing: true
             }
         );

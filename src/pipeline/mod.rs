@@ -3,5 +3,6 @@
 
 pub mod batch;
 pub mod failures;
+pub mod outcome;
 pub mod record;
 pub mod store;

@@ -29,6 +29,7 @@ use crate::config::Settings;
 use crate::nsq::{Consumer, HttpClient, NsqError};
 use crate::pipeline::batch::{BatchReport, Pipeline};
 use crate::pipeline::failures::FailureLog;
+use crate::pipeline::outcome::{Counts, Outcome};
 use crate::pipeline::store::{AerospikeSink, StoreError};
 
 /// Batches processed at the same time: as many as fill half of `nsq.max-in-flight`, so
@@ -92,30 +93,14 @@ impl std::fmt::Display for StopReason {
     }
 }
 
-/// What a run did; logged as one line and mapped to the exit code.
+/// What a run did; logged as one line and mapped to the exit code by the command layer.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct RunSummary {
     /// Messages taken from NSQ (at most N).
     pub received: u64,
-    /// Messages stored in Aerospike and FIN'd.
-    pub stored: u64,
-    /// Messages not written because their record holds the same or a newer version
-    /// (`message.version`), FIN'd.
-    pub superseded: u64,
-    /// Invalid messages kept in the rejected set and FIN'd.
-    pub invalid: u64,
-    /// Valid messages given up after `nsq.max-attempts` failed writes, kept in the
-    /// rejected set and FIN'd.
-    pub given_up: u64,
-    /// Messages neither stored nor kept (the rejected-set write failed too), published to
-    /// `rejected.topic` and FIN'd.
-    pub dead_lettered: u64,
-    /// Messages sent back to NSQ after a failed store (they will be retried).
-    pub requeued: u64,
-    /// Messages handed back unprocessed because the run stopped first.
-    pub returned: u64,
-    /// Messages that arrived past N and were REQ'd at once, never processed.
-    pub over_limit: u64,
+    /// What became of them, by outcome (each a field of the JSON: `stored`, …).
+    #[serde(flatten)]
+    pub counts: Counts,
     /// Why the run ended.
     pub stop_reason: StopReason,
     /// Wall time from start to the last settlement.
@@ -129,18 +114,13 @@ fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error
 
 impl std::fmt::Display for RunSummary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "received={}", self.received)?;
+        for (outcome, n) in self.counts.iter() {
+            write!(f, " {outcome}={n}")?;
+        }
         write!(
             f,
-            "received={} stored={} superseded={} invalid={} given_up={} dead_lettered={} requeued={} returned={} over_limit={} stop_reason={} duration_ms={}",
-            self.received,
-            self.stored,
-            self.superseded,
-            self.invalid,
-            self.given_up,
-            self.dead_lettered,
-            self.requeued,
-            self.returned,
-            self.over_limit,
+            " stop_reason={} duration_ms={}",
             self.stop_reason,
             self.duration.as_millis()
         )
@@ -148,10 +128,25 @@ impl std::fmt::Display for RunSummary {
 }
 
 impl RunSummary {
+    /// A run that stopped before any message could flow.
+    pub fn stopped_before_start(stop_reason: StopReason, started: Instant) -> RunSummary {
+        RunSummary {
+            received: 0,
+            counts: Counts::default(),
+            stop_reason,
+            duration: started.elapsed(),
+        }
+    }
+
+    /// Messages of `outcome`.
+    pub fn count(&self, outcome: Outcome) -> u64 {
+        self.counts[outcome]
+    }
+
     /// True when some message could not be stored this time (it is back in NSQ), or the
     /// run could not finish talking to NSQ: the next run has work to redo.
     pub fn is_temporary_failure(&self) -> bool {
-        self.requeued > 0
+        self.count(Outcome::Requeued) > 0
             || matches!(
                 self.stop_reason,
                 StopReason::ConsumerClosed | StopReason::StoreUnavailable
@@ -184,7 +179,7 @@ pub async fn run(
     tokio::pin!(deadline);
     let mut session = match Session::open(&settings, &shutdown, deadline.as_mut()).await? {
         Start::Connected(session) => session,
-        Start::Stopped(reason) => return Ok(stopped_before_start(reason, started)),
+        Start::Stopped(reason) => return Ok(RunSummary::stopped_before_start(reason, started)),
     };
     let summary = session
         .batch(&settings, &shutdown, deadline.as_mut(), started)
@@ -385,27 +380,14 @@ impl Session {
             );
         }
 
-        let BatchReport {
-            stored,
-            superseded,
-            invalid,
-            given_up,
-            dead_lettered,
-            requeued,
-            ..
-        } = total;
+        let mut counts = total.counts;
+        // Received but never given an outcome: the stop came first, and the consumer
+        // (or a dropped message) sent them back with REQ 0.
+        counts[Outcome::Returned] = stats.received.saturating_sub(total.settled());
+        counts[Outcome::OverLimit] = stats.over_limit_requeued;
         RunSummary {
             received: stats.received,
-            stored,
-            superseded,
-            invalid,
-            given_up,
-            dead_lettered,
-            requeued,
-            // Received but never given an outcome: the stop came first, and the consumer
-            // (or a dropped message) sent them back with REQ 0.
-            returned: stats.received.saturating_sub(total.settled()),
-            over_limit: stats.over_limit_requeued,
+            counts,
             stop_reason,
             duration: started.elapsed(),
         }
@@ -446,38 +428,25 @@ fn load_failures(dir: &std::path::Path) -> FailureLog {
     }
 }
 
-pub(crate) fn stopped_before_start(stop_reason: StopReason, started: Instant) -> RunSummary {
-    RunSummary {
-        received: 0,
-        stored: 0,
-        superseded: 0,
-        invalid: 0,
-        given_up: 0,
-        dead_lettered: 0,
-        requeued: 0,
-        returned: 0,
-        over_limit: 0,
-        stop_reason,
-        duration: started.elapsed(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn the_summary_reads_the_same_as_text_and_json() {
+        let mut counts = Counts::default();
+        for (outcome, n) in [
+            (Outcome::Stored, 3),
+            (Outcome::Invalid, 1),
+            (Outcome::GivenUp, 1),
+            (Outcome::Requeued, 1),
+            (Outcome::OverLimit, 2),
+        ] {
+            counts[outcome] = n;
+        }
         let summary = RunSummary {
             received: 5,
-            stored: 3,
-            superseded: 0,
-            invalid: 1,
-            given_up: 1,
-            dead_lettered: 0,
-            requeued: 1,
-            returned: 0,
-            over_limit: 2,
+            counts,
             stop_reason: StopReason::StoreUnavailable,
             duration: Duration::from_millis(41),
         };

@@ -32,7 +32,7 @@ use tracing::{debug, info, warn};
 use crate::commands::exit::Exit;
 use crate::config::Settings;
 use crate::nsq::{Consumer, NsqAddresses};
-use crate::run::{self, RunError, RunSummary, Session, Start, StopReason};
+use crate::run::{RunError, RunSummary, Session, Start, StopReason};
 
 /// The first wait before connecting again after a failed attempt; it doubles per failure
 /// within a batch, up to [`MAX_RETRY`], and never past the batch's `timeout`.
@@ -94,7 +94,7 @@ where
                     Ok(Start::Connected(s)) => session.insert(s),
                     Ok(Start::Stopped(StopReason::Signal)) => break,
                     Ok(Start::Stopped(reason)) => {
-                        let summary = run::stopped_before_start(reason, started);
+                        let summary = RunSummary::stopped_before_start(reason, started);
                         let exit = report(&Ok(summary.clone()), started.elapsed()).await;
                         notifier.status(&format!("{}: {summary}", exit_word(exit)));
                         continue;
