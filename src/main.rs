@@ -33,7 +33,7 @@ fn main() -> ExitCode {
     // The generator runs before logging and the journal exist (systemd.generator(7)):
     // it must be quick, quiet on success, and never fail the boot.
     if let Some(Command::SystemdGenerator(args)) = &cli.command {
-        return commands::systemd_generator(cli.config.as_deref(), args).into();
+        return commands::generator::systemd_generator(cli.config.as_deref(), args).into();
     }
 
     logging::init(cli.verbose);
@@ -41,7 +41,7 @@ fn main() -> ExitCode {
         // Before the full configuration is loaded: a plugin says UNKNOWN (3) about a
         // configuration it cannot read, never exit 78, and needs neither the schema nor
         // the secrets a monitoring user may not read.
-        return commands::status(cli.config.as_deref(), args);
+        return commands::status::status(cli.config.as_deref(), args);
     }
     // One thread: x-msrv shares its host's cores with nsqd and Aerospike, and its work
     // is mostly waiting on them; what it computes (parse, schema, bins: under 1 us a
@@ -85,10 +85,10 @@ async fn async_main(cli: Cli) -> Exit {
     };
 
     let exit = match cli.command {
-        None | Some(Command::Run) => commands::run(settings, shutdown, cli.summary_json).await,
-        Some(Command::Serve) => commands::serve(settings, shutdown, cli.summary_json).await,
-        Some(Command::Check) => commands::check(&settings).await,
-        Some(Command::Records(args)) => commands::records(&settings, &args).await,
+        None | Some(Command::Run) => commands::run::run(settings, shutdown, cli.summary_json).await,
+        Some(Command::Serve) => commands::serve::serve(settings, shutdown, cli.summary_json).await,
+        Some(Command::Check) => commands::check::check(&settings).await,
+        Some(Command::Records(args)) => commands::records::records(&settings, &args).await,
         Some(Command::Rejected(command)) => {
             x_msrv::rejected::run(&settings, &command, shutdown).await
         }

@@ -5,6 +5,9 @@
 //! (systemd.generator(7)); this one writes `x-msrv.timer.d/50-period.conf` into the
 //! generator's output directory, overriding the period the shipped timer carries.
 
+use crate::commands::cli::GeneratorArgs;
+use crate::commands::exit::Exit;
+use crate::config;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -45,6 +48,23 @@ pub fn write_dropin(dir: &Path, period: Duration) -> std::io::Result<PathBuf> {
     }
     std::fs::write(&path, timer_dropin(period))?;
     Ok(path)
+}
+
+/// `x-msrv systemd-generator DIR…`: writes the timer drop-in that sets its period from
+/// `nsq.period`. A generator must not fail the boot, so every error is reported on
+/// stderr (systemd logs it) and the timer keeps its built-in period.
+pub fn systemd_generator(config_path: Option<&Path>, args: &GeneratorArgs) -> Exit {
+    let period = match config::load_period(config_path) {
+        Ok(period) => period,
+        Err(e) => {
+            eprintln!("x-msrv-generator: keeping the timer's default period: {e}");
+            return Exit::Ok;
+        }
+    };
+    if let Err(e) = write_dropin(&args.normal_dir, period) {
+        eprintln!("x-msrv-generator: cannot write the timer drop-in: {e}");
+    }
+    Exit::Ok
 }
 
 #[cfg(test)]

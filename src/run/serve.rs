@@ -13,50 +13,53 @@
 //! differs is only around it: the connections are kept between batches, and a batch that
 //! lost them (an nsqd gone, the store failing) has them made anew for the next one.
 //!
-//! systemd (`Type=notify`, sd_notify(3)) hears `READY=1` once the first connection attempt
-//! is over, whether it succeeded or not (a server that is down must not fail the
-//! start: serve retries), with a first `STATUS=`; `STATUS=` after each batch;
-//! `WATCHDOG=1` at half of `WatchdogSec=`; `STOPPING=1` as the signal arrives.
+//! What happens is told to a [`ServeEvents`]: the first connection attempt over (ready:
+//! a server that is down must not fail the start, serve retries), each failed attempt,
+//! each batch's [`RunSummary`] or [`RunError`]. The command layer
+//! (`commands::serve`) turns them into the summary line, the metrics, the exit code a
+//! timer run would have had, and systemd's notify messages.
 
-use std::cell::Cell;
 use std::collections::BTreeSet;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sd_notify::NotifyState;
 use tokio::time::{MissedTickBehavior, Sleep};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
-use crate::commands::exit::Exit;
 use crate::config::Settings;
 use crate::nsq::{Consumer, NsqAddresses};
 use crate::run::{RunError, RunSummary, Session, Start, StopReason};
+
+/// What [`serve`] tells its caller as it goes.
+// Not `Send`-bound on purpose: serve runs on one thread (the binary's current-thread
+// runtime), and the command layer's answers (metrics files, sd_notify) need no other.
+#[allow(async_fn_in_trait)]
+pub trait ServeEvents {
+    /// A connection attempt is over, connected or not: serve is up (called again after
+    /// later attempts; only the first one matters to a caller that says "ready").
+    fn connect_attempted(&mut self);
+    /// A connection attempt failed; the next comes after `retry_in`.
+    fn connect_failed(&mut self, error: &RunError, retry_in: Duration);
+    /// A batch ended, or could not start (`Err`: not connected within its `timeout`);
+    /// `elapsed` is its wall time.
+    async fn batch_ended(&mut self, result: Result<&RunSummary, &RunError>, elapsed: Duration);
+}
 
 /// The first wait before connecting again after a failed attempt; it doubles per failure
 /// within a batch, up to [`MAX_RETRY`], and never past the batch's `timeout`.
 const FIRST_RETRY: Duration = Duration::from_millis(500);
 const MAX_RETRY: Duration = Duration::from_secs(30);
 
-/// Runs batches every `nsq.period` until `shutdown` is cancelled. `report` is given each
-/// batch's outcome and its wall time, and answers the exit code a timer run would have
-/// had (for `STATUS=`). The first batch starts at once; a batch longer than the period
-/// delays the next one (it starts when this one ends), never overlaps it.
-pub async fn serve<R>(settings: Arc<Settings>, shutdown: CancellationToken, mut report: R)
-where
-    R: AsyncFnMut(&Result<RunSummary, RunError>, Duration) -> Exit,
-{
-    let notifier = Notifier::default();
-    let watchdog = sd_notify::watchdog_enabled().map(|every| tokio::spawn(watchdog(every / 2)));
-    // STOPPING=1 as the signal comes, not once the batch in progress has ended.
-    let stopping = tokio::spawn({
-        let shutdown = shutdown.clone();
-        async move {
-            shutdown.cancelled().await;
-            notify(&[NotifyState::Stopping, NotifyState::Status("stopping")]);
-        }
-    });
+/// Runs batches every `nsq.period` until `shutdown` is cancelled, telling `events` of
+/// each. The first batch starts at once; a batch longer than the period delays the next
+/// one (it starts when this one ends), never overlaps it.
+pub async fn serve(
+    settings: Arc<Settings>,
+    shutdown: CancellationToken,
+    events: &mut impl ServeEvents,
+) {
     let mut ticks = tokio::time::interval(settings.nsq.period);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut session: Option<Session> = None;
@@ -88,24 +91,18 @@ where
                 s
             }
             None => {
-                let connected = connect(&settings, &shutdown, deadline.as_mut(), &notifier).await;
-                notifier.ready();
+                let connected = connect(&settings, &shutdown, deadline.as_mut(), events).await;
+                events.connect_attempted();
                 match connected {
                     Ok(Start::Connected(s)) => session.insert(s),
                     Ok(Start::Stopped(StopReason::Signal)) => break,
                     Ok(Start::Stopped(reason)) => {
                         let summary = RunSummary::stopped_before_start(reason, started);
-                        let exit = report(&Ok(summary.clone()), started.elapsed()).await;
-                        notifier.status(&format!("{}: {summary}", exit_word(exit)));
+                        events.batch_ended(Ok(&summary), started.elapsed()).await;
                         continue;
                     }
                     Err(e) => {
-                        let text = e.to_string();
-                        let exit = report(&Err(e), started.elapsed()).await;
-                        notifier.status(&format!(
-                            "{}: {text}; retrying next period",
-                            exit_word(exit)
-                        ));
+                        events.batch_ended(Err(&e), started.elapsed()).await;
                         continue;
                     }
                 }
@@ -114,8 +111,7 @@ where
         let summary = s
             .batch(&settings, &shutdown, deadline.as_mut(), started)
             .await;
-        let exit = report(&Ok(summary.clone()), started.elapsed()).await;
-        notifier.status(&format!("{}: {summary}", exit_word(exit)));
+        events.batch_ended(Ok(&summary), started.elapsed()).await;
         match summary.stop_reason {
             StopReason::Signal => break,
             // The connections (or the store) are gone or failing: made anew next time.
@@ -130,10 +126,6 @@ where
     if let Some(s) = session {
         s.close(settings.grace).await;
     }
-    if let Some(task) = watchdog {
-        task.abort();
-    }
-    stopping.abort();
     info!("stopped");
 }
 
@@ -174,13 +166,13 @@ async fn reusable(settings: &Settings, consumer: &Consumer) -> bool {
 }
 
 /// [`Session::open`], again after each failure, waiting [`FIRST_RETRY`] doubling up to
-/// [`MAX_RETRY`], until `deadline` (then the last error) or a signal. The first attempt's
-/// end makes the service ready.
+/// [`MAX_RETRY`], until `deadline` (then the last error) or a signal. Each failed
+/// attempt is told to `events`.
 async fn connect(
     settings: &Settings,
     shutdown: &CancellationToken,
     mut deadline: Pin<&mut Sleep>,
-    notifier: &Notifier,
+    events: &mut impl ServeEvents,
 ) -> Result<Start, RunError> {
     let mut wait = FIRST_RETRY;
     loop {
@@ -188,9 +180,9 @@ async fn connect(
             Err(e) => e,
             done => return done,
         };
-        notifier.ready();
+        events.connect_attempted();
         warn!(error = %e, retry_in = ?wait, "cannot connect; trying again");
-        notifier.status(&format!("connecting: {e}"));
+        events.connect_failed(&e, wait);
         tokio::select! {
             biased;
             () = shutdown.cancelled() => return Ok(Start::Stopped(StopReason::Signal)),
@@ -198,54 +190,5 @@ async fn connect(
             () = tokio::time::sleep(wait) => {}
         }
         wait = (wait * 2).min(MAX_RETRY);
-    }
-}
-
-/// The word `STATUS=` starts with: what a timer run with this exit code would mean.
-fn exit_word(exit: Exit) -> &'static str {
-    match exit {
-        Exit::Ok => "last batch ok",
-        Exit::TempFail => "last batch: some messages went back to NSQ",
-        Exit::Unavailable => "last batch: NSQ or Aerospike unreachable",
-        _ => "last batch failed",
-    }
-}
-
-/// Pings systemd's watchdog while the runtime runs. One thread runs everything, so a
-/// stuck batch loop (a blocking call, a busy loop) stops the pings too.
-async fn watchdog(every: Duration) {
-    let mut ticks = tokio::time::interval(every.max(Duration::from_millis(100)));
-    loop {
-        ticks.tick().await;
-        notify(&[NotifyState::Watchdog]);
-    }
-}
-
-/// What serve tells systemd; without `$NOTIFY_SOCKET` (serve started by hand) each call
-/// is a no-op.
-#[derive(Default)]
-struct Notifier {
-    ready: Cell<bool>,
-}
-
-impl Notifier {
-    /// `READY=1`, once, with a first `STATUS=` until a batch has ended.
-    fn ready(&self) {
-        if !self.ready.replace(true) {
-            notify(&[
-                NotifyState::Ready,
-                NotifyState::Status("started; no batch finished yet"),
-            ]);
-        }
-    }
-
-    fn status(&self, text: &str) {
-        notify(&[NotifyState::Status(text)]);
-    }
-}
-
-fn notify(states: &[NotifyState]) {
-    if let Err(e) = sd_notify::notify(states) {
-        debug!(error = %e, "cannot notify systemd");
     }
 }
