@@ -73,3 +73,69 @@ pub(super) fn value_for(key: &str, value: &str) -> config::Value {
         config::Value::from(value)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    use crate::config::test_support::{MINIMAL, schema_dir};
+    use crate::config::{Format, KEYS, from_str_with_env};
+
+    #[test]
+    fn env_overrides_apply() {
+        let dir = schema_dir();
+        let env = [
+            ("X_MSRV_NSQ__MAX_MESSAGES", "500"),
+            ("X_MSRV_TIMEOUT", "10s"),
+            ("X_MSRV_AEROSPIKE__HOSTS", "a:3000, b:3001"),
+            ("X_MSRV_NSQ__TOPIC", "other"),
+            ("PATH", "/usr/bin"),
+        ];
+        let s = from_str_with_env(MINIMAL, Format::Toml, dir.path(), env).unwrap();
+        assert_eq!(s.nsq.max_messages, 500);
+        assert_eq!(s.timeout, Duration::from_secs(10));
+        assert_eq!(
+            s.aerospike.hosts,
+            vec!["a:3000".to_owned(), "b:3001".to_owned()]
+        );
+        assert_eq!(s.nsq.topic, "other");
+    }
+
+    #[test]
+    fn env_override_errors_name_the_key_or_variable() {
+        let dir = schema_dir();
+        let err = from_str_with_env(
+            MINIMAL,
+            Format::Toml,
+            dir.path(),
+            [("X_MSRV_NSQ__MAX_MESSAGES", "lots")],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.starts_with("nsq.max-messages: "), "{err}");
+        let err = from_str_with_env(
+            MINIMAL,
+            Format::Toml,
+            dir.path(),
+            [("X_MSRV_NSQ__NOPE", "1")],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("X_MSRV_NSQ__NOPE"), "{err}");
+    }
+
+    #[test]
+    fn every_key_has_the_variable_that_overrides_it() {
+        for key in KEYS {
+            let var = var_for(key);
+            let found = env_overrides(&[(var.clone(), "x".to_owned())])
+                .unwrap_or_else(|e| panic!("{key} -> {var}: {e}"));
+            assert_eq!(found[0].1, *key, "{var}");
+        }
+        assert_eq!(
+            var_for("aerospike.password-file"),
+            "X_MSRV_AEROSPIKE__PASSWORD_FILE"
+        );
+    }
+}

@@ -103,3 +103,28 @@ fn keyed_message(key: Option<&str>, message: &str) -> ConfigError {
         message: message.to_owned(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::test_support::{MINIMAL, error, with};
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        let err = error(&with("aerospike", "hostz = []"));
+        assert!(
+            err.contains("unknown field `hostz` in [aerospike]"),
+            "{err}"
+        );
+        assert!(err.starts_with("aerospike.hostz: "), "{err}");
+        let err = error(&format!("timeoutt = \"1s\"\n{MINIMAL}"));
+        assert!(err.contains("unknown field `timeoutt`"), "{err}");
+        let err = error(&format!("{MINIMAL}\n[extra]\na = 1\n"));
+        assert!(err.contains("unknown field `extra`"), "{err}");
+    }
+
+    #[test]
+    fn syntax_errors_are_reported() {
+        let err = error("[nsq\n");
+        assert!(err.starts_with("configuration: "), "{err}");
+    }
+}

@@ -28,7 +28,12 @@
 //! - `raw`: the file's structures and their defaults.
 //! - `env`: the `X_MSRV_` environment overrides.
 //! - `error`: [`ConfigError`], and the `config` crate's errors reshaped to name the key.
-//! - `check`: raw values → [`Settings`], every check in one place.
+//! - `check/`: raw values → [`Settings`], every check of a value, one file per section
+//!   (`nsq`, `nsq_transport`, `message`, `aerospike`, `rejected`, `metrics`), with the
+//!   top-level keys and the assembly in `check/mod.rs`, addresses in `check/address`
+//!   and secrets in `check/secrets`. Each file's unit tests are at its bottom.
+//! - `test_support` (tests only): the schema directory and minimal configuration the
+//!   unit tests share.
 //!
 //! # Relative paths
 //! A relative `message.schema` (or `aerospike.password-file`) is resolved against the
@@ -39,7 +44,7 @@
 //! # Secrets
 //! A secret is written in the config (`aerospike.password`) or read once, at start-up,
 //! from a file named by its `-file` key (`aerospike.password-file`), never both:
-//! `check::SecretKeys` and `check::read_secret_file` (trailing newlines trimmed, errors
+//! `check::secrets::SecretKeys` and `read_secret_file` (trailing newlines trimmed, errors
 //! naming the key and the path). Under systemd the file is a credential the unit loads
 //! (`LoadCredential=`, readable by the service only), at
 //! `/run/credentials/x-msrv.service/NAME`.
@@ -49,7 +54,7 @@ mod env;
 mod error;
 mod raw;
 #[cfg(test)]
-mod tests;
+mod test_support;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -455,4 +460,37 @@ pub fn load_monitoring(path: Option<&Path>) -> Result<MonitorSettings, ConfigErr
         state_directory: check::check_state_directory(raw.state_directory, &base_dir)?,
         nsq,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::test_support::schema_dir;
+    use super::{Format, from_str, load_period};
+
+    #[test]
+    fn yaml_and_json_are_read() {
+        let dir = schema_dir();
+        let yaml = "nsq:\n  nsqd: [\"127.0.0.1:4150\"]\n  topic: t\n  max-messages: 3\nmessage:\n  schema: schema.json\n";
+        let s = from_str(yaml, Format::Yaml, dir.path()).unwrap();
+        assert_eq!(s.nsq.max_messages, 3);
+        let json = r#"{"nsq": {"nsqd": ["127.0.0.1:4150"], "topic": "t", "max-messages": 4}, "message": {"schema": "schema.json"}}"#;
+        let s = from_str(json, Format::Json, dir.path()).unwrap();
+        assert_eq!(s.nsq.max_messages, 4);
+    }
+
+    #[test]
+    fn load_period_reads_only_the_period() {
+        let dir = tempfile::tempdir().unwrap();
+        // No schema file: the generator must not care.
+        let path = dir.path().join("x.toml");
+        std::fs::write(&path, "[nsq]\nperiod = \"90s\"\nbogus = 1\n").unwrap();
+        assert_eq!(load_period(Some(&path)).unwrap(), Duration::from_secs(90));
+        std::fs::write(&path, "[nsq]\ntopic = \"t\"\n").unwrap();
+        assert_eq!(load_period(Some(&path)).unwrap(), Duration::from_secs(60));
+        std::fs::write(&path, "[nsq]\nperiod = \"often\"\n").unwrap();
+        let err = load_period(Some(&path)).unwrap_err().to_string();
+        assert!(err.starts_with("nsq.period: "), "{err}");
+    }
 }

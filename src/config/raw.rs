@@ -290,3 +290,91 @@ pub(super) mod defaults {
         Duration::from_secs(5)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::test_support::schema_dir;
+    use crate::config::{Format, KEYS, from_str};
+
+    #[test]
+    fn every_key_is_listed() {
+        // KEYS is what the docs test checks; keep it in step with the structs by parsing
+        // a file that sets every key.
+        let text = r#"
+            timeout = "1s"
+            grace = "1s"
+            state-directory = "state"
+            [nsq]
+            nsqd = ["127.0.0.1:4150"]
+            nsqd-http = ["127.0.0.1:4151"]
+            topic = "t"
+            channel = "c"
+            max-in-flight = 1
+            max-in-flight-bytes = "1MiB"
+            max-messages = 1
+            period = "1s"
+            msg-timeout = "1s"
+            requeue-delay = "1s"
+            max-requeue-delay = "1s"
+            max-attempts = 1
+            connect-timeout = "1s"
+            idle-timeout = "1s"
+            heartbeat-interval = "5s"
+            tls = true
+            tls-ca-file = "ca.pem"
+            tls-cert-file = "client.pem"
+            tls-key-file = "client.key"
+            tls-server-name = "nsqd.example"
+            tls-min-version = "1.3"
+            compression = "deflate"
+            deflate-level = 1
+            auth-secret-file = "secret"
+            [message]
+            schema = "schema.json"
+            key = "/id"
+            layout = "document"
+            document-bin = "d"
+            index-bins = ["/id"]
+            version = "/v"
+            version-bin = "ver"
+            [aerospike]
+            hosts = ["h"]
+            namespace = "n"
+            set = "s"
+            set-from = "/kind"
+            ttl-from = "/expires"
+            write = "update"
+            ttl = "never"
+            timeout = "1s"
+            batch-size = 1
+            user = "u"
+            password-file = "secret"
+            [rejected]
+            set = "r"
+            topic = "t.dead"
+            [metrics]
+            textfile = "x-msrv.prom"
+        "#;
+        let dir = schema_dir();
+        devstack::tls::TestPki::generate_in(dir.path()).unwrap();
+        std::fs::write(dir.path().join("secret"), "p\n").unwrap();
+        from_str(text, Format::Toml, dir.path()).unwrap();
+        let mut section = String::new();
+        let mut found = Vec::new();
+        for line in text.lines().map(str::trim) {
+            if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+                section = format!("{name}.");
+            } else if let Some((key, _)) = line.split_once(" = ") {
+                found.push(format!("{section}{key}"));
+            }
+        }
+        // The other one of each pair that may not be given together.
+        found.push("nsq.lookupd".to_owned());
+        found.push("nsq.auth-secret".to_owned());
+        found.push("aerospike.password".to_owned());
+        found.sort();
+        let mut keys: Vec<String> = KEYS.iter().map(|k| (*k).to_owned()).collect();
+        keys.sort();
+        assert_eq!(found, keys);
+    }
+}
