@@ -31,5 +31,4 @@ pub mod config;
 pub mod monitor;
 pub mod nsq;
 pub mod pipeline;
-pub mod rejected;
 pub mod run;

@@ -90,7 +90,7 @@ async fn async_main(cli: Cli) -> Exit {
         Some(Command::Check) => commands::check::check(&settings).await,
         Some(Command::Records(args)) => commands::records::records(&settings, &args).await,
         Some(Command::Rejected(command)) => {
-            x_msrv::rejected::run(&settings, &command, shutdown).await
+            commands::rejected::run(&settings, &command, shutdown).await
         }
         Some(Command::SystemdGenerator(_) | Command::Status(_)) => {
             unreachable!("handled before the runtime starts")

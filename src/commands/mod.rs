@@ -19,6 +19,7 @@ pub mod exit;
 pub mod generator;
 pub mod logging;
 pub mod records;
+pub mod rejected;
 pub mod report;
 pub mod run;
 pub mod serve;

@@ -9,8 +9,8 @@ use super::non_zero;
 use super::secrets::SecretKeys;
 use crate::config::error::ConfigError;
 use crate::config::raw::RawAerospike;
-use crate::record::{self, MAX_TTL, Pointer, Routing};
-use crate::store::{AerospikeSettings, Ttl, WriteMode};
+use crate::pipeline::record::{self, MAX_TTL, Pointer, Routing};
+use crate::pipeline::store::{AerospikeSettings, Ttl, WriteMode};
 
 /// Aerospike's default `batch-max-requests`: a batch with more rows is refused whole.
 const MAX_BATCH_SIZE: usize = 5000;
@@ -178,7 +178,10 @@ mod tests {
     #[test]
     fn the_longest_ttl_is_aerospikes() {
         let s = parse(&with("aerospike", r#"ttl = "3650d""#)).unwrap();
-        assert_eq!(s.aerospike.ttl, Ttl::Seconds(crate::record::MAX_TTL));
+        assert_eq!(
+            s.aerospike.ttl,
+            Ttl::Seconds(crate::pipeline::record::MAX_TTL)
+        );
     }
 
     #[test]

@@ -6,10 +6,10 @@ use std::path::Path;
 use crate::config::NSQ_ID_KEY;
 use crate::config::error::ConfigError;
 use crate::config::raw::RawMessage;
-use crate::record::{
+use crate::pipeline::record::{
     self, IndexBin, Layout, Pointer, RecordKey, RecordRules, Routing, SchemaValidator, VersionRule,
 };
-use crate::store::WriteMode;
+use crate::pipeline::store::WriteMode;
 
 /// `message.document-bin` and `message.version-bin` when unset.
 const DEFAULT_DOCUMENT_BIN: &str = "doc";

@@ -102,7 +102,7 @@ mod tests {
     use crate::config::Ttl;
     use crate::config::test_support::{MINIMAL, error, parse, with};
     use crate::nsq::NsqAddresses;
-    use crate::record::RecordKey;
+    use crate::pipeline::record::RecordKey;
 
     #[test]
     fn defaults() {

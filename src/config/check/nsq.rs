@@ -8,11 +8,11 @@ use std::time::Duration;
 use super::address::{check_host_port, check_http_addr};
 use super::non_zero;
 use super::nsq_transport::{check_auth_secret, check_compression, check_tls};
-use crate::batch::RetryPolicy;
 use crate::config::NsqSettings;
 use crate::config::error::ConfigError;
 use crate::config::raw::RawNsq;
 use crate::nsq::{self, NsqAddresses};
+use crate::pipeline::outcome::RetryPolicy;
 
 /// nsqd's smallest `msg_timeout` (IDENTIFY rejects less than 1 s).
 const MIN_MSG_TIMEOUT: Duration = Duration::from_secs(1);

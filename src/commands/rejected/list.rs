@@ -8,9 +8,9 @@ use tracing::error;
 use super::filter::{Filter, select};
 use super::output::{RecordJson, out, preview, size_of, time_of, write_out};
 use super::set_name;
-use crate::cli::{RejectedListArgs, RejectedShowArgs};
-use crate::exit::Exit;
-use crate::store::{AerospikeSink, MAX_KEPT_BODY, RejectedBody};
+use crate::commands::cli::{RejectedListArgs, RejectedShowArgs};
+use crate::commands::exit::Exit;
+use crate::pipeline::store::{AerospikeSink, MAX_KEPT_BODY, RejectedBody};
 
 /// How much of a body `rejected list` shows.
 const PREVIEW_CHARS: usize = 120;

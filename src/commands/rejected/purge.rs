@@ -8,9 +8,9 @@ use tracing::error;
 use super::filter::{Filter, select};
 use super::output::{Report, out};
 use super::{Tally, set_name};
-use crate::cli::PurgeArgs;
-use crate::exit::Exit;
-use crate::store::{AerospikeSink, RejectedRecord};
+use crate::commands::cli::PurgeArgs;
+use crate::commands::exit::Exit;
+use crate::pipeline::store::{AerospikeSink, RejectedRecord};
 
 /// `x-msrv rejected purge`.
 pub(super) async fn purge(

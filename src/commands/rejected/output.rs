@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use tracing::error;
 
-use crate::store::{RejectedBody, RejectedRecord};
+use crate::pipeline::store::{RejectedBody, RejectedRecord};
 
 /// A progress bar is drawn (on a terminal) from this many records on: below it the
 /// command is over before a bar would tell anything.
@@ -181,7 +181,7 @@ mod tests {
     use super::*;
 
     fn record(reason: &str, nsq_ts: i64, topic: &str) -> RejectedRecord {
-        let mut r = crate::store::RejectedRecord::for_tests("k-1");
+        let mut r = crate::pipeline::store::RejectedRecord::for_tests("k-1");
         r.reason = reason.to_owned();
         r.nsq_ts = nsq_ts;
         r.topic = topic.to_owned();

@@ -32,11 +32,11 @@ use super::filter::{Filter, select};
 use super::nsqd::{NoNsqd, nsqd_for};
 use super::output::{Report, out};
 use super::{Tally, set_name};
-use crate::cli::RedriveArgs;
+use crate::commands::cli::RedriveArgs;
+use crate::commands::exit::Exit;
 use crate::config::Settings;
-use crate::exit::Exit;
 use crate::nsq;
-use crate::store::{AerospikeSink, RejectedBody, RejectedRecord};
+use crate::pipeline::store::{AerospikeSink, RejectedBody, RejectedRecord};
 
 /// Bound on one publish to nsqd (`/mpub` of a batch, or `/pub` of one body).
 const PUBLISH_TIMEOUT: Duration = Duration::from_secs(10);

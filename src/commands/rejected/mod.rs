@@ -1,11 +1,11 @@
 //! `x-msrv rejected list|show|redrive|purge`: the rejected set as a dead-letter queue.
 //!
 //! Every invalid message is kept in `rejected.set` with its reason (see
-//! [`crate::store::RejectedMessage`]). Once the schema or the producer is fixed, these
+//! [`crate::pipeline::store::RejectedMessage`]). Once the schema or the producer is fixed, these
 //! commands find the messages again, publish their original bodies back through nsqd
 //! (`redrive`), or delete them for good (`purge`).
 //!
-//! A record whose body was cut to [`MAX_KEPT_BODY`](crate::store::MAX_KEPT_BODY) bytes
+//! A record whose body was cut to [`MAX_KEPT_BODY`](crate::pipeline::store::MAX_KEPT_BODY) bytes
 //! (bin `body_len`) does not hold the message, only its start: it is never published,
 //! always kept and reported.
 //!
@@ -31,10 +31,10 @@ use std::io::IsTerminal;
 use tokio_util::sync::CancellationToken;
 use tracing::error;
 
-use crate::cli::RejectedCommand;
+use crate::commands::cli::RejectedCommand;
+use crate::commands::exit::Exit;
 use crate::config::Settings;
-use crate::exit::Exit;
-use crate::store::AerospikeSink;
+use crate::pipeline::store::AerospikeSink;
 
 /// `x-msrv rejected ...`.
 pub async fn run(

@@ -12,8 +12,8 @@ use std::ops::ControlFlow;
 use time::OffsetDateTime;
 
 use super::output::time_of;
-use crate::cli::RejectedFilter;
-use crate::store::{AerospikeSink, RejectedBins, RejectedRecord, StoreError};
+use crate::commands::cli::RejectedFilter;
+use crate::pipeline::store::{AerospikeSink, RejectedBins, RejectedRecord, StoreError};
 
 /// The filters of one command, with `--since` resolved against the time it started.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -87,10 +87,10 @@ pub(super) async fn select(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::RejectedRecord;
+    use crate::pipeline::store::RejectedRecord;
 
     fn record(reason: &str, nsq_ts: i64, topic: &str) -> RejectedRecord {
-        let mut r = crate::store::RejectedRecord::for_tests("k-1");
+        let mut r = crate::pipeline::store::RejectedRecord::for_tests("k-1");
         r.reason = reason.to_owned();
         r.nsq_ts = nsq_ts;
         r.topic = topic.to_owned();
