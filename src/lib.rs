@@ -1,30 +1,34 @@
-//! x-msrv: moves at most N JSON messages from NSQ into Aerospike per run.
+//! x-msrv: moves at most N JSON messages from NSQ into Aerospike per run (a systemd
+//! timer tick), or per period of one long-lived process (`x-msrv serve`).
 //!
 //! # Layout
 //! In the order a message meets them; data flows one way, `nsq → record → store →
-//! settle`, and the configuration is read only at start-up.
+//! outcome → settle`, and the configuration is read only at start-up. Each folder
+//! imports only the ones listed before it (`config` excepted: it builds the stages'
+//! own settings, so it sits above `pipeline`).
+//! - [`nsq`]: the NSQ client: connections, the at-most-N `RDY` window, [`nsq::Message`],
+//!   and settling (FIN/REQ).
+//! - [`pipeline`], the message path:
+//!   - [`pipeline::record`]: a message body → a record (JSON, schema, key, set, TTL,
+//!     bins) or a rejection with its reason;
+//!   - [`pipeline::store`]: the Aerospike sink: batch writes with one result per
+//!     record, the rejected set, the admin reads;
+//!   - [`pipeline::outcome`]: what becomes of each message after its writes (a pure
+//!     function), and [`pipeline::outcome::Counts`] by [`pipeline::outcome::Outcome`];
+//!   - [`pipeline::batch`]: one batch through record → store → outcome → settle;
+//!   - [`pipeline::failures`]: x-msrv's own count of failed writes per message, kept
+//!     between runs in the state directory.
 //! - [`config`]: file and environment → checked [`config::Settings`], before any
 //!   connection (start-up only).
-//! - [`nsq`]: the consumer: connections, the at-most-N `RDY` window, [`nsq::Message`],
-//!   and settling (FIN/REQ).
-//! - [`record`]: a message body → a [`record::Record`] (JSON, schema, key, bins) or a
-//!   [`record::Rejection`].
-//! - [`store`]: the Aerospike sink: batch writes with one result per record, the
-//!   rejected set, listing.
-//! - [`batch`]: one batch through record → store → settle; each message's
-//!   [`batch::Outcome`] decided by a pure function; a [`batch::BatchReport`] back.
-//! - [`failures`]: x-msrv's own count of failed writes per message, kept between runs
-//!   in the state directory (nsqd's `attempts` also counts x-msrv's own hand-backs).
-//! - [`metrics`]: after each run, the metrics state (`metrics.json` in the state
-//!   directory) and the Prometheus textfile (`metrics.textfile`); [`status`] is the
-//!   Nagios/Icinga plugin that reads them.
-//! - [`run`]: one run: connect, schedule batches, watch the stop signals, sum the
-//!   reports into a [`run::RunSummary`].
-//! - [`commands`]: the subcommands (`run`, `check`, `records`, the generator) and their
-//!   exit codes ([`exit`]); [`cli`] is the command line, [`logging`] journald/stderr,
-//!   [`generator`] the systemd timer drop-in.
-//! - [`rejected`]: `x-msrv rejected list|show|redrive|purge`, the rejected set as a
-//!   dead-letter queue.
+//! - [`run`]: a session (connect, batches of at most N, stop, close) summed into a
+//!   [`run::RunSummary`]; [`run::serve`] keeps a session between periods.
+//! - [`monitor`]: after each run, the metrics state and the Prometheus textfile
+//!   ([`monitor::metrics`]); the Nagios/Icinga verdict that reads them
+//!   ([`monitor::status`]).
+//! - [`commands`]: the command layer: the command line, one file per subcommand
+//!   (`run`, `serve`, `check`, `records`, `rejected`, `status`, the systemd generator),
+//!   logging, and the exit codes. Only this layer prints to the terminal or names an
+//!   exit code; everything above returns values.
 
 pub mod commands;
 pub mod config;

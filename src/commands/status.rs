@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use crate::commands::cli::StatusArgs;
+use crate::monitor::status::Thresholds;
 
 /// `x-msrv status`: the plugin's one line on stdout and its exit code (0-3). Its own
 /// small runtime: the plugin runs without the signal handling of a run.
@@ -12,7 +13,13 @@ pub fn status(config_path: Option<&Path>, args: &StatusArgs) -> std::process::Ex
         .enable_all()
         .build()
     {
-        Ok(runtime) => runtime.block_on(crate::monitor::status::check(config_path, args)),
+        Ok(runtime) => runtime.block_on(crate::monitor::status::check(
+            config_path,
+            &Thresholds {
+                warning: args.warning,
+                critical: args.critical,
+            },
+        )),
         Err(e) => crate::monitor::status::Report {
             state: crate::monitor::status::State::Unknown,
             line: format!("X-MSRV UNKNOWN - cannot start the async runtime: {e}"),

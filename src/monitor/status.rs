@@ -15,7 +15,6 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use crate::commands::cli::StatusArgs;
 use crate::config::{self, MonitorSettings};
 use crate::monitor::metrics::{self, MetricsState};
 use crate::pipeline::outcome::Outcome;
@@ -56,6 +55,15 @@ const CRITICAL_PERIODS: u32 = 3;
 /// Bound on reading the backlog from nsqd.
 const BACKLOG_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// The age limits of the last success; `None`: a multiple of `nsq.period`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Thresholds {
+    /// WARNING past this age (default 2 × `nsq.period`).
+    pub warning: Option<Duration>,
+    /// CRITICAL past this age (default 3 × `nsq.period`).
+    pub critical: Option<Duration>,
+}
+
 /// What the plugin prints and returns.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
@@ -74,7 +82,7 @@ impl Report {
 }
 
 /// Runs the plugin: reads the configuration, the state and the backlog.
-pub async fn check(config_path: Option<&Path>, args: &StatusArgs) -> Report {
+pub async fn check(config_path: Option<&Path>, args: &Thresholds) -> Report {
     let settings = match config::load_monitoring(config_path) {
         Ok(s) => s,
         Err(e) => return Report::unknown(format!("cannot read the configuration: {e}")),
@@ -97,7 +105,7 @@ pub async fn check(config_path: Option<&Path>, args: &StatusArgs) -> Report {
 /// The verdict from what was read (pure, for the unit tests).
 pub fn evaluate(
     settings: &MonitorSettings,
-    args: &StatusArgs,
+    args: &Thresholds,
     state: &MetricsState,
     backlog: Option<u64>,
     now: SystemTime,
@@ -216,8 +224,8 @@ mod tests {
         }
     }
 
-    fn args() -> StatusArgs {
-        StatusArgs {
+    fn args() -> Thresholds {
+        Thresholds {
             warning: None,
             critical: None,
         }

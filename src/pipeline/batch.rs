@@ -1,5 +1,8 @@
 //! The batch stage: one batch of messages through record → store → settle, each message
-//! ending in an [`Outcome`], the batch ending in a [`BatchReport`].
+//! ending in a [`Fate`] counted by its [`Outcome`], the batch ending in a [`BatchReport`].
+//!
+//! [`Fate`]: crate::pipeline::outcome::Fate
+//! [`Outcome`]: crate::pipeline::outcome::Outcome
 //!
 //! ```text
 //!  Message ─► RecordRules::to_record ─► AerospikeSink::store_batch ─► after_store

@@ -14,6 +14,8 @@
 //!
 //! This module only schedules: what happens to each message is the [`batch`] stage's
 //! business, and each batch task hands back a [`BatchReport`] that the loop adds up.
+//!
+//! [`BatchReport`]: crate::pipeline::batch::BatchReport
 //! Batches run concurrently; each message is settled exactly when its own record's
 //! outcome is known.
 //!

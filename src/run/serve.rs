@@ -8,7 +8,7 @@
 //!  SIGTERM/SIGINT at any moment ─► the batch in progress stops as a run would ─► CLS
 //! ```
 //!
-//! A batch is exactly what a timer run is ([`run::Session::batch`]): the same N, the same
+//! A batch is exactly what a timer run is (`run::Session::batch`): the same N, the same
 //! stops (N, idle, `timeout`, signal, store failing, NSQ gone), the same summary. What
 //! differs is only around it: the connections are kept between batches, and a batch that
 //! lost them (an nsqd gone, the store failing) has them made anew for the next one.

@@ -10,7 +10,7 @@
 //! always kept and reported.
 //!
 //! # Layout
-//! - this file: the dispatch ([`run`]) and the [`Tally`] of a command that changes the set.
+//! - this file: the dispatch ([`run`]) and the `Tally` of a command that changes the set.
 //! - `filter`: selecting records (`--reason`, `--since`, `--topic`, `--limit`).
 //! - `output`: terminal output: listing and JSON lines, previews, the progress report.
 //! - `list`: `list` and `show`, the commands that only read.
