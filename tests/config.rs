@@ -36,8 +36,8 @@ fn shipped_configs_are_the_same_in_every_format() {
     // Settings holds a compiled schema, so compare the full debug rendering.
     assert_eq!(format!("{toml:?}"), format!("{yaml:?}"));
     assert_eq!(format!("{toml:?}"), format!("{json:?}"));
-    assert_eq!(toml.nsq.topic, "x-msrv");
-    assert_eq!(toml.nsq.max_messages, 1000);
+    assert_eq!(toml.nsq.consumer.topic, "x-msrv");
+    assert_eq!(toml.nsq.consumer.max_messages, 1000);
 }
 
 #[test]
@@ -86,7 +86,7 @@ fn send_test_messages_defaults_to_the_demo_topic() {
         .expect("run test/send-test-messages --help");
     assert!(out.status.success());
     let help = String::from_utf8_lossy(&out.stdout);
-    assert!(help.contains(&settings.nsq.topic), "{help}");
+    assert!(help.contains(&settings.nsq.consumer.topic), "{help}");
 }
 
 const NSQ_ID: MessageId = MessageId(*b"0a1b2c3d4e5f6a7b");

@@ -93,13 +93,13 @@ mod tests {
             ("PATH", "/usr/bin"),
         ];
         let s = from_str_with_env(MINIMAL, Format::Toml, dir.path(), env).unwrap();
-        assert_eq!(s.nsq.max_messages, 500);
+        assert_eq!(s.nsq.consumer.max_messages, 500);
         assert_eq!(s.timeout, Duration::from_secs(10));
         assert_eq!(
             s.aerospike.hosts,
             vec!["a:3000".to_owned(), "b:3001".to_owned()]
         );
-        assert_eq!(s.nsq.topic, "other");
+        assert_eq!(s.nsq.consumer.topic, "other");
     }
 
     #[test]

@@ -60,7 +60,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::nsq::{Compression, ConsumerOptions, NsqAddresses, Secret, TlsClient};
+use crate::nsq::{ConsumerOptions, NsqAddresses};
 use crate::pipeline::outcome::RetryPolicy;
 use crate::pipeline::record::RecordRules;
 
@@ -201,59 +201,15 @@ pub struct Settings {
 /// `[nsq]`, checked (the retry keys are in [`Settings::retry`]).
 #[derive(Debug, Clone)]
 pub struct NsqSettings {
-    /// nsqd TCP addresses, or nsqlookupd HTTP addresses (exactly one kind).
-    pub addresses: NsqAddresses,
-    /// `nsq.nsqd-http`: the HTTP addresses of the nsqd in `addresses`, for reading their
-    /// channel depths (empty: each TCP port + 1; unused with nsqlookupd).
-    pub nsqd_http: Vec<String>,
-    pub topic: String,
-    pub channel: String,
-    /// Most messages in flight at once over all connections (the sum of their RDY).
-    pub max_in_flight: u32,
-    /// Most message body bytes in flight at once; `RDY` is held back as they reach it.
-    pub max_in_flight_bytes: u64,
-    /// N: most messages one run takes.
-    pub max_messages: u64,
-    /// M: the timer period (used only by the systemd generator).
+    /// The NSQ client's own options, as checked: the addresses (nsqd or nsqlookupd, and
+    /// `nsq.nsqd-http`), topic, channel, N (`max_messages`), the in-flight bounds, the
+    /// timeouts, TLS, compression and the AUTH secret.
+    pub consumer: ConsumerOptions,
+    /// M: the period between runs (the systemd generator) or batches (`serve`).
     pub period: Duration,
-    /// Asked of nsqd in IDENTIFY; `None` keeps nsqd's `--msg-timeout`.
-    pub msg_timeout: Option<Duration>,
-    /// Bound on connecting and the handshake, per nsqd or nsqlookupd.
-    pub connect_timeout: Duration,
     /// A run with nothing in hand that receives nothing for this long stops; `None`
     /// (`0s`): only `timeout` ends a run that is not done.
     pub idle_timeout: Option<Duration>,
-    /// Asked of nsqd in IDENTIFY: how often it sends a heartbeat (answered even while
-    /// `serve` waits between batches with `RDY 0`).
-    pub heartbeat_interval: Duration,
-    /// `nsq.tls` and its files, loaded: `None` is plain TCP.
-    pub tls: Option<Arc<TlsClient>>,
-    /// `nsq.compression` (with `nsq.deflate-level`).
-    pub compression: Compression,
-    /// `nsq.auth-secret` or the content of `nsq.auth-secret-file`.
-    pub auth_secret: Option<Secret>,
-}
-
-impl NsqSettings {
-    /// The NSQ consumer's options.
-    pub fn consumer_options(&self) -> ConsumerOptions {
-        let mut opts = ConsumerOptions::new(
-            self.addresses.clone(),
-            &self.topic,
-            &self.channel,
-            self.max_messages,
-        );
-        opts.nsqd_http = self.nsqd_http.clone();
-        opts.max_in_flight = self.max_in_flight;
-        opts.max_in_flight_bytes = self.max_in_flight_bytes;
-        opts.msg_timeout = self.msg_timeout;
-        opts.connect_timeout = self.connect_timeout;
-        opts.heartbeat_interval = self.heartbeat_interval;
-        opts.tls = self.tls.clone();
-        opts.compression = self.compression;
-        opts.auth_secret = self.auth_secret.clone();
-        opts
-    }
 }
 
 /// Loads the settings: `path`, or the first of [`DEFAULT_PATHS`]; then the `X_MSRV_`
@@ -474,10 +430,10 @@ mod tests {
         let dir = schema_dir();
         let yaml = "nsq:\n  nsqd: [\"127.0.0.1:4150\"]\n  topic: t\n  max-messages: 3\nmessage:\n  schema: schema.json\n";
         let s = from_str(yaml, Format::Yaml, dir.path()).unwrap();
-        assert_eq!(s.nsq.max_messages, 3);
+        assert_eq!(s.nsq.consumer.max_messages, 3);
         let json = r#"{"nsq": {"nsqd": ["127.0.0.1:4150"], "topic": "t", "max-messages": 4}, "message": {"schema": "schema.json"}}"#;
         let s = from_str(json, Format::Json, dir.path()).unwrap();
-        assert_eq!(s.nsq.max_messages, 4);
+        assert_eq!(s.nsq.consumer.max_messages, 4);
     }
 
     #[test]

@@ -65,7 +65,7 @@ pub async fn serve(
     let mut session: Option<Session> = None;
     info!(
         period = ?settings.nsq.period,
-        max_messages = settings.nsq.max_messages,
+        max_messages = settings.nsq.consumer.max_messages,
         "serving: a batch of at most max-messages every period"
     );
     loop {
@@ -137,7 +137,7 @@ async fn reusable(settings: &Settings, consumer: &Consumer) -> bool {
         info!("an nsqd connection was lost; connecting again");
         return false;
     }
-    let opts = settings.nsq.consumer_options();
+    let opts = &settings.nsq.consumer;
     let NsqAddresses::Lookupd(lookupd) = &opts.addresses else {
         return true;
     };

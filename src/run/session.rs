@@ -77,7 +77,7 @@ impl Session {
                 sink.close().await;
                 return Ok(Start::Stopped(StopReason::Timeout));
             }
-            consumer = Consumer::connect(settings.nsq.consumer_options()) => match consumer {
+            consumer = Consumer::connect(settings.nsq.consumer.clone()) => match consumer {
                 Ok(consumer) => consumer,
                 Err(e) => {
                     sink.close().await;
@@ -87,15 +87,15 @@ impl Session {
         };
         if consumer.stats().connections == 0 {
             // Only possible with nsqlookupd: no nsqd has announced the topic yet.
-            info!(topic = %settings.nsq.topic, "nsqlookupd knows no producer of the topic; nothing to do");
+            info!(topic = %settings.nsq.consumer.topic, "nsqlookupd knows no producer of the topic; nothing to do");
             let _ = consumer.close(settings.grace).await;
             sink.close().await;
             return Ok(Start::Stopped(StopReason::NoProducers));
         }
         info!(
-            topic = %settings.nsq.topic,
-            channel = %settings.nsq.channel,
-            max_messages = settings.nsq.max_messages,
+            topic = %settings.nsq.consumer.topic,
+            channel = %settings.nsq.consumer.channel,
+            max_messages = settings.nsq.consumer.max_messages,
             "subscribed"
         );
         let failures = Arc::new(load_failures(&settings.state_directory));
@@ -105,9 +105,9 @@ impl Session {
             retry: settings.retry,
             failures: Arc::clone(&failures),
             dead_letter_topic: settings.dead_letter_topic.clone(),
-            http: HttpClient::new(settings.nsq.tls.clone()),
-            topic: settings.nsq.topic.clone(),
-            channel: settings.nsq.channel.clone(),
+            http: HttpClient::new(settings.nsq.consumer.tls.clone()),
+            topic: settings.nsq.consumer.topic.clone(),
+            channel: settings.nsq.consumer.channel.clone(),
         });
         Ok(Start::Connected(Session {
             consumer,
@@ -123,7 +123,9 @@ impl Session {
 
     /// Opens the next batch of `serve` (at most `nsq.max-messages` more).
     pub(crate) async fn resume(&mut self, settings: &Settings) {
-        self.consumer.resume(settings.nsq.max_messages).await;
+        self.consumer
+            .resume(settings.nsq.consumer.max_messages)
+            .await;
     }
 
     /// Takes one batch of at most N: until N are settled, idle, `deadline`, a signal,
@@ -139,8 +141,8 @@ impl Session {
     ) -> RunSummary {
         let consumer = &mut self.consumer;
         let batch_size = settings.aerospike.batch_size;
-        let max_messages = settings.nsq.max_messages;
-        let concurrent = concurrent_batches(settings.nsq.max_in_flight, batch_size);
+        let max_messages = settings.nsq.consumer.max_messages;
+        let concurrent = concurrent_batches(settings.nsq.consumer.max_in_flight, batch_size);
 
         let mut tasks: JoinSet<BatchReport> = JoinSet::new();
         let mut total = BatchReport::default();

@@ -34,10 +34,10 @@ pub(super) async fn nsqd_for(
     settings: &Settings,
     topic: &str,
 ) -> Result<String, NoNsqd> {
-    match &settings.nsq.addresses {
+    match &settings.nsq.consumer.addresses {
         NsqAddresses::Nsqd(_) => settings
             .nsq
-            .consumer_options()
+            .consumer
             .nsqd_addrs()
             .into_iter()
             .next()
@@ -45,8 +45,8 @@ pub(super) async fn nsqd_for(
             .filter(|http| !http.is_empty())
             .ok_or(NoNsqd::NoHttpAddress),
         NsqAddresses::Lookupd(lookupds) => {
-            let timeout = settings.nsq.connect_timeout;
-            for wanted in [topic, settings.nsq.topic.as_str()] {
+            let timeout = settings.nsq.consumer.connect_timeout;
+            for wanted in [topic, settings.nsq.consumer.topic.as_str()] {
                 let producers = nsq::lookup_producers(http, lookupds, wanted, timeout).await?;
                 if let Some(p) = producers.into_iter().find(|p| !p.http.is_empty()) {
                     return Ok(p.http);
@@ -55,7 +55,7 @@ pub(super) async fn nsqd_for(
             Err(NoNsqd::NoProducer {
                 lookupds: lookupds.clone(),
                 topic: topic.to_owned(),
-                consumed: settings.nsq.topic.clone(),
+                consumed: settings.nsq.consumer.topic.clone(),
             })
         }
     }

@@ -70,7 +70,7 @@ pub(super) async fn redrive(
     let chosen_len = chosen.len();
     let groups = group_by_topic(chosen, args, &mut tally);
     let total: usize = groups.values().map(Vec::len).sum();
-    let http = settings.nsq.consumer_options().http();
+    let http = settings.nsq.consumer.http();
     let targets = match find_nsqds(&http, settings, &groups).await {
         Ok(targets) => targets,
         Err((topic, e)) => {

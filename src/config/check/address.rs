@@ -83,7 +83,7 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(
-            s.nsq.addresses,
+            s.nsq.consumer.addresses,
             NsqAddresses::Lookupd(vec![
                 "https://lookupd.example:4161".into(),
                 "HTTPS://[::1]:4161/".into(),
@@ -92,7 +92,7 @@ mod tests {
             ])
         );
         let s = parse(&with("nsq", r#"nsqd-http = ["https://127.0.0.1:4152"]"#)).unwrap();
-        assert_eq!(s.nsq.nsqd_http, ["https://127.0.0.1:4152"]);
+        assert_eq!(s.nsq.consumer.nsqd_http, ["https://127.0.0.1:4152"]);
         for (addr, want) in [
             (
                 "ftp://h:4161",

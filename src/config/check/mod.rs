@@ -52,7 +52,8 @@ pub(super) fn check(raw: RawConfig, base_dir: &Path) -> Result<Settings, ConfigE
     let (nsq, retry) = nsq::check_nsq(raw.nsq, base_dir)?;
     aerospike::check_set_name("rejected.set", &raw.rejected.set)?;
     let routing = aerospike::check_routing(&raw.aerospike, &raw.rejected.set)?;
-    let dead_letter_topic = rejected::check_dead_letter_topic(raw.rejected.topic, &nsq.topic)?;
+    let dead_letter_topic =
+        rejected::check_dead_letter_topic(raw.rejected.topic, &nsq.consumer.topic)?;
     let mut aerospike = aerospike::check_aerospike(raw.aerospike, raw.rejected.set, base_dir)?;
     let (message, version_bin) =
         message::check_message(raw.message, base_dir, routing, aerospike.write)?;
@@ -110,20 +111,20 @@ mod tests {
         assert_eq!(s.timeout, Duration::from_secs(30));
         assert_eq!(s.grace, Duration::from_secs(5));
         assert_eq!(
-            s.nsq.addresses,
+            s.nsq.consumer.addresses,
             NsqAddresses::Nsqd(vec!["127.0.0.1:4150".into()])
         );
-        assert_eq!(s.nsq.topic, "t");
-        assert_eq!(s.nsq.channel, "x-msrv");
-        assert_eq!(s.nsq.max_in_flight, 2000);
-        assert_eq!(s.nsq.max_in_flight_bytes, 32 * 1024 * 1024);
-        assert_eq!(s.nsq.max_messages, 1000);
+        assert_eq!(s.nsq.consumer.topic, "t");
+        assert_eq!(s.nsq.consumer.channel, "x-msrv");
+        assert_eq!(s.nsq.consumer.max_in_flight, 2000);
+        assert_eq!(s.nsq.consumer.max_in_flight_bytes, 32 * 1024 * 1024);
+        assert_eq!(s.nsq.consumer.max_messages, 1000);
         assert_eq!(s.nsq.period, Duration::from_secs(60));
-        assert_eq!(s.nsq.msg_timeout, None);
+        assert_eq!(s.nsq.consumer.msg_timeout, None);
         assert_eq!(s.retry.requeue_delay, Duration::from_secs(5));
         assert_eq!(s.retry.max_requeue_delay, Duration::from_secs(900));
         assert_eq!(s.retry.max_attempts, 5);
-        assert_eq!(s.nsq.connect_timeout, Duration::from_secs(5));
+        assert_eq!(s.nsq.consumer.connect_timeout, Duration::from_secs(5));
         assert_eq!(*s.message.key(), RecordKey::pointer("/id").unwrap());
         assert_eq!(s.aerospike.hosts, vec!["127.0.0.1:3000".to_owned()]);
         assert_eq!(s.aerospike.namespace, "test");
@@ -169,13 +170,13 @@ mod tests {
         let s = parse(text).unwrap();
         assert_eq!(s.timeout, Duration::from_secs(120));
         assert_eq!(s.grace, Duration::ZERO);
-        assert!(matches!(s.nsq.addresses, NsqAddresses::Lookupd(ref l) if l.len() == 2));
-        assert_eq!(s.nsq.channel, "store#ephemeral");
-        assert_eq!(s.nsq.max_in_flight, 50);
-        assert_eq!(s.nsq.max_messages, 7);
-        assert_eq!(s.nsq.msg_timeout, Some(Duration::from_secs(30)));
+        assert!(matches!(s.nsq.consumer.addresses, NsqAddresses::Lookupd(ref l) if l.len() == 2));
+        assert_eq!(s.nsq.consumer.channel, "store#ephemeral");
+        assert_eq!(s.nsq.consumer.max_in_flight, 50);
+        assert_eq!(s.nsq.consumer.max_messages, 7);
+        assert_eq!(s.nsq.consumer.msg_timeout, Some(Duration::from_secs(30)));
         assert_eq!(s.retry.max_attempts, 3);
-        assert_eq!(s.nsq.connect_timeout, Duration::from_millis(250));
+        assert_eq!(s.nsq.consumer.connect_timeout, Duration::from_millis(250));
         assert_eq!(*s.message.key(), RecordKey::NsqId);
         assert_eq!(s.aerospike.ttl, Ttl::Seconds(30 * 86_400));
         assert_eq!(s.aerospike.batch_size, 100);

@@ -11,7 +11,7 @@ use super::nsq_transport::{check_auth_secret, check_compression, check_tls};
 use crate::config::NsqSettings;
 use crate::config::error::ConfigError;
 use crate::config::raw::RawNsq;
-use crate::nsq::{self, NsqAddresses};
+use crate::nsq::{self, ConsumerOptions, NsqAddresses};
 use crate::pipeline::outcome::RetryPolicy;
 
 /// nsqd's smallest `msg_timeout` (IDENTIFY rejects less than 1 s).
@@ -124,22 +124,20 @@ pub(super) fn check_nsq(
         ));
     }
     let nsqd_http = check_nsqd_http(raw.nsqd_http, &addresses)?;
+    let mut consumer = ConsumerOptions::new(addresses, &topic, &raw.channel, raw.max_messages);
+    consumer.nsqd_http = nsqd_http;
+    consumer.max_in_flight = raw.max_in_flight;
+    consumer.max_in_flight_bytes = raw.max_in_flight_bytes.as_u64();
+    consumer.msg_timeout = raw.msg_timeout;
+    consumer.connect_timeout = connect_timeout;
+    consumer.heartbeat_interval = raw.heartbeat_interval;
+    consumer.tls = tls;
+    consumer.compression = compression;
+    consumer.auth_secret = auth_secret;
     let nsq = NsqSettings {
-        addresses,
-        nsqd_http,
-        topic,
-        channel: raw.channel,
-        max_in_flight: raw.max_in_flight,
-        max_in_flight_bytes: raw.max_in_flight_bytes.as_u64(),
-        max_messages: raw.max_messages,
+        consumer,
         period,
-        msg_timeout: raw.msg_timeout,
-        connect_timeout,
         idle_timeout: (!raw.idle_timeout.is_zero()).then_some(raw.idle_timeout),
-        heartbeat_interval: raw.heartbeat_interval,
-        tls,
-        compression,
-        auth_secret,
     };
     let retry = RetryPolicy {
         requeue_delay: raw.requeue_delay,
@@ -207,10 +205,10 @@ mod tests {
     #[test]
     fn nsqd_http_pairs_with_nsqd_and_not_with_lookupd() {
         let s = parse(&with("nsq", r#"nsqd-http = ["127.0.0.1:4999"]"#)).unwrap();
-        assert_eq!(s.nsq.nsqd_http, ["127.0.0.1:4999"]);
-        assert_eq!(s.nsq.consumer_options().nsqd_http, ["127.0.0.1:4999"]);
+        assert_eq!(s.nsq.consumer.nsqd_http, ["127.0.0.1:4999"]);
+        assert_eq!(s.nsq.consumer.nsqd_http, ["127.0.0.1:4999"]);
         assert!(
-            parse(MINIMAL).unwrap().nsq.nsqd_http.is_empty(),
+            parse(MINIMAL).unwrap().nsq.consumer.nsqd_http.is_empty(),
             "default: TCP port + 1"
         );
         let lookupd = MINIMAL.replace(
@@ -232,8 +230,8 @@ mod tests {
             ("max-in-flight-bytes = 1000000", 1_000_000),
         ] {
             let s = parse(&with("nsq", line)).unwrap_or_else(|e| panic!("{line}: {e}"));
-            assert_eq!(s.nsq.max_in_flight_bytes, want, "{line}");
-            assert_eq!(s.nsq.consumer_options().max_in_flight_bytes, want);
+            assert_eq!(s.nsq.consumer.max_in_flight_bytes, want, "{line}");
+            assert_eq!(s.nsq.consumer.max_in_flight_bytes, want);
         }
         let dir = schema_dir();
         let s = from_str_with_env(
@@ -243,7 +241,7 @@ mod tests {
             [("X_MSRV_NSQ__MAX_IN_FLIGHT_BYTES", "8MiB")],
         )
         .unwrap();
-        assert_eq!(s.nsq.max_in_flight_bytes, 8 * 1024 * 1024);
+        assert_eq!(s.nsq.consumer.max_in_flight_bytes, 8 * 1024 * 1024);
     }
 
     #[test]
@@ -270,15 +268,12 @@ mod tests {
     fn the_heartbeat_interval_is_asked_of_nsqd_within_its_limits() {
         let s = parse(MINIMAL).unwrap();
         assert_eq!(
-            s.nsq.consumer_options().heartbeat_interval,
+            s.nsq.consumer.heartbeat_interval,
             Duration::from_secs(30),
             "nsqd's own default"
         );
         let s = parse(&with("nsq", "heartbeat-interval = \"5s\"")).unwrap();
-        assert_eq!(
-            s.nsq.consumer_options().heartbeat_interval,
-            Duration::from_secs(5)
-        );
+        assert_eq!(s.nsq.consumer.heartbeat_interval, Duration::from_secs(5));
         let e = error(&with("nsq", "heartbeat-interval = \"500ms\""));
         assert!(
             e.contains("nsq.heartbeat-interval") && e.contains("at least 1s"),

@@ -169,25 +169,25 @@ mod tests {
     fn tls_compression_and_auth_keys_are_read() {
         let dir = secured_dir();
         let s = parse_in(&dir, "").unwrap();
-        assert!(s.nsq.tls.is_none());
-        assert_eq!(s.nsq.compression, Compression::None);
-        assert!(s.nsq.auth_secret.is_none());
+        assert!(s.nsq.consumer.tls.is_none());
+        assert_eq!(s.nsq.consumer.compression, Compression::None);
+        assert!(s.nsq.consumer.auth_secret.is_none());
         assert_eq!(s.nsq.idle_timeout, Some(Duration::from_secs(2)));
         let s = parse_in(
             &dir,
             "tls = true\ntls-ca-file = \"ca.pem\"\ntls-cert-file = \"client.pem\"\ntls-key-file = \"client.key\"\ncompression = \"deflate\"\nauth-secret-file = \"secret\"\nidle-timeout = \"0s\"",
         )
         .unwrap();
-        let tls = s.nsq.tls.as_ref().unwrap();
+        let tls = s.nsq.consumer.tls.as_ref().unwrap();
         assert_eq!(tls.roots().len(), 1);
         assert!(tls.identity().is_some());
         assert_eq!(
-            s.nsq.compression,
+            s.nsq.consumer.compression,
             Compression::Deflate(6),
             "nsqd's default level"
         );
         assert_eq!(
-            s.nsq.auth_secret.as_ref().map(|s| s.expose()),
+            s.nsq.consumer.auth_secret.as_ref().map(|s| s.expose()),
             Some("s3cret"),
             "the trailing line break is not part of the secret"
         );
@@ -195,8 +195,8 @@ mod tests {
         let debug = format!("{s:?}");
         assert!(!debug.contains("s3cret"), "{debug}");
         let s = parse_in(&dir, "compression = \"snappy\"\nauth-secret = \"inline\"").unwrap();
-        assert_eq!(s.nsq.compression, Compression::Snappy);
-        assert_eq!(s.nsq.auth_secret.unwrap().expose(), "inline");
+        assert_eq!(s.nsq.consumer.compression, Compression::Snappy);
+        assert_eq!(s.nsq.consumer.auth_secret.unwrap().expose(), "inline");
     }
 
     #[test]
