@@ -35,7 +35,7 @@ use futures::FutureExt;
 use tracing::{debug, error, warn};
 
 use crate::failures::FailureLog;
-use crate::nsq::{self, Message, Settle};
+use nsq::{Message, Settle};
 use crate::record::RecordRules;
 use crate::store::{AerospikeSink, RejectedMessage, StoreError, Written};
 

@@ -91,7 +91,7 @@ async fn write_metrics(
         }
     };
     let timeout = settings.nsq.connect_timeout.min(BACKLOG_TIMEOUT);
-    let backlog = crate::nsq::backlog(&settings.nsq.consumer_options(), timeout).await;
+    let backlog = nsq::backlog(&settings.nsq.consumer_options(), timeout).await;
     state.record(SystemTime::now(), exit.code(), summary, elapsed, backlog);
     if let Err(e) = state.save(dir) {
         warn!(dir = %dir.display(), error = %e, "cannot write the metrics state (see state-directory)");
@@ -107,7 +107,7 @@ async fn write_metrics(
 /// every NSQ address and Aerospike answer, without taking a message.
 pub async fn check(settings: &Settings) -> Exit {
     let mut ok = true;
-    match crate::nsq::probe(&settings.nsq.consumer_options()).await {
+    match nsq::probe(&settings.nsq.consumer_options()).await {
         Ok(found) => {
             for line in found {
                 println!("nsq: {line}");

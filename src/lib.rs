@@ -5,8 +5,8 @@
 //! settle`, and the configuration is read only at start-up.
 //! - [`config`]: file and environment → checked [`config::Settings`], before any
 //!   connection (start-up only).
-//! - [`nsq`]: the consumer: connections, the at-most-N `RDY` window, [`nsq::Message`],
-//!   and settling (FIN/REQ).
+//! - [`nsq`] (`crates/nsq`, the `nsq-exact` crate): the consumer: connections, the
+//!   at-most-N `RDY` window, [`nsq::Message`], and settling (FIN/REQ).
 //! - [`record`]: a message body → a [`record::Record`] (JSON, schema, key, bins) or a
 //!   [`record::Rejection`].
 //! - [`store`]: the Aerospike sink: batch writes with one result per record, the
@@ -35,7 +35,6 @@ pub mod failures;
 pub mod generator;
 pub mod logging;
 pub mod metrics;
-pub mod nsq;
 pub mod record;
 pub mod rejected;
 pub mod run;

@@ -44,7 +44,7 @@ use crate::cli::{
 };
 use crate::config::Settings;
 use crate::exit::Exit;
-use crate::nsq::{self, NsqAddresses};
+use nsq::{NsqAddresses};
 use crate::store::{
     AerospikeSink, MAX_KEPT_BODY, RejectedBins, RejectedBody, RejectedRecord, StoreError,
 };

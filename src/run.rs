@@ -26,7 +26,7 @@ use tracing::{debug, info, warn};
 use crate::batch::{BatchReport, Pipeline};
 use crate::config::Settings;
 use crate::failures::FailureLog;
-use crate::nsq::{Consumer, HttpClient, NsqError};
+use nsq::{Consumer, HttpClient, NsqError};
 use crate::store::{AerospikeSink, StoreError};
 
 /// Batches processed at the same time: as many as fill half of `nsq.max-in-flight`, so

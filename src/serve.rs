@@ -31,7 +31,7 @@ use tracing::{debug, info, warn};
 
 use crate::config::Settings;
 use crate::exit::Exit;
-use crate::nsq::{Consumer, NsqAddresses};
+use nsq::{Consumer, NsqAddresses};
 use crate::run::{self, RunError, RunSummary, Session, Start, StopReason};
 
 /// The first wait before connecting again after a failed attempt; it doubles per failure
@@ -149,7 +149,7 @@ async fn reusable(settings: &Settings, consumer: &Consumer) -> bool {
     let NsqAddresses::Lookupd(lookupd) = &opts.addresses else {
         return true;
     };
-    match crate::nsq::lookup_producers(&opts.http(), lookupd, &opts.topic, opts.connect_timeout)
+    match nsq::lookup_producers(&opts.http(), lookupd, &opts.topic, opts.connect_timeout)
         .await
     {
         Ok(found) => {

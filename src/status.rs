@@ -89,7 +89,7 @@ pub async fn check(config_path: Option<&Path>, args: &StatusArgs) -> Report {
         Err(e) => return Report::unknown(e),
     };
     let timeout = settings.nsq.connect_timeout.min(BACKLOG_TIMEOUT);
-    let backlog = crate::nsq::backlog(&settings.nsq, timeout).await;
+    let backlog = nsq::backlog(&settings.nsq, timeout).await;
     evaluate(&settings, args, &state, backlog, SystemTime::now())
 }
 
@@ -205,7 +205,7 @@ fn trim(secs: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::nsq::{ConsumerOptions, NsqAddresses};
+    use nsq::{ConsumerOptions, NsqAddresses};
 
     fn settings() -> MonitorSettings {
         MonitorSettings {

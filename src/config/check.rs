@@ -9,8 +9,8 @@ use super::error::ConfigError;
 use super::raw::{RawAerospike, RawConfig, RawMessage, RawNsq, Redacted};
 use super::{NSQ_ID_KEY, NsqSettings, Settings};
 use crate::batch::RetryPolicy;
-use crate::nsq::tls::{Roots, TlsSetupError, TlsVersion, load_certificates, load_private_key};
-use crate::nsq::{self, Compression, NsqAddresses, Secret, TlsClient};
+use nsq::tls::{Roots, TlsSetupError, TlsVersion, load_certificates, load_private_key};
+use nsq::{Compression, NsqAddresses, Secret, TlsClient};
 use crate::record::{
     self, IndexBin, Layout, MAX_TTL, Pointer, RecordKey, RecordRules, Routing, SchemaValidator,
     VersionRule,

@@ -56,7 +56,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::batch::RetryPolicy;
-use crate::nsq::{Compression, ConsumerOptions, NsqAddresses, Secret, TlsClient};
+use nsq::{Compression, ConsumerOptions, NsqAddresses, Secret, TlsClient};
 use crate::record::RecordRules;
 
 use env::{env_overrides, env_vars, value_for};

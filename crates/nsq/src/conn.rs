@@ -20,10 +20,10 @@ use serde::Deserialize;
 use tokio::net::TcpStream;
 use tokio::sync::{Mutex, watch};
 
-use super::frame::{self, Frame, RawMessage};
-use super::transport::{self, Compression, Reader, Writer as Io};
-use super::window::{Admission, Window};
-use super::{ConsumerOptions, MessageId, Negotiated, NsqError, NsqdAddr, Settle};
+use crate::frame::{self, Frame, RawMessage};
+use crate::transport::{self, Compression, Reader, Writer as Io};
+use crate::window::{Admission, Window};
+use crate::{ConsumerOptions, MessageId, Negotiated, NsqError, NsqdAddr, Settle};
 
 /// Read buffer per connection: nsqd's own output buffer is 16 KiB, so this holds several
 /// of its flushes.
@@ -189,7 +189,7 @@ impl Conn {
                     match how {
                         Settle::Finish => frame::fin(out, id),
                         Settle::Requeue(delay) => {
-                            frame::req(out, id, (*delay).min(super::MAX_REQ_DELAY))
+                            frame::req(out, id, (*delay).min(crate::MAX_REQ_DELAY))
                         }
                     }
                 }
@@ -459,7 +459,7 @@ impl Session<'_> {
     }
 
     /// The TLS handshake on the TCP connection IDENTIFY went over.
-    async fn upgrade_tls(self, tls: &super::TlsClient) -> Result<Self, NsqError> {
+    async fn upgrade_tls(self, tls: &crate::TlsClient) -> Result<Self, NsqError> {
         let addr = self.addr;
         let failed = |reason: String| NsqError::Tls {
             addr: addr.to_owned(),
@@ -498,7 +498,7 @@ impl Session<'_> {
     }
 
     /// AUTH with the configured secret, as nsqd asked for it in its IDENTIFY reply.
-    async fn auth(&mut self, secret: &super::Secret) -> Result<(), NsqError> {
+    async fn auth(&mut self, secret: &crate::Secret) -> Result<(), NsqError> {
         let mut out = BytesMut::with_capacity(64);
         frame::auth(&mut out, secret.expose().as_bytes());
         self.write(&out).await?;
@@ -513,7 +513,7 @@ impl Session<'_> {
             permissions = r.permission_count,
             "authenticated"
         );
-        self.negotiated.auth = Some(super::AuthIdentity {
+        self.negotiated.auth = Some(crate::AuthIdentity {
             identity: r.identity,
             permission_count: r.permission_count,
         });
@@ -722,7 +722,7 @@ mod tests {
 
     #[test]
     fn identify_asks_for_negotiation_and_timeouts() {
-        let mut opts = ConsumerOptions::new(super::super::NsqAddresses::Nsqd(vec![]), "t", "c", 1);
+        let mut opts = ConsumerOptions::new(crate::NsqAddresses::Nsqd(vec![]), "t", "c", 1);
         opts.msg_timeout = Some(Duration::from_secs(90));
         let v: serde_json::Value = serde_json::from_slice(&identify_body(&opts)).unwrap();
         assert_eq!(v["feature_negotiation"], true);

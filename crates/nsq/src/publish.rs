@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::NsqError;
-use super::http::{HttpClient, base_url};
+use crate::NsqError;
+use crate::http::{HttpClient, base_url};
 
 /// Publishes `body` to `topic` on the nsqd whose HTTP address is `http_addr`; `Ok` once
 /// nsqd answered `200 OK` (the message is in its topic).
@@ -26,7 +26,7 @@ pub async fn publish(
     let url = format!(
         "{}/pub?topic={}",
         base_url(http_addr),
-        super::query_escape(topic)
+        crate::query_escape(topic)
     );
     let http = http.clone();
     // ureq is blocking: a rare request (a message that can be neither stored nor kept),
@@ -126,7 +126,7 @@ pub async fn publish_batch(
     let url = format!(
         "{}/mpub?topic={}&binary=true",
         base_url(http_addr),
-        super::query_escape(topic)
+        crate::query_escape(topic)
     );
     let payload = mpub_body(bodies);
     let http = http.clone();

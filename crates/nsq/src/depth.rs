@@ -2,7 +2,7 @@
 //! that N is split by what each nsqd actually has instead of evenly.
 //!
 //! An even split makes a run whose share sits on an nsqd with nothing wait
-//! [`REBALANCE_IDLE`](super::REBALANCE_IDLE) before the share moves (N = 1 over two
+//! [`REBALANCE_IDLE`](crate::REBALANCE_IDLE) before the share moves (N = 1 over two
 //! nsqd, the message on the second: 0.5 s instead of milliseconds). The depths are read
 //! once per run, after SUB (so the channel exists) and before the first `RDY`; what the
 //! topic itself still holds counts too, since it is on its way to the channel. Reading them is best effort: an nsqd whose `/stats` does not
@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::http::{HttpClient, base_url};
+use crate::http::{HttpClient, base_url};
 
 #[derive(Debug, Deserialize)]
 struct Stats {
@@ -71,12 +71,12 @@ pub(crate) async fn channel_depths(
 /// The channel's backlog over every nsqd (`nsq.nsqd`, or the producers nsqlookupd
 /// lists): the sum of their depths, for monitoring. `None` when no nsqd's `/stats`
 /// answered within `timeout` (an nsqd that did not answer adds nothing).
-pub async fn backlog(opts: &super::ConsumerOptions, timeout: Duration) -> Option<u64> {
+pub async fn backlog(opts: &crate::ConsumerOptions, timeout: Duration) -> Option<u64> {
     let http = opts.http();
     let addrs: Vec<String> = match &opts.addresses {
-        super::NsqAddresses::Nsqd(_) => opts.nsqd_addrs().into_iter().map(|a| a.http).collect(),
-        super::NsqAddresses::Lookupd(lookupds) => {
-            super::lookup_producers(&http, lookupds, &opts.topic, timeout)
+        crate::NsqAddresses::Nsqd(_) => opts.nsqd_addrs().into_iter().map(|a| a.http).collect(),
+        crate::NsqAddresses::Lookupd(lookupds) => {
+            crate::lookup_producers(&http, lookupds, &opts.topic, timeout)
                 .await
                 .ok()?
                 .into_iter()
@@ -101,8 +101,8 @@ fn read_depth(
     let url = format!(
         "{}/stats?format=json&topic={}&channel={}&include_clients=false",
         base_url(addr),
-        super::query_escape(topic),
-        super::query_escape(channel)
+        crate::query_escape(topic),
+        crate::query_escape(channel)
     );
     let agent = http.agent(&url, timeout, true)?;
     let body = agent

@@ -310,7 +310,7 @@ impl ConsumerOptions {
 
     /// The configured nsqd (`NsqAddresses::Nsqd`) with their HTTP addresses; empty for
     /// nsqlookupd.
-    pub(crate) fn nsqd_addrs(&self) -> Vec<NsqdAddr> {
+    pub fn nsqd_addrs(&self) -> Vec<NsqdAddr> {
         let NsqAddresses::Nsqd(tcp) = &self.addresses else {
             return Vec::new();
         };

@@ -22,7 +22,7 @@ use base64::Engine as _;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts, TlsConfig, TlsProvider};
 
-use super::tls::{self, TlsClient, TlsVersion};
+use crate::tls::{self, TlsClient, TlsVersion};
 
 /// How x-msrv reaches nsqlookupd and nsqd's HTTP API: plain HTTP, or HTTPS trusting what
 /// `nsq.tls` trusts (see the module doc). Cheap to clone.

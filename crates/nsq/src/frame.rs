@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
-use super::{MessageId, NsqError};
+use crate::{MessageId, NsqError};
 
 /// The protocol version magic a client sends first.
 pub const MAGIC_V2: &[u8; 4] = b"  V2";

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::http::{HttpClient, base_url};
-use super::{NsqError, NsqdAddr, default_http_addr};
+use crate::http::{HttpClient, base_url};
+use crate::{NsqError, NsqdAddr, default_http_addr};
 
 #[derive(Debug, Deserialize)]
 struct Producer {
@@ -85,7 +85,7 @@ fn lookup_one(
     let url = format!(
         "{}/lookup?topic={}",
         base_url(addr),
-        super::query_escape(topic)
+        crate::query_escape(topic)
     );
     let err = |reason: String| NsqError::Lookupd {
         addr: addr.to_owned(),

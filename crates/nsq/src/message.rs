@@ -11,11 +11,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::conn::Conn;
-use super::frame::RawMessage;
-use super::{MessageId, NsqError, Settle};
+use crate::conn::Conn;
+use crate::frame::RawMessage;
+use crate::{MessageId, NsqError, Settle};
 
-/// A message handed out by [`Consumer::next`](super::Consumer::next). Settle it with
+/// A message handed out by [`Consumer::next`](crate::Consumer::next). Settle it with
 /// [`settle`]; one dropped unsettled goes back to nsqd (`REQ <id> 0`) so nothing waits
 /// for msg_timeout.
 pub struct Message {
@@ -145,7 +145,7 @@ mod tests {
     use devstack::nsqd::{NsqOptions, NsqServer};
 
     use super::*;
-    use crate::nsq::{Consumer, ConsumerOptions, NsqAddresses};
+    use crate::{Consumer, ConsumerOptions, NsqAddresses};
 
     /// A batch aborted while its FINs wait for the connection's writer (the grace period
     /// ran out) must still FIN them: once marked settled, nothing else would, nsqd would

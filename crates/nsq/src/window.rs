@@ -45,7 +45,7 @@ use tokio::sync::Notify;
 use tokio::sync::futures::Notified;
 use tokio::time::Instant;
 
-use super::{MessageId, Settle};
+use crate::{MessageId, Settle};
 
 /// A connection with nothing in flight that received nothing for this long gives its
 /// share to the busy ones. Well above nsqd's flush delay for x-msrv (25 ms), so a
