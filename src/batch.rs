@@ -35,9 +35,9 @@ use futures::FutureExt;
 use tracing::{debug, error, warn};
 
 use crate::failures::FailureLog;
-use nsq::{Message, Settle};
 use crate::record::RecordRules;
 use crate::store::{AerospikeSink, RejectedMessage, StoreError, Written};
+use nsq::{Message, Settle};
 
 /// When a message whose write failed comes back, and when it stops coming back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -44,10 +44,10 @@ use crate::cli::{
 };
 use crate::config::Settings;
 use crate::exit::Exit;
-use nsq::{NsqAddresses};
 use crate::store::{
     AerospikeSink, MAX_KEPT_BODY, RejectedBins, RejectedBody, RejectedRecord, StoreError,
 };
+use nsq::NsqAddresses;
 
 /// Bound on one publish to nsqd (`/mpub` of a batch, or `/pub` of one body).
 const PUBLISH_TIMEOUT: Duration = Duration::from_secs(10);

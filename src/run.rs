@@ -26,8 +26,8 @@ use tracing::{debug, info, warn};
 use crate::batch::{BatchReport, Pipeline};
 use crate::config::Settings;
 use crate::failures::FailureLog;
-use nsq::{Consumer, HttpClient, NsqError};
 use crate::store::{AerospikeSink, StoreError};
+use nsq::{Consumer, HttpClient, NsqError};
 
 /// Batches processed at the same time: as many as fill half of `nsq.max-in-flight`, so
 /// the other half keeps arriving while they are stored (a store holding the whole window

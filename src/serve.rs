@@ -31,8 +31,8 @@ use tracing::{debug, info, warn};
 
 use crate::config::Settings;
 use crate::exit::Exit;
-use nsq::{Consumer, NsqAddresses};
 use crate::run::{self, RunError, RunSummary, Session, Start, StopReason};
+use nsq::{Consumer, NsqAddresses};
 
 /// The first wait before connecting again after a failed attempt; it doubles per failure
 /// within a batch, up to [`MAX_RETRY`], and never past the batch's `timeout`.
@@ -149,9 +149,7 @@ async fn reusable(settings: &Settings, consumer: &Consumer) -> bool {
     let NsqAddresses::Lookupd(lookupd) = &opts.addresses else {
         return true;
     };
-    match nsq::lookup_producers(&opts.http(), lookupd, &opts.topic, opts.connect_timeout)
-        .await
-    {
+    match nsq::lookup_producers(&opts.http(), lookupd, &opts.topic, opts.connect_timeout).await {
         Ok(found) => {
             let now: BTreeSet<&str> = found.iter().map(|a| a.tcp.as_str()).collect();
             let before: BTreeSet<&str> = consumer.nsqd().collect();

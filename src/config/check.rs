@@ -9,13 +9,13 @@ use super::error::ConfigError;
 use super::raw::{RawAerospike, RawConfig, RawMessage, RawNsq, Redacted};
 use super::{NSQ_ID_KEY, NsqSettings, Settings};
 use crate::batch::RetryPolicy;
-use nsq::tls::{Roots, TlsSetupError, TlsVersion, load_certificates, load_private_key};
-use nsq::{Compression, NsqAddresses, Secret, TlsClient};
 use crate::record::{
     self, IndexBin, Layout, MAX_TTL, Pointer, RecordKey, RecordRules, Routing, SchemaValidator,
     VersionRule,
 };
 use crate::store::{AerospikeSettings, Ttl, WriteMode};
+use nsq::tls::{Roots, TlsSetupError, TlsVersion, load_certificates, load_private_key};
+use nsq::{Compression, NsqAddresses, Secret, TlsClient};
 
 /// nsqd's smallest `msg_timeout` (IDENTIFY rejects less than 1 s).
 const MIN_MSG_TIMEOUT: Duration = Duration::from_secs(1);

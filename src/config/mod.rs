@@ -56,8 +56,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::batch::RetryPolicy;
-use nsq::{Compression, ConsumerOptions, NsqAddresses, Secret, TlsClient};
 use crate::record::RecordRules;
+use nsq::{Compression, ConsumerOptions, NsqAddresses, Secret, TlsClient};
 
 use env::{env_overrides, env_vars, value_for};
 use error::{deserialize_error, syntax_error};
