@@ -342,7 +342,7 @@ fn check_http_addr(key: &str, addr: &str, example: &str) -> Result<(), ConfigErr
 /// a config error naming its key, before any connection.
 fn check_tls(raw: &mut RawNsq, base_dir: &Path) -> Result<Option<Arc<TlsClient>>, ConfigError> {
     let min_version = TlsVersion::parse(&raw.tls_min_version)
-        .map_err(|why| ConfigError::invalid("nsq.tls-min-version", why))?;
+        .map_err(|why| ConfigError::invalid("nsq.tls-min-version", why.to_string()))?;
     if !raw.tls {
         let set = [
             ("nsq.tls-ca-file", raw.tls_ca_file.is_some()),
@@ -370,7 +370,7 @@ fn check_tls(raw: &mut RawNsq, base_dir: &Path) -> Result<Option<Arc<TlsClient>>
             let path = file("nsq.tls-ca-file", path)?;
             Roots::File(
                 load_certificates(&path)
-                    .map_err(|why| ConfigError::invalid("nsq.tls-ca-file", why))?,
+                    .map_err(|why| ConfigError::invalid("nsq.tls-ca-file", why.to_string()))?,
             )
         }
         None => Roots::System,
@@ -381,9 +381,9 @@ fn check_tls(raw: &mut RawNsq, base_dir: &Path) -> Result<Option<Arc<TlsClient>>
             let key = file("nsq.tls-key-file", key)?;
             Some((
                 load_certificates(&cert)
-                    .map_err(|why| ConfigError::invalid("nsq.tls-cert-file", why))?,
+                    .map_err(|why| ConfigError::invalid("nsq.tls-cert-file", why.to_string()))?,
                 load_private_key(&key)
-                    .map_err(|why| ConfigError::invalid("nsq.tls-key-file", why))?,
+                    .map_err(|why| ConfigError::invalid("nsq.tls-key-file", why.to_string()))?,
             ))
         }
         (Some(_), None) => {

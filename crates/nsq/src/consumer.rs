@@ -306,6 +306,8 @@ impl Consumer {
         self.rx.try_recv().ok()
     }
 
+    /// The counters of the current batch (since [`connect`](Consumer::connect) or the
+    /// last [`resume`](Consumer::resume)).
     pub fn stats(&self) -> ConsumerStats {
         let c = self.window.counters();
         let b = self.base;

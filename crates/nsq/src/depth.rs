@@ -13,7 +13,16 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::http::{HttpClient, base_url};
+use crate::http::{HttpClient, HttpError, base_url};
+
+/// Why one nsqd's depth could not be read (logged; the split is then even).
+#[derive(Debug, thiserror::Error)]
+enum DepthError {
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    #[error("/stats has no channel {channel:?} of topic {topic:?}")]
+    NoChannel { topic: String, channel: String },
+}
 
 #[derive(Debug, Deserialize)]
 struct Stats {
@@ -97,27 +106,29 @@ fn read_depth(
     topic: &str,
     channel: &str,
     timeout: Duration,
-) -> Result<u64, String> {
+) -> Result<u64, DepthError> {
     let url = format!(
         "{}/stats?format=json&topic={}&channel={}&include_clients=false",
         base_url(addr),
-        crate::query_escape(topic),
-        crate::query_escape(channel)
+        crate::names::query_escape(topic),
+        crate::names::query_escape(channel)
     );
     let agent = http.agent(&url, timeout, true)?;
     let body = agent
         .get(&url)
         .call()
-        .map_err(|e| http.describe(&e))?
+        .map_err(|e| http.error(e))?
         .body_mut()
         .read_to_string()
-        .map_err(|e| http.describe(&e))?;
+        .map_err(|e| http.error(e))?;
     parse_depth(&body, topic, channel)
 }
 
-fn parse_depth(body: &str, topic: &str, channel: &str) -> Result<u64, String> {
-    let stats: Stats =
-        serde_json::from_str(body).map_err(|e| format!("unreadable /stats answer: {e}"))?;
+fn parse_depth(body: &str, topic: &str, channel: &str) -> Result<u64, DepthError> {
+    let stats: Stats = serde_json::from_str(body).map_err(|source| HttpError::Unreadable {
+        what: "/stats",
+        source,
+    })?;
     // The topic's own depth counts too: nsqd copies a topic's queue to a channel that
     // SUB just created asynchronously (its messagePump), so right after SUB some of what
     // the channel will hold may still be waiting in the topic.
@@ -131,7 +142,10 @@ fn parse_depth(body: &str, topic: &str, channel: &str) -> Result<u64, String> {
                 .find(|c| c.channel_name == channel)
                 .map(|c| c.depth + t.depth)
         })
-        .ok_or_else(|| format!("/stats has no channel {channel:?} of topic {topic:?}"))
+        .ok_or_else(|| DepthError::NoChannel {
+            topic: topic.to_owned(),
+            channel: channel.to_owned(),
+        })
 }
 
 #[cfg(test)]
@@ -147,8 +161,8 @@ mod tests {
                          {"channel_name":"x-msrv","depth":5,"backend_depth":2,"in_flight_count":3}]}],
             "producers":[]}"#;
         assert_eq!(
-            parse_depth(body, "t", "x-msrv"),
-            Ok(5 + 7),
+            parse_depth(body, "t", "x-msrv").ok(),
+            Some(5 + 7),
             "channel + topic"
         );
         assert!(parse_depth(body, "t", "missing").is_err());

@@ -19,11 +19,13 @@ use crate::{MessageId, NsqError, Settle};
 /// [`settle`]; one dropped unsettled goes back to nsqd (`REQ <id> 0`) so nothing waits
 /// for msg_timeout.
 pub struct Message {
+    /// nsqd's id of the message.
     pub id: MessageId,
     /// Deliveries so far, this one included (nsqd counts every delivery).
     pub attempts: u16,
     /// When nsqd accepted the message, in ns since the Unix epoch.
     pub timestamp: i64,
+    /// The body, as published.
     pub body: Bytes,
     conn: Arc<Conn>,
     settled: bool,

@@ -1,6 +1,6 @@
-//! Publishing through nsqd's HTTP API: one message with `POST /pub` (the dead-letter
-//! topic), many with `POST /mpub?binary=true` ([`publish_batch`], `x-msrv rejected
-//! redrive`).
+//! Publishing through nsqd's HTTP API: one message with `POST /pub` ([`publish`]; x-msrv's
+//! dead-letter topic), many with `POST /mpub?binary=true` ([`publish_batch`]; `x-msrv
+//! rejected redrive`). Both fail with the one [`PublishError`].
 //!
 //! HTTP rather than `PUB` on a consumer connection: the answer to `/pub` is its own
 //! (a consumer connection interleaves responses with messages and heartbeats), and a
@@ -11,8 +11,38 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::NsqError;
-use crate::http::{HttpClient, base_url};
+use crate::http::{HttpClient, HttpError, base_url};
+use crate::names::query_escape;
+
+/// A publish nsqd did not acknowledge.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot publish to topic {topic:?} on nsqd {addr}: {reason}")]
+pub struct PublishError {
+    /// nsqd's HTTP address.
+    pub addr: String,
+    /// The topic published to.
+    pub topic: String,
+    /// What failed.
+    pub reason: HttpError,
+    /// nsqd answered with a 4xx status (`MSG_TOO_BIG`, `BODY_TOO_BIG`, `BAD_MESSAGE`,
+    /// `BAD_TOPIC`, ...): the request is at fault, the same request would be refused
+    /// again, but nsqd is there. Otherwise nsqd could not be reached or failed (5xx),
+    /// and whether it took the messages is unknown. (Always
+    /// [`reason.is_client_error()`](HttpError::is_client_error), kept as a field for
+    /// callers that match on it.)
+    pub refused: bool,
+}
+
+impl PublishError {
+    fn new(addr: &str, topic: &str, reason: HttpError) -> PublishError {
+        PublishError {
+            addr: addr.to_owned(),
+            topic: topic.to_owned(),
+            refused: reason.is_client_error(),
+            reason,
+        }
+    }
+}
 
 /// Publishes `body` to `topic` on the nsqd whose HTTP address is `http_addr`; `Ok` once
 /// nsqd answered `200 OK` (the message is in its topic).
@@ -22,48 +52,21 @@ pub async fn publish(
     topic: &str,
     body: Bytes,
     timeout: Duration,
-) -> Result<(), NsqError> {
-    let url = format!(
-        "{}/pub?topic={}",
-        base_url(http_addr),
-        crate::query_escape(topic)
-    );
+) -> Result<(), PublishError> {
+    let url = format!("{}/pub?topic={}", base_url(http_addr), query_escape(topic));
     let http = http.clone();
-    // ureq is blocking: a rare request (a message that can be neither stored nor kept),
-    // on a blocking thread.
+    // ureq is blocking: a rare request (for x-msrv, a message that can be neither stored
+    // nor kept), on a blocking thread.
     let sent = tokio::task::spawn_blocking(move || post(&http, &url, &body, timeout)).await;
-    match sent {
-        Ok(result) => result.map_err(|reason| NsqError::Publish {
-            addr: http_addr.to_owned(),
-            topic: topic.to_owned(),
-            reason,
-        }),
-        Err(e) => Err(NsqError::Publish {
-            addr: http_addr.to_owned(),
-            topic: topic.to_owned(),
-            reason: e.to_string(),
-        }),
-    }
+    sent.map_err(HttpError::Task)
+        .and_then(|result| result)
+        .map_err(|reason| PublishError::new(http_addr, topic, reason))
 }
 
-fn post(http: &HttpClient, url: &str, body: &[u8], timeout: Duration) -> Result<(), String> {
-    post_status(http, url, body, timeout).map_err(|(_, reason)| reason)
-}
-
-/// Like [`post`], with the HTTP status of a refusal (`None`: no answer at all).
-fn post_status(
-    http: &HttpClient,
-    url: &str,
-    body: &[u8],
-    timeout: Duration,
-) -> Result<(), (Option<u16>, String)> {
-    let agent = http
-        .agent(url, timeout, false)
-        .map_err(|reason| (None, reason))?;
-    let mut response = agent
-        .post(url)
-        .send(body)
-        .map_err(|e| (None, http.describe(&e)))?;
+/// Posts `body` to `url`; `Ok` on `200 OK`, else the status and nsqd's message.
+fn post(http: &HttpClient, url: &str, body: &[u8], timeout: Duration) -> Result<(), HttpError> {
+    let agent = http.agent(url, timeout, false)?;
+    let mut response = agent.post(url).send(body).map_err(|e| http.error(e))?;
     let status = response.status();
     let text = response.body_mut().read_to_string().unwrap_or_default();
     if status == 200 {
@@ -74,30 +77,16 @@ fn post_status(
             .ok()
             .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_owned))
             .unwrap_or(text);
-        Err((
-            Some(status.as_u16()),
-            format!("HTTP {}: {}", status.as_u16(), message.trim()),
-        ))
+        Err(HttpError::Status {
+            status: status.as_u16(),
+            body: message.trim().to_owned(),
+        })
     }
-}
-
-/// A publish nsqd did not acknowledge.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("cannot publish to topic {topic:?} on nsqd {addr}: {reason}")]
-pub struct PublishError {
-    pub addr: String,
-    pub topic: String,
-    pub reason: String,
-    /// nsqd answered with a 4xx status (`MSG_TOO_BIG`, `BODY_TOO_BIG`, `BAD_MESSAGE`,
-    /// `BAD_TOPIC`, ...): the request is at fault, the same request would be refused
-    /// again, but nsqd is there. Otherwise nsqd could not be reached or failed (5xx),
-    /// and whether it took the messages is unknown.
-    pub refused: bool,
 }
 
 /// The body of `POST /mpub?binary=true`: the number of messages, then each message's
 /// size and bytes, all sizes as big-endian u32 (nsqd's `readMPUB`).
-pub fn mpub_body(bodies: &[Bytes]) -> Vec<u8> {
+pub(crate) fn mpub_body(bodies: &[Bytes]) -> Vec<u8> {
     let len = 4 + bodies.iter().map(|b| 4 + b.len()).sum::<usize>();
     let mut out = Vec::with_capacity(len);
     out.extend_from_slice(
@@ -126,26 +115,14 @@ pub async fn publish_batch(
     let url = format!(
         "{}/mpub?topic={}&binary=true",
         base_url(http_addr),
-        crate::query_escape(topic)
+        query_escape(topic)
     );
     let payload = mpub_body(bodies);
     let http = http.clone();
-    let sent =
-        tokio::task::spawn_blocking(move || post_status(&http, &url, &payload, timeout)).await;
-    let failure = |reason: String, refused: bool| PublishError {
-        addr: http_addr.to_owned(),
-        topic: topic.to_owned(),
-        reason,
-        refused,
-    };
-    match sent {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err((status, reason))) => Err(failure(
-            reason,
-            status.is_some_and(|s| (400..500).contains(&s)),
-        )),
-        Err(e) => Err(failure(e.to_string(), false)),
-    }
+    let sent = tokio::task::spawn_blocking(move || post(&http, &url, &payload, timeout)).await;
+    sent.map_err(HttpError::Task)
+        .and_then(|result| result)
+        .map_err(|reason| PublishError::new(http_addr, topic, reason))
 }
 
 #[cfg(test)]

@@ -48,7 +48,7 @@ use tokio::time::Instant;
 use crate::{MessageId, Settle};
 
 /// A connection with nothing in flight that received nothing for this long gives its
-/// share to the busy ones. Well above nsqd's flush delay for x-msrv (25 ms), so a
+/// share to the busy ones. Well above nsqd's flush delay the options ask for (25 ms), so a
 /// connection between two flushes is not mistaken for an idle one.
 pub const REBALANCE_IDLE: Duration = Duration::from_millis(500);
 
