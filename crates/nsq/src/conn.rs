@@ -3,7 +3,7 @@
 //!
 //! Writes go through one async lock per connection, and the new `RDY` is computed while
 //! that lock is held, so what nsqd reads on this connection is always in the order the
-//! accounting decided it (see the module doc of `nsq` for why the order matters).
+//! accounting decided it (see the crate doc for why the order matters).
 //!
 //! A connection counts arrivals and settlements in the shared `window`, but it never
 //! writes another connection's `RDY` and does not know the consumer: when the window
