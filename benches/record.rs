@@ -3,7 +3,7 @@
 //! per message and its spread.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use x_msrv::nsq::MessageId;
+use nsq::MessageId;
 use x_msrv::pipeline::record::{RecordKey, RecordRules, SchemaValidator};
 
 fn rules() -> RecordRules {

@@ -25,7 +25,7 @@ use aerospike::{
     BatchOperation, BatchPolicy, BatchWritePolicy, Client, ClientPolicy, Key, RecordExistsAction,
     operations,
 };
-use x_msrv::nsq::{Consumer, ConsumerOptions, MessageId, NsqAddresses, Settle};
+use nsq::{Consumer, ConsumerOptions, MessageId, NsqAddresses, Settle};
 use x_msrv::pipeline::record::{RecordKey, RecordRules, SchemaValidator};
 
 const NAMESPACE: &str = "test";
@@ -98,7 +98,7 @@ async fn drain(nsqd: &str, topic: &str, count: u64) -> (f64, u64) {
             settle.push((m, Settle::Finish));
         }
         done += settle.len() as u64;
-        x_msrv::nsq::settle(settle).await.expect("settle");
+        nsq::settle(settle).await.expect("settle");
     }
     let secs = started.elapsed().as_secs_f64();
     consumer.close(Duration::from_secs(2)).await.expect("close");

@@ -6,7 +6,7 @@
 //! outcome → settle`, and the configuration is read only at start-up. Each folder
 //! imports only the ones listed before it (`config` excepted: it builds the stages'
 //! own settings, so it sits above `pipeline`).
-//! - [`nsq`]: the NSQ client: connections, the at-most-N `RDY` window, [`nsq::Message`],
+//! - [`nsq`] (the `nsq-exact` crate, `crates/nsq/`): the NSQ client: connections, the at-most-N `RDY` window, [`nsq::Message`],
 //!   and settling (FIN/REQ).
 //! - [`pipeline`], the message path:
 //!   - [`pipeline::record`]: a message body → a record (JSON, schema, key, set, TTL,
@@ -33,6 +33,5 @@
 pub mod commands;
 pub mod config;
 pub mod monitor;
-pub mod nsq;
 pub mod pipeline;
 pub mod run;

@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use nsq::MessageId;
 use x_msrv::config::{self, ConfigError, Format, Settings};
-use x_msrv::nsq::MessageId;
 use x_msrv::pipeline::record::Rejection;
 
 fn repo() -> PathBuf {

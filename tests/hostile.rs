@@ -32,8 +32,8 @@ use serde_json::{Value as Json, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::Command;
 
-use x_msrv::nsq::MessageId;
-use x_msrv::nsq::frame::{self, Frame};
+use nsq::MessageId;
+use nsq::frame::{self, Frame};
 use x_msrv::pipeline::record::{RecordKey, RecordRules, SchemaValidator};
 use x_msrv::pipeline::store::MAX_KEPT_BODY;
 

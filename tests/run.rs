@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use devstack::nsqd::{NsqOptions, NsqServer};
-use x_msrv::nsq::{Consumer, ConsumerOptions, NsqAddresses, Settle, settle};
+use nsq::{Consumer, ConsumerOptions, NsqAddresses, Settle, settle};
 
 #[tokio::test]
 async fn takes_exactly_n_and_leaves_the_rest_queued() {

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use devstack::aerospike::{AerospikeOptions, AerospikeServer};
 use serde_json::json;
 
-use x_msrv::nsq::MessageId;
+use nsq::MessageId;
 use x_msrv::pipeline::record::{Record, RecordKey, RecordRules, SchemaValidator};
 use x_msrv::pipeline::store::{
     AerospikeSettings, AerospikeSink, MAX_KEPT_BODY, RejectedMessage, StoreError, Ttl, WriteMode,

@@ -10,7 +10,7 @@
 
 use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
-use x_msrv::nsq::frame::{self, Frame};
+use nsq::frame::{self, Frame};
 
 /// The size prefix before every frame.
 const SIZE_PREFIX: usize = 4;

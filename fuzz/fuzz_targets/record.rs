@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 
 use aerospike::Value;
 use libfuzzer_sys::fuzz_target;
-use x_msrv::nsq::MessageId;
+use nsq::MessageId;
 use x_msrv::pipeline::record::{RecordKey, RecordRules, SchemaValidator};
 
 const SHIPPED_SCHEMA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../etc/message.schema.json");

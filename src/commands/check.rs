@@ -8,7 +8,7 @@ use crate::pipeline::store::AerospikeSink;
 /// every NSQ address and Aerospike answer, without taking a message.
 pub async fn check(settings: &Settings) -> Exit {
     let mut ok = true;
-    match crate::nsq::probe(&settings.nsq.consumer).await {
+    match nsq::probe(&settings.nsq.consumer).await {
         Ok(found) => {
             for line in found {
                 println!("nsq: {line}");

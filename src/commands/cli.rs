@@ -273,7 +273,7 @@ pub fn parse_since(text: &str) -> Result<Since, String> {
 
 /// The value of `--to-topic`: a name nsqd accepts.
 pub fn parse_topic(text: &str) -> Result<String, String> {
-    if crate::nsq::is_valid_name(text) {
+    if nsq::is_valid_name(text) {
         Ok(text.to_owned())
     } else {
         Err(format!(

@@ -60,7 +60,7 @@ pub async fn write_metrics(
         }
     };
     let timeout = settings.nsq.consumer.connect_timeout.min(BACKLOG_TIMEOUT);
-    let backlog = crate::nsq::backlog(&settings.nsq.consumer, timeout).await;
+    let backlog = nsq::backlog(&settings.nsq.consumer, timeout).await;
     state.record(SystemTime::now(), exit.code(), summary, elapsed, backlog);
     if let Err(e) = state.save(dir) {
         warn!(dir = %dir.display(), error = %e, "cannot write the metrics state (see state-directory)");

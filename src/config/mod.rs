@@ -60,9 +60,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::nsq::{ConsumerOptions, NsqAddresses};
 use crate::pipeline::outcome::RetryPolicy;
 use crate::pipeline::record::RecordRules;
+use nsq::{ConsumerOptions, NsqAddresses};
 
 use env::{env_overrides, env_vars, value_for};
 use error::{deserialize_error, syntax_error};

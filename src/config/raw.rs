@@ -126,7 +126,7 @@ impl Default for RawNsq {
             topic: None,
             channel: "x-msrv".to_owned(),
             max_in_flight: 2000,
-            max_in_flight_bytes: bytesize::ByteSize::b(crate::nsq::DEFAULT_MAX_IN_FLIGHT_BYTES),
+            max_in_flight_bytes: bytesize::ByteSize::b(nsq::DEFAULT_MAX_IN_FLIGHT_BYTES),
             max_messages: 1000,
             period: Duration::from_secs(60),
             msg_timeout: None,

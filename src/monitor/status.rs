@@ -98,7 +98,7 @@ pub async fn check(config_path: Option<&Path>, args: &Thresholds) -> Report {
         Err(e) => return Report::unknown(e),
     };
     let timeout = settings.nsq.connect_timeout.min(BACKLOG_TIMEOUT);
-    let backlog = crate::nsq::backlog(&settings.nsq, timeout).await;
+    let backlog = nsq::backlog(&settings.nsq, timeout).await;
     evaluate(&settings, args, &state, backlog, SystemTime::now())
 }
 
@@ -213,7 +213,7 @@ fn trim(secs: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::nsq::{ConsumerOptions, NsqAddresses};
+    use nsq::{ConsumerOptions, NsqAddresses};
 
     fn settings() -> MonitorSettings {
         MonitorSettings {

@@ -37,13 +37,13 @@ use std::time::Duration;
 use futures::FutureExt;
 use tracing::{debug, error, warn};
 
-use crate::nsq::{self, Message};
 use crate::pipeline::failures::FailureLog;
 use crate::pipeline::outcome::{
     AfterKeep, Counts, Fate, KeepKind, RetryPolicy, Verdict, after_keep, after_store,
 };
 use crate::pipeline::record::RecordRules;
 use crate::pipeline::store::{AerospikeSink, RejectedMessage, StoreError};
+use nsq::{self, Message};
 
 /// What one batch did; the run adds these up.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::nsq::MessageId;
+use nsq::MessageId;
 
 /// The file's name in the state directory.
 pub const FILE_NAME: &str = "failures";

@@ -13,8 +13,8 @@ use std::time::Duration;
 use serde::ser::SerializeMap;
 use strum::{EnumCount, IntoEnumIterator};
 
-use crate::nsq::{self, Settle};
 use crate::pipeline::store::{StoreError, Written};
+use nsq::{self, Settle};
 
 /// When a message whose write failed comes back, and when it stops coming back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -29,8 +29,8 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use crate::config::Settings;
-use crate::nsq::{Consumer, NsqAddresses};
 use crate::run::{RunError, RunSummary, Session, Start, StopReason};
+use nsq::{Consumer, NsqAddresses};
 
 /// What [`serve`] tells its caller as it goes.
 // Not `Send`-bound on purpose: serve runs on one thread (the binary's current-thread
@@ -141,9 +141,7 @@ async fn reusable(settings: &Settings, consumer: &Consumer) -> bool {
     let NsqAddresses::Lookupd(lookupd) = &opts.addresses else {
         return true;
     };
-    match crate::nsq::lookup_producers(&opts.http(), lookupd, &opts.topic, opts.connect_timeout)
-        .await
-    {
+    match nsq::lookup_producers(&opts.http(), lookupd, &opts.topic, opts.connect_timeout).await {
         Ok(found) => {
             let now: BTreeSet<&str> = found.iter().map(|a| a.tcp.as_str()).collect();
             let before: BTreeSet<&str> = consumer.nsqd().collect();

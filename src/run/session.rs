@@ -11,12 +11,12 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use crate::config::Settings;
-use crate::nsq::{Consumer, HttpClient};
 use crate::pipeline::batch::{BatchReport, Pipeline};
 use crate::pipeline::failures::FailureLog;
 use crate::pipeline::outcome::Outcome;
 use crate::pipeline::store::AerospikeSink;
 use crate::run::{RunError, RunSummary, StopReason};
+use nsq::{Consumer, HttpClient};
 
 /// Batches processed at the same time: as many as fill half of `nsq.max-in-flight`, so
 /// the other half keeps arriving while they are stored (a store holding the whole window

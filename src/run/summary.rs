@@ -3,9 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use crate::nsq::NsqError;
 use crate::pipeline::outcome::{Counts, Outcome};
 use crate::pipeline::store::StoreError;
+use nsq::NsqError;
 
 /// Why a run stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

@@ -2,7 +2,7 @@
 //! of the topic that nsqlookupd knows.
 
 use crate::config::Settings;
-use crate::nsq::{self, NsqAddresses, NsqError};
+use nsq::{self, NsqAddresses, NsqError};
 
 /// Why no nsqd was found to publish a topic to.
 #[derive(Debug, thiserror::Error)]

@@ -35,8 +35,8 @@ use super::{Tally, set_name};
 use crate::commands::cli::RedriveArgs;
 use crate::commands::exit::Exit;
 use crate::config::Settings;
-use crate::nsq;
 use crate::pipeline::store::{AerospikeSink, RejectedBody, RejectedRecord};
+use nsq;
 
 /// Bound on one publish to nsqd (`/mpub` of a batch, or `/pub` of one body).
 const PUBLISH_TIMEOUT: Duration = Duration::from_secs(10);

@@ -68,7 +68,7 @@ fn host_port_problem(addr: &str, port_optional: bool) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use crate::config::test_support::{MINIMAL, error, parse, with};
-    use crate::nsq::NsqAddresses;
+    use nsq::NsqAddresses;
 
     #[test]
     fn lookupd_and_nsqd_http_take_http_and_https_addresses() {

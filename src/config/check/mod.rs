@@ -102,8 +102,8 @@ mod tests {
 
     use crate::config::Ttl;
     use crate::config::test_support::{MINIMAL, error, parse, with};
-    use crate::nsq::NsqAddresses;
     use crate::pipeline::record::RecordKey;
+    use nsq::NsqAddresses;
 
     #[test]
     fn defaults() {

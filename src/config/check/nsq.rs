@@ -11,8 +11,8 @@ use super::nsq_transport::{check_auth_secret, check_compression, check_tls};
 use crate::config::NsqSettings;
 use crate::config::error::ConfigError;
 use crate::config::raw::RawNsq;
-use crate::nsq::{self, ConsumerOptions, NsqAddresses};
 use crate::pipeline::outcome::RetryPolicy;
+use nsq::{self, ConsumerOptions, NsqAddresses};
 
 /// nsqd's smallest `msg_timeout` (IDENTIFY rejects less than 1 s).
 const MIN_MSG_TIMEOUT: Duration = Duration::from_secs(1);

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use super::secrets::SecretKeys;
 use crate::config::error::ConfigError;
 use crate::config::raw::{RawNsq, Redacted};
-use crate::nsq::tls::{Roots, TlsSetupError, TlsVersion, load_certificates, load_private_key};
-use crate::nsq::{Compression, Secret, TlsClient};
+use nsq::tls::{Roots, TlsSetupError, TlsVersion, load_certificates, load_private_key};
+use nsq::{Compression, Secret, TlsClient};
 
 /// `nsq.tls` and its files: read and built now, so a wrong path or a bad certificate is
 /// a config error naming its key, before any connection.
@@ -19,7 +19,7 @@ pub(super) fn check_tls(
     base_dir: &Path,
 ) -> Result<Option<Arc<TlsClient>>, ConfigError> {
     let min_version = TlsVersion::parse(&raw.tls_min_version)
-        .map_err(|why| ConfigError::invalid("nsq.tls-min-version", why))?;
+        .map_err(|why| ConfigError::invalid("nsq.tls-min-version", why.to_string()))?;
     if !raw.tls {
         let set = [
             ("nsq.tls-ca-file", raw.tls_ca_file.is_some()),
@@ -47,7 +47,7 @@ pub(super) fn check_tls(
             let path = file("nsq.tls-ca-file", path)?;
             Roots::File(
                 load_certificates(&path)
-                    .map_err(|why| ConfigError::invalid("nsq.tls-ca-file", why))?,
+                    .map_err(|why| ConfigError::invalid("nsq.tls-ca-file", why.to_string()))?,
             )
         }
         None => Roots::System,
@@ -58,9 +58,9 @@ pub(super) fn check_tls(
             let key = file("nsq.tls-key-file", key)?;
             Some((
                 load_certificates(&cert)
-                    .map_err(|why| ConfigError::invalid("nsq.tls-cert-file", why))?,
+                    .map_err(|why| ConfigError::invalid("nsq.tls-cert-file", why.to_string()))?,
                 load_private_key(&key)
-                    .map_err(|why| ConfigError::invalid("nsq.tls-key-file", why))?,
+                    .map_err(|why| ConfigError::invalid("nsq.tls-key-file", why.to_string()))?,
             ))
         }
         (Some(_), None) => {
@@ -149,7 +149,7 @@ mod tests {
 
     use crate::config::test_support::{schema_dir, with};
     use crate::config::{ConfigError, Format, Settings, from_str};
-    use crate::nsq::Compression;
+    use nsq::Compression;
 
     /// A directory with the schema, a test PKI (`ca.pem`, `client.pem`, `client.key`) and
     /// `secret` / `empty` secret files.

@@ -3,7 +3,7 @@
 //! must differ from.)
 
 use crate::config::error::ConfigError;
-use crate::nsq;
+use nsq;
 
 /// `rejected.topic`: unset gives `<nsq.topic>.dead-letter`, empty gives none.
 pub(super) fn check_dead_letter_topic(

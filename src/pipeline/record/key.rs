@@ -7,7 +7,7 @@ use aerospike::Value;
 
 use super::Rejection;
 use super::pointer::{Pointer, integral, json_type};
-use crate::nsq::MessageId;
+use nsq::MessageId;
 
 /// Where a record's key comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,7 +15,7 @@ pub enum RecordKey {
     /// A JSON pointer (RFC 6901) into the message; the value must be an integer that fits
     /// in i64, or a string.
     Pointer(Pointer),
-    /// The NSQ message, as [`crate::nsq::message_key`] names it (`<id>-<timestamp>`:
+    /// The NSQ message, as [`nsq::message_key`] names it (`<id>-<timestamp>`:
     /// the id alone is not unique across nsqd), stored as a string.
     NsqId,
 }
@@ -40,7 +40,7 @@ impl RecordKey {
         timestamp: i64,
     ) -> Result<Value, Rejection> {
         match self {
-            RecordKey::NsqId => Ok(Value::String(crate::nsq::message_key(nsq_id, timestamp))),
+            RecordKey::NsqId => Ok(Value::String(nsq::message_key(nsq_id, timestamp))),
             RecordKey::Pointer(pointer) => match pointer.get(message) {
                 None => Err(Rejection::Key(format!("no value at {pointer}"))),
                 Some(serde_json::Value::String(s)) => Ok(Value::String(s.clone())),

@@ -34,7 +34,7 @@ use std::path::Path;
 
 use aerospike::{Bin, Value};
 
-use crate::nsq::MessageId;
+use nsq::MessageId;
 
 pub use key::RecordKey;
 pub use layout::{IndexBin, Layout, check_bin_name};

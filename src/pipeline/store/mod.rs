@@ -201,10 +201,10 @@ pub struct RejectedMessage {
 }
 
 impl RejectedMessage {
-    /// The record key, [`crate::nsq::message_key`]: a redelivery overwrites its own
+    /// The record key, [`nsq::message_key`]: a redelivery overwrites its own
     /// record, and no other message's.
     pub fn key(&self) -> String {
-        crate::nsq::message_key(&self.msg_id, self.timestamp)
+        nsq::message_key(&self.msg_id, self.timestamp)
     }
 }
 

@@ -35,11 +35,17 @@ const INFLATE_STEP: usize = 64 * 1024;
 /// never buffered.
 const MAX_SNAPPY_CHUNK: usize = 76_490 + 4;
 
+/// Read buffer per connection: nsqd's own output buffer is 16 KiB, so this holds several
+/// of its flushes.
+pub(crate) const READ_BUFFER: usize = 64 * 1024;
+
 /// Compression as IDENTIFY negotiates it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Compression {
+    /// Plain protocol V2.
     #[default]
     None,
+    /// The snappy framing format.
     Snappy,
     /// Raw DEFLATE at this level (1-9; nsqd clamps it to its `--max-deflate-level`).
     Deflate(u8),

@@ -11,6 +11,9 @@
 //!   the same lowest version (`nsq.tls-min-version`).
 //! - `nsq.tls` off: the system's trust store, read on the first `https://` request.
 //!
+//! Every failure is an [`HttpError`], a failed handshake classified by [`TlsFailure`] and
+//! worded here for an HTTPS address.
+//!
 //! `nsq.tls-server-name` is not used: it names nsqd's TCP certificate, while an HTTPS
 //! certificate is checked against the host of its URL (ureq sets the name from the URL),
 //! so an address whose certificate carries a DNS name is written with that name.
@@ -22,9 +25,84 @@ use base64::Engine as _;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts, TlsConfig, TlsProvider};
 
-use super::tls::{self, TlsClient, TlsVersion};
+use crate::tls::{self, RootsError, TlsClient, TlsFailure, TlsVersion};
 
-/// How x-msrv reaches nsqlookupd and nsqd's HTTP API: plain HTTP, or HTTPS trusting what
+/// What went wrong with a request to nsqlookupd or nsqd's HTTP API.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    /// An `https://` address and no trust anchor (TLS off and the system's store
+    /// unreadable).
+    #[error(transparent)]
+    Roots(#[from] RootsError),
+    /// The client key cannot be handed to the HTTPS client.
+    #[error("the client key is of a kind HTTPS does not support")]
+    UnsupportedKey,
+    /// The client key could not be read back for the HTTPS client.
+    #[error("the client key: {0}")]
+    Key(ureq::Error),
+    /// The TLS handshake failed; the text says the likely fix.
+    #[error("TLS handshake failed: {source}{}", https_hint(*failure, *tls_configured))]
+    Tls {
+        /// rustls' error.
+        source: rustls::Error,
+        /// Its classification.
+        failure: TlsFailure,
+        /// Whether TLS options were given (the fix for an untrusted certificate differs).
+        tls_configured: bool,
+    },
+    /// No answer (connection refused, timed out, ...).
+    #[error(transparent)]
+    Request(ureq::Error),
+    /// An answer other than the one expected, with its status and text.
+    #[error("HTTP {status}: {body}")]
+    Status {
+        /// The HTTP status.
+        status: u16,
+        /// The answer's text (or nsqd's `message`), trimmed.
+        body: String,
+    },
+    /// An answer that could not be parsed.
+    #[error("unreadable {what} answer: {source}")]
+    Unreadable {
+        /// The endpoint, `/lookup` or `/stats`.
+        what: &'static str,
+        /// What is wrong with it.
+        source: serde_json::Error,
+    },
+    /// The blocking thread that made the request failed.
+    #[error(transparent)]
+    Task(#[from] tokio::task::JoinError),
+}
+
+impl HttpError {
+    /// A 4xx status: the request is at fault and the same request would be refused again.
+    pub fn is_client_error(&self) -> bool {
+        matches!(self, HttpError::Status { status, .. } if (400..500).contains(status))
+    }
+}
+
+/// The likely fix for a failed HTTPS handshake, after the error.
+fn https_hint(failure: TlsFailure, tls_configured: bool) -> &'static str {
+    match failure {
+        TlsFailure::UntrustedCertificate if tls_configured => {
+            " (the server's certificate is not signed by a trusted CA: check nsq.tls-ca-file)"
+        }
+        TlsFailure::UntrustedCertificate => {
+            " (the server's certificate is not signed by a CA of the system's trust store; for a private CA set nsq.tls and nsq.tls-ca-file)"
+        }
+        TlsFailure::WrongName => {
+            " (the certificate is not for the host of the address; write the address with a name the certificate carries)"
+        }
+        TlsFailure::ClientCertificateRefused => {
+            " (the server wants a client certificate it trusts: check nsq.tls-cert-file and nsq.tls-key-file)"
+        }
+        TlsFailure::NoCommonVersion => " (no TLS version in common: check nsq.tls-min-version)",
+        TlsFailure::NotTls => " (is it an HTTPS listener? use http:// for plain HTTP)",
+        TlsFailure::Other => "",
+    }
+}
+
+/// How this client reaches nsqlookupd and nsqd's HTTP API: plain HTTP, or HTTPS trusting what
 /// `nsq.tls` trusts (see the module doc). Cheap to clone.
 #[derive(Debug, Clone, Default)]
 pub struct HttpClient {
@@ -34,9 +112,11 @@ pub struct HttpClient {
 
 /// The system's trust store for `https://` with `nsq.tls` off, read once per process (the
 /// store is the process's anyway), and only when an `https://` address is asked.
-static SYSTEM_ROOTS: OnceLock<Result<Arc<Vec<Certificate<'static>>>, String>> = OnceLock::new();
+static SYSTEM_ROOTS: OnceLock<Result<Arc<Vec<Certificate<'static>>>, RootsError>> = OnceLock::new();
 
 impl HttpClient {
+    /// A client; `tls`: the TLS options of the nsqd connections, which HTTPS then
+    /// trusts and presents too.
     pub fn new(tls: Option<Arc<TlsClient>>) -> HttpClient {
         HttpClient { tls }
     }
@@ -50,7 +130,7 @@ impl HttpClient {
         url: &str,
         timeout: Duration,
         status_as_error: bool,
-    ) -> Result<ureq::Agent, String> {
+    ) -> Result<ureq::Agent, HttpError> {
         let config = ureq::Agent::config_builder()
             .timeout_global(Some(timeout))
             .http_status_as_error(status_as_error)
@@ -59,7 +139,7 @@ impl HttpClient {
         Ok(config.into())
     }
 
-    fn tls_config(&self, https: bool) -> Result<TlsConfig, String> {
+    fn tls_config(&self, https: bool) -> Result<TlsConfig, HttpError> {
         let min_version = self
             .tls
             .as_ref()
@@ -90,50 +170,20 @@ impl HttpClient {
             .build())
     }
 
-    /// `e` in an operator's words: a failed TLS handshake says so, with the likely fix.
-    pub(crate) fn describe(&self, e: &ureq::Error) -> String {
-        let rustls_error = match e {
+    /// `e` as an [`HttpError`]: a failed TLS handshake classified, with the likely fix.
+    pub(crate) fn error(&self, e: ureq::Error) -> HttpError {
+        let rustls_error = match &e {
             ureq::Error::Rustls(r) => Some(r),
-            ureq::Error::Io(io) => io
-                .get_ref()
-                .and_then(|inner| inner.downcast_ref::<rustls::Error>()),
+            ureq::Error::Io(io) => tls::rustls_error(io),
             _ => None,
         };
         match rustls_error {
-            Some(r) => format!("TLS handshake failed: {r}{}", self.hint(r)),
-            None => e.to_string(),
-        }
-    }
-
-    fn hint(&self, e: &rustls::Error) -> &'static str {
-        use rustls::{AlertDescription as Alert, CertificateError as Cert, Error};
-        // BadSignature: signed by another CA under the name of a trusted one.
-        let untrusted = matches!(
-            e,
-            Error::InvalidCertificate(Cert::UnknownIssuer | Cert::BadSignature)
-        );
-        match e {
-            _ if untrusted && self.tls.is_some() => {
-                " (the server's certificate is not signed by a trusted CA: check nsq.tls-ca-file)"
-            }
-            _ if untrusted => {
-                " (the server's certificate is not signed by a CA of the system's trust store; for a private CA set nsq.tls and nsq.tls-ca-file)"
-            }
-            Error::InvalidCertificate(
-                Cert::NotValidForName | Cert::NotValidForNameContext { .. },
-            ) => {
-                " (the certificate is not for the host of the address; write the address with a name the certificate carries)"
-            }
-            Error::AlertReceived(
-                Alert::CertificateRequired | Alert::BadCertificate | Alert::UnknownCA,
-            ) => {
-                " (the server wants a client certificate it trusts: check nsq.tls-cert-file and nsq.tls-key-file)"
-            }
-            Error::AlertReceived(Alert::ProtocolVersion) => {
-                " (no TLS version in common: check nsq.tls-min-version)"
-            }
-            Error::InvalidMessage(_) => " (is it an HTTPS listener? use http:// for plain HTTP)",
-            _ => "",
+            Some(r) => HttpError::Tls {
+                source: r.clone(),
+                failure: TlsFailure::of(r),
+                tls_configured: self.tls.is_some(),
+            },
+            None => HttpError::Request(e),
         }
     }
 }
@@ -166,7 +216,7 @@ fn crypto_provider(min_version: TlsVersion) -> Arc<rustls::crypto::CryptoProvide
     Arc::new(provider)
 }
 
-fn system_roots() -> Result<Arc<Vec<Certificate<'static>>>, String> {
+fn system_roots() -> Result<Arc<Vec<Certificate<'static>>>, RootsError> {
     SYSTEM_ROOTS
         .get_or_init(|| {
             tls::system_roots().map(|roots| Arc::new(roots.iter().map(certificate).collect()))
@@ -181,13 +231,13 @@ fn certificate(der: &CertificateDer<'_>) -> Certificate<'static> {
 /// ureq's key from rustls'. ureq builds a DER key only with its kind, whose type it does
 /// not export (`ureq::tls::cert::KeyKind` is in a private module), so the key goes
 /// through PEM, whose label carries the kind, in memory.
-fn private_key(key: &PrivateKeyDer<'_>) -> Result<PrivateKey<'static>, String> {
+fn private_key(key: &PrivateKeyDer<'_>) -> Result<PrivateKey<'static>, HttpError> {
     const PEM_LINE: usize = 64;
     let label = match key {
         PrivateKeyDer::Pkcs8(_) => "PRIVATE KEY",
         PrivateKeyDer::Pkcs1(_) => "RSA PRIVATE KEY",
         PrivateKeyDer::Sec1(_) => "EC PRIVATE KEY",
-        _ => return Err("the client key is of a kind HTTPS does not support".to_owned()),
+        _ => return Err(HttpError::UnsupportedKey),
     };
     let encoded = base64::engine::general_purpose::STANDARD.encode(key.secret_der());
     let mut pem = format!("-----BEGIN {label}-----\n");
@@ -197,7 +247,7 @@ fn private_key(key: &PrivateKeyDer<'_>) -> Result<PrivateKey<'static>, String> {
         pem.push('\n');
     }
     pem.push_str(&format!("-----END {label}-----\n"));
-    PrivateKey::from_pem(pem.as_bytes()).map_err(|e| format!("the client key: {e}"))
+    PrivateKey::from_pem(pem.as_bytes()).map_err(HttpError::Key)
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use devstack::nsqd::{NsqOptions, NsqServer};
-use x_msrv::nsq::{Consumer, ConsumerOptions, NsqAddresses, Settle};
+use nsq_exact::{Consumer, ConsumerOptions, NsqAddresses, Settle};
 
 #[tokio::main]
 async fn main() {
@@ -46,7 +46,7 @@ async fn main() {
             }
         }
         done += settle.len() as u64;
-        x_msrv::nsq::settle(settle).await.expect("settle");
+        nsq_exact::settle(settle).await.expect("settle");
     }
     let elapsed = started.elapsed();
     let stats = consumer.stats();

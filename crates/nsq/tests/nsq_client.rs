@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use devstack::nsqd::{NsqOptions, NsqServer};
-use x_msrv::nsq::{Consumer, ConsumerOptions, NsqAddresses, NsqError, Settle};
+use nsq_exact::{Consumer, ConsumerOptions, NsqAddresses, NsqError, Settle};
 
 /// Generous bound for anything that should happen "soon" on a busy 2-core machine.
 const SOON: Duration = Duration::from_secs(10);
@@ -41,7 +41,7 @@ async fn drain(consumer: &mut Consumer, batch: usize, quiet: Duration) -> usize 
                 got += 1;
                 pending.push((m, Settle::Finish));
                 if pending.len() >= batch {
-                    x_msrv::nsq::settle(std::mem::take(&mut pending))
+                    nsq_exact::settle(std::mem::take(&mut pending))
                         .await
                         .unwrap();
                 }
@@ -50,7 +50,7 @@ async fn drain(consumer: &mut Consumer, batch: usize, quiet: Duration) -> usize 
                 if pending.is_empty() {
                     return got;
                 }
-                x_msrv::nsq::settle(std::mem::take(&mut pending))
+                nsq_exact::settle(std::mem::take(&mut pending))
                     .await
                     .unwrap();
             }
@@ -137,7 +137,7 @@ async fn req_with_delay_redelivers_with_attempts_counted() {
         .unwrap();
     assert_eq!(first.attempts, 1);
     let id = first.id;
-    x_msrv::nsq::settle(vec![(first, Settle::Requeue(Duration::from_millis(200)))])
+    nsq_exact::settle(vec![(first, Settle::Requeue(Duration::from_millis(200)))])
         .await
         .unwrap();
     let again = tokio::time::timeout(SOON, consumer.next())
@@ -146,7 +146,7 @@ async fn req_with_delay_redelivers_with_attempts_counted() {
         .unwrap();
     assert_eq!(again.id, id);
     assert_eq!(again.attempts, 2);
-    x_msrv::nsq::settle(vec![(again, Settle::Finish)])
+    nsq_exact::settle(vec![(again, Settle::Finish)])
         .await
         .unwrap();
     let stats = consumer.stats();
@@ -175,7 +175,7 @@ async fn a_dropped_message_goes_back_at_once() {
         .unwrap();
     assert_eq!(again.id, id);
     assert_eq!(again.attempts, 2);
-    x_msrv::nsq::settle(vec![(again, Settle::Finish)])
+    nsq_exact::settle(vec![(again, Settle::Finish)])
         .await
         .unwrap();
     consumer.close(Duration::from_secs(2)).await.unwrap();
@@ -192,7 +192,7 @@ async fn close_requeues_what_was_never_taken_and_leaves_nothing_in_flight() {
         .await
         .unwrap()
         .unwrap();
-    x_msrv::nsq::settle(vec![(first, Settle::Finish)])
+    nsq_exact::settle(vec![(first, Settle::Finish)])
         .await
         .unwrap();
     wait_until("messages buffered", || {
@@ -242,7 +242,7 @@ async fn heartbeats_are_answered() {
         .unwrap()
         .unwrap();
     assert_eq!(&msg.body[..], b"late");
-    x_msrv::nsq::settle(vec![(msg, Settle::Finish)])
+    nsq_exact::settle(vec![(msg, Settle::Finish)])
         .await
         .unwrap();
     consumer.close(Duration::from_secs(2)).await.unwrap();
@@ -293,7 +293,7 @@ async fn a_lost_connection_ends_the_stream() {
             .is_none()
     );
     // Settling on a dead connection reports it; nsqd redelivers at msg_timeout.
-    let err = x_msrv::nsq::settle(vec![(msg, Settle::Finish)])
+    let err = nsq_exact::settle(vec![(msg, Settle::Finish)])
         .await
         .unwrap_err();
     assert!(
@@ -363,7 +363,7 @@ async fn an_idle_nsqd_gives_its_share_to_a_busy_one() {
     let opts = ConsumerOptions::new(NsqAddresses::Nsqd(addrs), "lopsided", "x-msrv", 30);
     let mut consumer = Consumer::connect(opts).await.unwrap();
     // Without moving shares, nsqd `a` would stop at its half of N (15).
-    let got = drain(&mut consumer, 4, x_msrv::nsq::REBALANCE_IDLE * 4).await;
+    let got = drain(&mut consumer, 4, nsq_exact::REBALANCE_IDLE * 4).await;
     let stats = consumer.stats();
     consumer.close(Duration::from_secs(2)).await.unwrap();
     assert_eq!(got, 30);
@@ -395,11 +395,11 @@ async fn a_lost_nsqd_hands_its_share_on_after_an_unreachable_one() {
             .expect("a message");
         half.push((msg, Settle::Finish));
     }
-    x_msrv::nsq::settle(half).await.unwrap();
+    nsq_exact::settle(half).await.unwrap();
     // a goes away holding the other half. b inherits it and has nothing left to settle,
     // so only a RDY written to b on a's loss lets the rest through.
     a.drop_clients();
-    let rest = drain(&mut consumer, 4, x_msrv::nsq::REBALANCE_IDLE * 4).await;
+    let rest = drain(&mut consumer, 4, nsq_exact::REBALANCE_IDLE * 4).await;
     let stats = consumer.stats();
     consumer.close(Duration::from_secs(2)).await.unwrap();
     assert_eq!(15 + rest, 30, "b took a's share after a was lost");
@@ -435,7 +435,7 @@ async fn n_is_split_by_what_each_nsqd_holds() {
     let (_a, b, mut consumer) = one_empty_one_holding("bydepth", 50, 30, true).await;
     // Everything comes at once from b: nothing waits for an idle share to move (a quiet
     // spell shorter than REBALANCE_IDLE ends the drain; an even split would stop at 15).
-    let got = drain(&mut consumer, 4, x_msrv::nsq::REBALANCE_IDLE / 2).await;
+    let got = drain(&mut consumer, 4, nsq_exact::REBALANCE_IDLE / 2).await;
     let stats = consumer.stats();
     consumer.close(Duration::from_secs(2)).await.unwrap();
     assert_eq!(got, 30);
@@ -446,7 +446,7 @@ async fn n_is_split_by_what_each_nsqd_holds() {
 #[tokio::test]
 async fn one_message_on_the_second_nsqd_is_taken_at_once() {
     let (_a, b, mut consumer) = one_empty_one_holding("second", 1, 1, true).await;
-    let got = drain(&mut consumer, 1, x_msrv::nsq::REBALANCE_IDLE / 2).await;
+    let got = drain(&mut consumer, 1, nsq_exact::REBALANCE_IDLE / 2).await;
     consumer.close(Duration::from_secs(2)).await.unwrap();
     assert_eq!(
         got, 1,
@@ -459,7 +459,7 @@ async fn one_message_on_the_second_nsqd_is_taken_at_once() {
 async fn an_unreadable_depth_falls_back_to_the_idle_rebalancing() {
     // No /stats answers: the split is even, and a's idle share moves to b.
     let (_a, _b, mut consumer) = one_empty_one_holding("nostats", 50, 30, false).await;
-    let got = drain(&mut consumer, 4, x_msrv::nsq::REBALANCE_IDLE * 4).await;
+    let got = drain(&mut consumer, 4, nsq_exact::REBALANCE_IDLE * 4).await;
     consumer.close(Duration::from_secs(2)).await.unwrap();
     assert_eq!(got, 30);
 }
@@ -489,7 +489,7 @@ async fn the_byte_bound_holds_back_what_nsqd_sends() {
         "nsqd has sent what fits in the bound, nothing more"
     );
     assert_eq!(consumer.stats().received, 2);
-    x_msrv::nsq::settle(vec![(first, Settle::Finish)])
+    nsq_exact::settle(vec![(first, Settle::Finish)])
         .await
         .unwrap();
     let rest = drain(&mut consumer, 1, SOON / 4).await;

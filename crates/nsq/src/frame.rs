@@ -1,4 +1,4 @@
-//! The NSQ TCP protocol V2 wire format: commands x-msrv writes and frames nsqd sends.
+//! The NSQ TCP protocol V2 wire format: commands this client writes and frames nsqd sends.
 //!
 //! Commands are text lines (`NAME arg arg\n`); IDENTIFY carries a 4-byte big-endian size
 //! and a JSON body. Every frame from nsqd is `[u32 size][u32 type][data]`, where `size`
@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
-use super::{MessageId, NsqError};
+use crate::{MessageId, NsqError, ServerError};
 
 /// The protocol version magic a client sends first.
 pub const MAGIC_V2: &[u8; 4] = b"  V2";
@@ -28,7 +28,7 @@ const MESSAGE_HEADER_LEN: usize = 26;
 
 /// Largest frame accepted. nsqd's own `--max-msg-size` defaults to 1 MiB and operators
 /// raise it rarely; anything far above that is a corrupt stream, not a message, and must
-/// not make x-msrv allocate gigabytes.
+/// not make the client allocate gigabytes.
 pub const MAX_FRAME_LEN: usize = 64 * 1024 * 1024;
 
 /// The heartbeat nsqd sends as a response frame; the client answers `NOP`.
@@ -36,59 +36,28 @@ pub const HEARTBEAT: &[u8] = b"_heartbeat_";
 /// nsqd's answer to `CLS`: it will send no more messages.
 pub const CLOSE_WAIT: &[u8] = b"CLOSE_WAIT";
 
-/// Error codes after which nsqd keeps the connection open (`protocol_v2.go` wraps every
-/// other error in a `FatalClientErr` and closes). They arrive with text after the code
-/// (`E_FIN_FAILED FIN 0a1b... failed ID not in flight`), so match the code, not the frame.
-const NON_FATAL_ERRORS: [&str; 3] = ["E_FIN_FAILED", "E_REQ_FAILED", "E_TOUCH_FAILED"];
-
 /// One frame received from nsqd.
 #[derive(Debug, PartialEq)]
 pub enum Frame {
+    /// Type 0: `OK`, `CLOSE_WAIT`, `_heartbeat_`, or the IDENTIFY/AUTH JSON.
     Response(Bytes),
+    /// Type 1: `E_CODE description`.
     Error(ServerError),
+    /// Type 2: a message.
     Message(RawMessage),
 }
 
 /// A message as it came off the wire.
 #[derive(Debug, PartialEq)]
 pub struct RawMessage {
+    /// When nsqd accepted the message, in ns since the Unix epoch.
     pub timestamp: i64,
+    /// Deliveries so far, this one included.
     pub attempts: u16,
+    /// nsqd's id of the message.
     pub id: MessageId,
+    /// The body, a slice of the read buffer.
     pub body: Bytes,
-}
-
-/// An error frame: `E_CODE` and the rest of the text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServerError {
-    pub code: String,
-    pub text: String,
-}
-
-impl ServerError {
-    fn parse(data: &[u8]) -> ServerError {
-        let s = String::from_utf8_lossy(data);
-        let (code, text) = s.split_once(' ').unwrap_or((&s, ""));
-        ServerError {
-            code: code.to_owned(),
-            text: text.to_owned(),
-        }
-    }
-
-    /// Whether nsqd keeps the connection open after this error.
-    pub fn is_fatal(&self) -> bool {
-        !NON_FATAL_ERRORS.contains(&self.code.as_str())
-    }
-}
-
-impl std::fmt::Display for ServerError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.text.is_empty() {
-            f.write_str(&self.code)
-        } else {
-            write!(f, "{} {}", self.code, self.text)
-        }
-    }
 }
 
 /// Takes one complete frame off the front of `buf`, or returns `Ok(None)` when more bytes

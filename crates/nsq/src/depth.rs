@@ -2,7 +2,7 @@
 //! that N is split by what each nsqd actually has instead of evenly.
 //!
 //! An even split makes a run whose share sits on an nsqd with nothing wait
-//! [`REBALANCE_IDLE`](super::REBALANCE_IDLE) before the share moves (N = 1 over two
+//! [`REBALANCE_IDLE`](crate::REBALANCE_IDLE) before the share moves (N = 1 over two
 //! nsqd, the message on the second: 0.5 s instead of milliseconds). The depths are read
 //! once per run, after SUB (so the channel exists) and before the first `RDY`; what the
 //! topic itself still holds counts too, since it is on its way to the channel. Reading them is best effort: an nsqd whose `/stats` does not
@@ -13,7 +13,16 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::http::{HttpClient, base_url};
+use crate::http::{HttpClient, HttpError, base_url};
+
+/// Why one nsqd's depth could not be read (logged; the split is then even).
+#[derive(Debug, thiserror::Error)]
+enum DepthError {
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    #[error("/stats has no channel {channel:?} of topic {topic:?}")]
+    NoChannel { topic: String, channel: String },
+}
 
 #[derive(Debug, Deserialize)]
 struct Stats {
@@ -71,12 +80,12 @@ pub(crate) async fn channel_depths(
 /// The channel's backlog over every nsqd (`nsq.nsqd`, or the producers nsqlookupd
 /// lists): the sum of their depths, for monitoring. `None` when no nsqd's `/stats`
 /// answered within `timeout` (an nsqd that did not answer adds nothing).
-pub async fn backlog(opts: &super::ConsumerOptions, timeout: Duration) -> Option<u64> {
+pub async fn backlog(opts: &crate::ConsumerOptions, timeout: Duration) -> Option<u64> {
     let http = opts.http();
     let addrs: Vec<String> = match &opts.addresses {
-        super::NsqAddresses::Nsqd(_) => opts.nsqd_addrs().into_iter().map(|a| a.http).collect(),
-        super::NsqAddresses::Lookupd(lookupds) => {
-            super::lookup_producers(&http, lookupds, &opts.topic, timeout)
+        crate::NsqAddresses::Nsqd(_) => opts.nsqd_addrs().into_iter().map(|a| a.http).collect(),
+        crate::NsqAddresses::Lookupd(lookupds) => {
+            crate::lookup_producers(&http, lookupds, &opts.topic, timeout)
                 .await
                 .ok()?
                 .into_iter()
@@ -97,27 +106,29 @@ fn read_depth(
     topic: &str,
     channel: &str,
     timeout: Duration,
-) -> Result<u64, String> {
+) -> Result<u64, DepthError> {
     let url = format!(
         "{}/stats?format=json&topic={}&channel={}&include_clients=false",
         base_url(addr),
-        super::query_escape(topic),
-        super::query_escape(channel)
+        crate::names::query_escape(topic),
+        crate::names::query_escape(channel)
     );
     let agent = http.agent(&url, timeout, true)?;
     let body = agent
         .get(&url)
         .call()
-        .map_err(|e| http.describe(&e))?
+        .map_err(|e| http.error(e))?
         .body_mut()
         .read_to_string()
-        .map_err(|e| http.describe(&e))?;
+        .map_err(|e| http.error(e))?;
     parse_depth(&body, topic, channel)
 }
 
-fn parse_depth(body: &str, topic: &str, channel: &str) -> Result<u64, String> {
-    let stats: Stats =
-        serde_json::from_str(body).map_err(|e| format!("unreadable /stats answer: {e}"))?;
+fn parse_depth(body: &str, topic: &str, channel: &str) -> Result<u64, DepthError> {
+    let stats: Stats = serde_json::from_str(body).map_err(|source| HttpError::Unreadable {
+        what: "/stats",
+        source,
+    })?;
     // The topic's own depth counts too: nsqd copies a topic's queue to a channel that
     // SUB just created asynchronously (its messagePump), so right after SUB some of what
     // the channel will hold may still be waiting in the topic.
@@ -131,7 +142,10 @@ fn parse_depth(body: &str, topic: &str, channel: &str) -> Result<u64, String> {
                 .find(|c| c.channel_name == channel)
                 .map(|c| c.depth + t.depth)
         })
-        .ok_or_else(|| format!("/stats has no channel {channel:?} of topic {topic:?}"))
+        .ok_or_else(|| DepthError::NoChannel {
+            topic: topic.to_owned(),
+            channel: channel.to_owned(),
+        })
 }
 
 #[cfg(test)]
@@ -147,8 +161,8 @@ mod tests {
                          {"channel_name":"x-msrv","depth":5,"backend_depth":2,"in_flight_count":3}]}],
             "producers":[]}"#;
         assert_eq!(
-            parse_depth(body, "t", "x-msrv"),
-            Ok(5 + 7),
+            parse_depth(body, "t", "x-msrv").ok(),
+            Some(5 + 7),
             "channel + topic"
         );
         assert!(parse_depth(body, "t", "missing").is_err());

@@ -18,12 +18,12 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::conn::{Conn, Deliver};
-use super::depth;
-use super::http::HttpClient;
-use super::message::{self, Message};
-use super::window::{Counters, Window};
-use super::{ConsumerOptions, NsqAddresses, NsqError, NsqdAddr, Settle};
+use crate::conn::{Conn, Deliver};
+use crate::depth;
+use crate::http::HttpClient;
+use crate::message::{self, Message};
+use crate::window::{Counters, Window};
+use crate::{ConsumerOptions, NsqAddresses, NsqError, NsqdAddr, Settle};
 
 /// After the grace period, the least time still given to nsqd to answer `CLS`.
 const MIN_CLOSE_WAIT: Duration = Duration::from_millis(500);
@@ -138,14 +138,14 @@ impl Consumer {
             ));
         }
         for (what, name) in [("topic", &opts.topic), ("channel", &opts.channel)] {
-            if !super::is_valid_name(name) {
+            if !crate::is_valid_name(name) {
                 return Err(NsqError::Options(format!("invalid {what} name {name:?}")));
             }
         }
         let addrs = match &opts.addresses {
             NsqAddresses::Nsqd(_) => opts.nsqd_addrs(),
             NsqAddresses::Lookupd(l) => {
-                super::lookup_producers(&opts.http(), l, &opts.topic, opts.connect_timeout).await?
+                crate::lookup_producers(&opts.http(), l, &opts.topic, opts.connect_timeout).await?
             }
         };
         if addrs.is_empty() {
@@ -306,6 +306,8 @@ impl Consumer {
         self.rx.try_recv().ok()
     }
 
+    /// The counters of the current batch (since [`connect`](Consumer::connect) or the
+    /// last [`resume`](Consumer::resume)).
     pub fn stats(&self) -> ConsumerStats {
         let c = self.window.counters();
         let b = self.base;

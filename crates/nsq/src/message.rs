@@ -11,19 +11,21 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::conn::Conn;
-use super::frame::RawMessage;
-use super::{MessageId, NsqError, Settle};
+use crate::conn::Conn;
+use crate::frame::RawMessage;
+use crate::{MessageId, NsqError, Settle};
 
-/// A message handed out by [`Consumer::next`](super::Consumer::next). Settle it with
+/// A message handed out by [`Consumer::next`](crate::Consumer::next). Settle it with
 /// [`settle`]; one dropped unsettled goes back to nsqd (`REQ <id> 0`) so nothing waits
 /// for msg_timeout.
 pub struct Message {
+    /// nsqd's id of the message.
     pub id: MessageId,
     /// Deliveries so far, this one included (nsqd counts every delivery).
     pub attempts: u16,
     /// When nsqd accepted the message, in ns since the Unix epoch.
     pub timestamp: i64,
+    /// The body, as published.
     pub body: Bytes,
     conn: Arc<Conn>,
     settled: bool,
@@ -145,7 +147,7 @@ mod tests {
     use devstack::nsqd::{NsqOptions, NsqServer};
 
     use super::*;
-    use crate::nsq::{Consumer, ConsumerOptions, NsqAddresses};
+    use crate::{Consumer, ConsumerOptions, NsqAddresses};
 
     /// A batch aborted while its FINs wait for the connection's writer (the grace period
     /// ran out) must still FIN them: once marked settled, nothing else would, nsqd would

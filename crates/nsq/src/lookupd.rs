@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::http::{HttpClient, base_url};
-use super::{NsqError, NsqdAddr, default_http_addr};
+use crate::http::{HttpClient, HttpError, base_url};
+use crate::{NsqError, NsqdAddr, default_http_addr};
 
 #[derive(Debug, Deserialize)]
 struct Producer {
@@ -52,7 +52,7 @@ pub async fn lookup_producers(
             .unwrap_or_else(|e| {
                 Err(NsqError::Lookupd {
                     addr: addr.clone(),
-                    reason: e.to_string(),
+                    reason: HttpError::Task(e),
                 })
             });
         match answer {
@@ -85,9 +85,9 @@ fn lookup_one(
     let url = format!(
         "{}/lookup?topic={}",
         base_url(addr),
-        super::query_escape(topic)
+        crate::names::query_escape(topic)
     );
-    let err = |reason: String| NsqError::Lookupd {
+    let err = |reason: HttpError| NsqError::Lookupd {
         addr: addr.to_owned(),
         reason,
     };
@@ -96,24 +96,30 @@ fn lookup_one(
         .get(&url)
         .header("Accept", "application/vnd.nsq; version=1.0")
         .call()
-        .map_err(|e| err(http.describe(&e)))?;
+        .map_err(|e| err(http.error(e)))?;
     let status = resp.status().as_u16();
     let body = resp
         .body_mut()
         .read_to_string()
-        .map_err(|e| err(http.describe(&e)))?;
+        .map_err(|e| err(http.error(e)))?;
     if status == 404 && body.contains("TOPIC_NOT_FOUND") {
         return Ok(Vec::new());
     }
     if status != 200 {
-        return Err(err(format!("HTTP {status}: {}", body.trim())));
+        return Err(err(HttpError::Status {
+            status,
+            body: body.trim().to_owned(),
+        }));
     }
     parse_lookup(&body).map_err(err)
 }
 
-fn parse_lookup(body: &str) -> Result<Vec<NsqdAddr>, String> {
+fn parse_lookup(body: &str) -> Result<Vec<NsqdAddr>, HttpError> {
     let reply: LookupReply =
-        serde_json::from_str(body).map_err(|e| format!("unreadable /lookup answer: {e}"))?;
+        serde_json::from_str(body).map_err(|source| HttpError::Unreadable {
+            what: "/lookup",
+            source,
+        })?;
     let lookup = match reply {
         LookupReply::Current(l) => l,
         LookupReply::Legacy { data } => data,
