@@ -144,7 +144,7 @@ async fn round_trip(
     shared: NSQConfigShared,
     topic: &str,
     bodies: &[&str],
-) -> NSQProducer {
+) -> (NSQProducer, NSQConsumer) {
     let t = NSQTopic::new(topic).unwrap();
     let mut producer = NSQProducerConfig::new(s.tcp_addr().to_string())
         .set_shared(shared.clone())
@@ -177,7 +177,9 @@ async fn round_trip(
     let mut want: Vec<String> = bodies.iter().map(|b| (*b).to_owned()).collect();
     want.sort();
     assert_eq!(got, want);
-    producer
+    // Both stay connected for the caller: nsqd lists a client in /stats only while it is
+    // connected, and a dropped consumer's connection closes at a moment of its own.
+    (producer, c)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -208,7 +210,8 @@ async fn tokio_nsq_over_tls_with_deflate_and_auth() {
             NSQDeflateLevel::new(3).unwrap(),
         ))
         .set_credentials(b"tn-secret".to_vec());
-    let _producer = round_trip(&s, shared, "tls-deflate", &["one", "two", "three"]).await;
+    let (_producer, _consumer) =
+        round_trip(&s, shared, "tls-deflate", &["one", "two", "three"]).await;
     let asked = authd.requests();
     assert!(!asked.is_empty());
     assert!(
@@ -229,7 +232,7 @@ async fn tokio_nsq_with_snappy() {
     let s = server().await;
     let shared = NSQConfigShared::new().set_compression(NSQConfigSharedCompression::Snappy);
     let long = "x".repeat(100_000);
-    let _producer = round_trip(&s, shared, "snappy", &["a", "b", &long]).await;
+    let (_producer, _consumer) = round_trip(&s, shared, "snappy", &["a", "b", &long]).await;
     let ch = s.channel_stats("snappy", "ch").unwrap();
     assert!(ch.clients.unwrap()[0].snappy);
 }
