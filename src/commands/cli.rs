@@ -284,7 +284,7 @@ pub fn parse_topic(text: &str) -> Result<String, String> {
 
 /// The value of `records --set`: a name Aerospike accepts (the rule the configuration
 /// and `aerospike.set-from` use).
-pub fn parse_set_name(text: &str) -> Result<String, String> {
+pub fn parse_set_name(text: &str) -> Result<String, crate::pipeline::record::RuleError> {
     crate::pipeline::record::check_set_name(text).map(|()| text.to_owned())
 }
 

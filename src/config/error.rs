@@ -31,10 +31,10 @@ pub enum ConfigError {
 }
 
 impl ConfigError {
-    pub(super) fn invalid(key: &str, message: impl Into<String>) -> Self {
+    pub(super) fn invalid(key: &str, message: impl std::fmt::Display) -> Self {
         ConfigError::Invalid {
             key: key.to_owned(),
-            message: message.into(),
+            message: message.to_string(),
         }
     }
 }

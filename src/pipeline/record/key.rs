@@ -3,6 +3,7 @@
 //! The key is what makes a write idempotent: a redelivered message carries the same key
 //! and overwrites its own record instead of adding a duplicate.
 
+use crate::pipeline::record::RuleError;
 use aerospike::Value;
 
 use super::Rejection;
@@ -23,11 +24,9 @@ pub enum RecordKey {
 impl RecordKey {
     /// Checks a JSON pointer: empty (the whole message, never a scalar key) is refused,
     /// as is anything not starting with `/` or with an escape other than `~0`/`~1`.
-    pub fn pointer(text: &str) -> Result<Self, String> {
+    pub fn pointer(text: &str) -> Result<Self, RuleError> {
         if !text.starts_with('/') {
-            return Err(format!(
-                "{text:?} is neither \"nsq-id\" nor a JSON pointer like \"/id\" (it must start with '/')"
-            ));
+            return Err(RuleError::NotAKey(text.to_owned()));
         }
         Pointer::parse(text).map(RecordKey::Pointer)
     }

@@ -8,6 +8,7 @@
 //! With `message.version`, one more bin (`message.version-bin`) holds the message's
 //! version, read back by the ordering guard's filter expression ([`Record::version`]).
 
+use crate::pipeline::record::RuleError;
 use aerospike::Bin;
 
 use super::bins::{self, BinsError, MAX_BIN_NAME_LEN};
@@ -38,20 +39,22 @@ pub struct IndexBin {
 impl IndexBin {
     /// An index bin for `pointer`, named after its last token; refused when that name is
     /// not a valid bin name.
-    pub fn new(pointer: Pointer) -> Result<IndexBin, String> {
+    pub fn new(pointer: Pointer) -> Result<IndexBin, RuleError> {
         let name = pointer.last_token();
-        check_bin_name(&name).map_err(|why| format!("{pointer}: its bin name {why}"))?;
+        if let Err(why) = check_bin_name(&name) {
+            return Err(RuleError::IndexBinName {
+                pointer,
+                reason: Box::new(why),
+            });
+        }
         Ok(IndexBin { pointer, name })
     }
 }
 
 /// `Ok` when `name` can be a bin name, else why not.
-pub fn check_bin_name(name: &str) -> Result<(), String> {
+pub fn check_bin_name(name: &str) -> Result<(), RuleError> {
     if name.is_empty() || name.len() > MAX_BIN_NAME_LEN {
-        return Err(format!(
-            "{name:?} is {} bytes; Aerospike bin names are 1 to {MAX_BIN_NAME_LEN} bytes",
-            name.len()
-        ));
+        return Err(RuleError::BinName(name.to_owned()));
     }
     Ok(())
 }

@@ -28,6 +28,7 @@ mod key;
 mod layout;
 mod pointer;
 mod route;
+mod rule_error;
 mod schema;
 
 use std::path::Path;
@@ -40,6 +41,7 @@ pub use key::RecordKey;
 pub use layout::{IndexBin, Layout, check_bin_name};
 pub use pointer::Pointer;
 pub use route::{MAX_TTL, Routing, VersionRule, check_set_name};
+pub use rule_error::RuleError;
 pub use schema::{SchemaError, SchemaValidator};
 
 /// Why a message cannot be stored, ever. Never retried: the message is kept in the

@@ -1,6 +1,7 @@
 //! JSON pointers (RFC 6901) into a message: the key, the set, the TTL, the version and
 //! the index bins are each found through one.
 
+use crate::pipeline::record::RuleError;
 use std::fmt;
 
 /// A checked JSON pointer to a field of the message (never the whole message).
@@ -10,18 +11,14 @@ pub struct Pointer(String);
 impl Pointer {
     /// Checks a pointer: it starts with `/` (empty, the whole message, is refused), and
     /// every `~` is followed by `0` or `1`.
-    pub fn parse(text: &str) -> Result<Pointer, String> {
+    pub fn parse(text: &str) -> Result<Pointer, RuleError> {
         if !text.starts_with('/') {
-            return Err(format!(
-                "{text:?} is not a JSON pointer like \"/id\" (it must start with '/')"
-            ));
+            return Err(RuleError::NotAPointer(text.to_owned()));
         }
         let mut chars = text.chars();
         while let Some(c) = chars.next() {
             if c == '~' && !matches!(chars.next(), Some('0' | '1')) {
-                return Err(format!(
-                    "{text:?}: in a JSON pointer '~' must be followed by 0 or 1"
-                ));
+                return Err(RuleError::BadEscape(text.to_owned()));
             }
         }
         Ok(Pointer(text.to_owned()))

@@ -3,6 +3,7 @@
 //! JSON pointer; an absent (or null) field means the configured default, a field that
 //! holds something unusable is a [`Rejection`] naming the pointer and the value.
 
+use crate::pipeline::record::RuleError;
 use std::time::{Duration, SystemTime};
 
 use aerospike::{Bin, Value};
@@ -17,18 +18,15 @@ use super::pointer::{Pointer, integral, json_type};
 pub const MAX_TTL: u32 = 10 * 365 * 24 * 3600;
 
 /// Aerospike's longest set name, in bytes.
-const MAX_SET_LEN: usize = 63;
+pub(crate) const MAX_SET_LEN: usize = 63;
 
 /// Longest part of a value quoted in a reason.
 const MAX_QUOTED: usize = 80;
 
 /// `Ok` when `set` can be an Aerospike set name, else why not.
-pub fn check_set_name(set: &str) -> Result<(), String> {
+pub fn check_set_name(set: &str) -> Result<(), RuleError> {
     if set.is_empty() || set.len() > MAX_SET_LEN || set.contains(['.', ':', ';', '\0']) {
-        return Err(format!(
-            "{:?}: a set name is 1-{MAX_SET_LEN} bytes without '.', ':' or ';'",
-            quoted(set)
-        ));
+        return Err(RuleError::SetName(quoted(set)));
     }
     Ok(())
 }
@@ -148,7 +146,7 @@ pub struct VersionRule {
 impl VersionRule {
     /// The rule for `pointer`, kept in bin `bin`, under `layout`; refused when the bin
     /// name is not valid, or is a bin the layout fills from another field.
-    pub fn new(pointer: Pointer, bin: String, layout: &Layout) -> Result<VersionRule, String> {
+    pub fn new(pointer: Pointer, bin: String, layout: &Layout) -> Result<VersionRule, RuleError> {
         check_bin_name(&bin)?;
         let same_field = match layout {
             // `/version` is the top-level field `version`: the bin of that field.
@@ -157,17 +155,15 @@ impl VersionRule {
             }
             Layout::Document { bin: doc, index } => {
                 if *doc == bin {
-                    return Err(format!(
-                        "{bin:?} is also message.document-bin; give the version a bin of its own"
-                    ));
+                    return Err(RuleError::VersionIsDocumentBin(bin));
                 }
                 match index.iter().find(|i| i.name == bin) {
                     Some(i) if i.pointer == pointer => true,
                     Some(i) => {
-                        return Err(format!(
-                            "{bin:?} is also the index bin of {} (message.index-bins)",
-                            i.pointer
-                        ));
+                        return Err(RuleError::VersionIsIndexBin {
+                            bin,
+                            of: i.pointer.clone(),
+                        });
                     }
                     None => false,
                 }
