@@ -12,7 +12,6 @@ mod common;
 use std::time::Duration;
 
 use common::{CHANNEL, NAMESPACE, REJECTED, SET, Stack, run};
-use devstack::nsqd::NsqServer;
 use devstack::tls::{ClientCerts, TestPki, TlsTerminator};
 
 /// EX_UNAVAILABLE: nsqlookupd (or nsqd) could not be reached.
@@ -191,7 +190,7 @@ async fn a_proxy_that_wants_a_client_certificate_gets_nsq_tls_cert_file() {
 async fn https_nsqd_http_serves_depths_and_dead_letters() {
     let pki = TestPki::generate().unwrap();
     let stack = Stack::start_with(pki.nsqd_options()).await;
-    let second = NsqServer::start(pki.nsqd_options()).await.unwrap();
+    let second = common::nsqd(pki.nsqd_options()).await;
     let proxies = [
         TlsTerminator::start(&pki, stack.nsq.http_addr(), ClientCerts::NotAsked)
             .await

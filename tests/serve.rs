@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::*;
-use devstack::nsqd::{NsqOptions, NsqServer};
+use devstack::nsqd::NsqOptions;
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout};
 
@@ -168,7 +168,7 @@ async fn serve_takes_exactly_n_per_period_holding_nothing_between_batches() {
 #[tokio::test]
 async fn serve_takes_exactly_n_per_batch_over_two_nsqd() {
     let stack = Stack::start().await;
-    let second = NsqServer::start(NsqOptions::default()).await.unwrap();
+    let second = nsqd(NsqOptions::default()).await;
     // 12 at one, 8 at the other (ids apart): each batch splits N by what each holds.
     for (nsq, ids) in [(&stack.nsq, 0..12u64), (&second, 100..108)] {
         for id in ids {
