@@ -3,19 +3,19 @@
 //! servers' own state: what the rejected and data sets hold, and what nsqd's topics
 //! and channels received.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aerospike::{Bin, Client, ClientPolicy, Key, Value, WritePolicy};
-use common::{
-    CHANNEL, NAMESPACE, REJECTED, RUN_LIMIT, SET, SHIPPED_SCHEMA, Stack, finish, quoted, signal,
-};
 use devstack::aerospike::{AerospikeOptions, AerospikeServer};
 use devstack::nsqd::NsqOptions;
 use serde_json::json;
+
+use crate::common::{
+    self, CHANNEL, NAMESPACE, REJECTED, RUN_LIMIT, SET, SHIPPED_SCHEMA, Stack, finish, quoted,
+    signal,
+};
 
 /// The shipped schema (`additionalProperties: false`), and the same accepting `note`:
 /// a producer started sending a new field, the schema is fixed afterwards.

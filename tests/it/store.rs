@@ -3,8 +3,6 @@
 //! server, error codes) that must end as transient errors in bounded time, never a hang
 //! or a panic.
 
-mod common;
-
 use std::time::Duration;
 
 use aerospike::{Bin, Value};
@@ -18,6 +16,8 @@ use x_msrv::store::{
     AerospikeSettings, AerospikeSink, MAX_KEPT_BODY, RejectedMessage, StoreError, Ttl, WriteMode,
     Written,
 };
+
+use crate::common;
 
 const NS: &str = "test";
 const SET: &str = "messages";

@@ -7,12 +7,11 @@
 //! so these runs have `nsq.tls` on, and the stand-in nsqd speaks TLS too. Plain
 //! `http://` nsqlookupd is covered by `tests/run.rs` and `tests/nsq_client.rs`.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{CHANNEL, NAMESPACE, REJECTED, SET, Stack, run};
 use devstack::tls::{ClientCerts, TestPki, TlsTerminator};
+
+use crate::common::{self, CHANNEL, NAMESPACE, REJECTED, SET, Stack, run};
 
 /// EX_UNAVAILABLE: nsqlookupd (or nsqd) could not be reached.
 const EXIT_UNAVAILABLE: i32 = 69;

@@ -5,16 +5,15 @@
 //! away, an Aerospike restart, SIGTERM in the middle of a batch. The systemd side (the
 //! notify protocol) is checked here against a socket of the test's own.
 
-mod common;
-
 use std::os::unix::net::UnixDatagram;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::*;
 use devstack::nsqd::NsqOptions;
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout};
+
+use crate::common::*;
 
 /// How long a test waits for one batch's summary.
 const BATCH_WAIT: Duration = Duration::from_secs(30);

@@ -2,10 +2,9 @@
 //! message, the write modes under redelivery, and the ordering guard — the real binary
 //! against the stand-ins, the stand-in Aerospike's records as the evidence.
 
-mod common;
-
-use common::*;
 use serde_json::{Value, json};
+
+use crate::common::*;
 
 /// A schema that takes any object: these tests are about what happens after it.
 fn open_schema(stack: &Stack) -> String {

@@ -19,15 +19,12 @@
 //! - [`regression_corpus_never_panics`]: every file of the fuzz corpus (`fuzz/corpus/`)
 //!   through the record stage and the NSQ frame decoder, without the fuzzer.
 
-mod common;
-
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use bytes::BytesMut;
-use common::{CHANNEL, NAMESPACE, REJECTED, SET, SHIPPED_SCHEMA, Stack};
 use devstack::aerospike::StoredRecord;
 use devstack::nsqd::NsqOptions;
 use serde_json::{Value as Json, json};
@@ -37,6 +34,8 @@ use x_msrv::nsq::MessageId;
 use x_msrv::nsq::frame::{self, Frame};
 use x_msrv::record::{RecordKey, RecordRules, SchemaValidator};
 use x_msrv::store::MAX_KEPT_BODY;
+
+use crate::common::{self, CHANNEL, NAMESPACE, REJECTED, SET, SHIPPED_SCHEMA, Stack};
 
 const OPEN_SCHEMA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/test/hostile/open.schema.json");
 const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/corpus");

@@ -5,16 +5,15 @@
 //! `authed` while it is connected; depth, requeues and in-flight after), the records,
 //! and the exit code with the error text.
 
-mod common;
-
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::*;
 use devstack::nsqd::{
     AuthGrant, AuthServer, Authorization, ClientStats, NsqOptions, TlsClientAuthPolicy, TlsRequired,
 };
 use devstack::tls::TestPki;
+
+use crate::common::*;
 
 /// `key = "path"` for a config override.
 fn path_key(key: &str, path: &std::path::Path) -> String {

@@ -2,14 +2,13 @@
 //! stand-in nsqd and Aerospike over real sockets, signals, exit codes, and what ends up
 //! stored, rejected and left in NSQ.
 
-mod common;
-
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use common::*;
 use devstack::nsqd::NsqOptions;
 use x_msrv::nsq::{Consumer, ConsumerOptions, NsqAddresses, Settle, settle};
+
+use crate::common::*;
 
 #[tokio::test]
 async fn takes_exactly_n_and_leaves_the_rest_queued() {
