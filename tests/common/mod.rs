@@ -11,8 +11,9 @@
 //! ([`ConfigFile::new`]), and every run checks afterwards that the machine's own state
 //! directory was not created ([`assert_machine_state_untouched`]).
 //!
-//! Used as `mod common;` by each test target (Cargo builds `tests/common/mod.rs` into no
-//! target of its own).
+//! A module of `tests/it` (the integration tests' one binary) and of `tests/faults.rs`
+//! (the fault suite, its own target for its own main); Cargo builds `tests/common/` into
+//! no target of its own.
 #![allow(dead_code)] // each test target uses a part
 
 use std::path::{Path, PathBuf};

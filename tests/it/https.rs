@@ -5,7 +5,7 @@
 //! TLS-terminating proxy: here devstack's `TlsTerminator` in front of the stand-in's
 //! plain nsqlookupd, as nginx or stunnel would be. HTTPS trusts what `nsq.tls` trusts,
 //! so these runs have `nsq.tls` on, and the stand-in nsqd speaks TLS too. Plain
-//! `http://` nsqlookupd is covered by `tests/run.rs` and `tests/nsq_client.rs`.
+//! `http://` nsqlookupd is covered by `tests/it/run.rs` and `tests/nsq_client.rs`.
 
 use std::time::Duration;
 
