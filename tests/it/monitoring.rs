@@ -286,7 +286,7 @@ async fn a_reader_never_sees_a_half_written_textfile() {
 async fn status(cfg: &Path, args: &[&str]) -> common::Outcome {
     let mut all = vec!["status"];
     all.extend_from_slice(args);
-    let out = run(&cfg.to_path_buf(), &all).await;
+    let out = run(cfg, &all).await;
     assert_eq!(out.stdout.lines().count(), 1, "one line: {}", out.stdout);
     out
 }

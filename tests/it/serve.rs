@@ -25,11 +25,11 @@ struct Serving {
 }
 
 impl Serving {
-    fn start(config: &std::path::PathBuf) -> Serving {
+    fn start(config: &std::path::Path) -> Serving {
         Self::start_with(config, &[])
     }
 
-    fn start_with(config: &std::path::PathBuf, env: &[(&str, &str)]) -> Serving {
+    fn start_with(config: &std::path::Path, env: &[(&str, &str)]) -> Serving {
         let mut cmd = command(config, &["serve"]);
         cmd.envs(env.iter().copied());
         let mut child = cmd.spawn().expect("x-msrv serve starts");

@@ -49,10 +49,7 @@ fn only_record(stack: &Stack, set: &str) -> devstack::aerospike::StoredRecord {
 
 /// `x-msrv records --json` of the data set: (key, generation, bins) of each record.
 async fn listed(cfg: &std::path::Path) -> Vec<Value> {
-    let out = command(&cfg.to_path_buf(), &["records", "--json"])
-        .output()
-        .await
-        .unwrap();
+    let out = command(cfg, &["records", "--json"]).output().await.unwrap();
     assert_eq!(
         out.status.code(),
         Some(0),
