@@ -16,6 +16,7 @@
 //! no target of its own.
 #![allow(dead_code)] // each test target uses a part
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::sync::LazyLock;
@@ -24,7 +25,8 @@ use std::time::{Duration, Instant};
 use devstack::aerospike::{
     AerospikeCluster, AerospikeClusterOptions, AerospikeOptions, AerospikeServer,
 };
-use devstack::nsqd::{NsqOptions, NsqServer};
+use devstack::nsqd::{AuthServer, NsqOptions, NsqServer};
+use devstack::tls::{ClientCerts, TestPki, TlsTerminator};
 use tokio::process::{Child, Command};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_x-msrv");
@@ -59,7 +61,8 @@ pub fn assert_machine_state_untouched() {
     );
 }
 
-// The stand-ins. Each listens on ports of its own (port 0), so tests run side by side.
+// The stand-ins (and the TLS proxy in front of one). Each listens on ports of its own
+// (port 0), so tests run side by side.
 
 /// A stand-in nsqd (with its nsqlookupd).
 pub async fn nsqd(options: NsqOptions) -> NsqServer {
@@ -78,6 +81,23 @@ pub async fn aerospike_cluster(options: AerospikeClusterOptions) -> AerospikeClu
     AerospikeCluster::start(options)
         .await
         .expect("stand-in aerospike")
+}
+
+/// A stand-in nsqd auth server (`--auth-http-address`).
+pub async fn auth_server() -> AuthServer {
+    AuthServer::start().await.expect("stand-in auth server")
+}
+
+/// A TLS-terminating proxy in front of `backend` (an nsqlookupd or nsqd HTTP port), with
+/// `pki`'s server certificate.
+pub async fn tls_terminator(
+    pki: &TestPki,
+    backend: SocketAddr,
+    client_certs: ClientCerts,
+) -> TlsTerminator {
+    TlsTerminator::start(pki, backend, client_certs)
+        .await
+        .expect("TLS-terminating proxy")
 }
 
 /// A fresh temporary directory: a test's config files, schemas and state.

@@ -209,7 +209,7 @@ async fn auth_stack(auth: &AuthServer) -> (Stack, PathBuf) {
 
 #[tokio::test]
 async fn auth_accepted() {
-    let auth = AuthServer::start().await.unwrap();
+    let auth = auth_server().await;
     auth.grant(
         "s3cret",
         AuthGrant::new(
@@ -234,7 +234,7 @@ async fn auth_accepted() {
 
 #[tokio::test]
 async fn auth_refused_and_a_channel_outside_the_grant() {
-    let auth = AuthServer::start().await.unwrap();
+    let auth = auth_server().await;
     auth.grant(
         "s3cret",
         AuthGrant::new(
@@ -279,7 +279,7 @@ async fn auth_refused_and_a_channel_outside_the_grant() {
 #[tokio::test]
 async fn check_reports_what_was_negotiated() {
     let pki = TestPki::generate().unwrap();
-    let auth = AuthServer::start().await.unwrap();
+    let auth = auth_server().await;
     auth.grant(
         "s3cret",
         AuthGrant::new(
