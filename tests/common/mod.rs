@@ -8,8 +8,9 @@
 //! Why one harness: copies of it drifted, and one that set no `state-directory` made
 //! `make test` write into `/var/lib/x-msrv` of the machine it ran on (issue 19). A config
 //! written here always names a state directory inside the test's temporary directory
-//! ([`ConfigFile::new`]), and every run checks afterwards that the machine's own state
-//! directory was not created ([`assert_machine_state_untouched`]).
+//! ([`ConfigFile::new`]), and every run awaited here, and every test as its [`Stack`] is
+//! dropped, checks that the machine's own state directory was not created
+//! ([`assert_machine_state_untouched`]).
 //!
 //! A module of `tests/it` (the integration tests' one binary) and of `tests/faults.rs`
 //! (the fault suite, its own target for its own main); Cargo builds `tests/common/` into
@@ -179,6 +180,16 @@ impl Stack {
         self.nsq
             .channel_stats(topic, CHANNEL)
             .map_or(0, |c| c.depth)
+    }
+}
+
+/// At the end of each test (its stack dropped): whatever ran, whether through
+/// [`finish`] or a child of its own (`serve`, signals), left `/var/lib/x-msrv` alone.
+impl Drop for Stack {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            assert_machine_state_untouched();
+        }
     }
 }
 
