@@ -35,8 +35,12 @@ async fn main() {
             format!(r#"{{ "id": {id}, "msg": "Some message-{id}", "ext": [ {{"ext1": "xxx"}}, {{"ext2": 42}} ] }}"#),
         );
     }
+    // The run keeps failed-write counts in its state directory: a temporary one, not the
+    // machine's /var/lib/x-msrv.
+    let state = tempfile::tempdir().expect("a temporary directory");
     let text = format!(
         r#"timeout = "120s"
+state-directory = "{}"
 [nsq]
 nsqd = ["{}"]
 topic = "bench"
@@ -49,6 +53,7 @@ hosts = ["{}"]
 batch-size = {batch}
 timeout = "5s"
 "#,
+        state.path().display(),
         nsq.tcp_addr(),
         aero.addr()
     );

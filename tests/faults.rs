@@ -12,24 +12,22 @@
 //! Not a libtest harness (`harness = false`): the scenarios share one table and run one
 //! after the other, since each measures a whole machine's worth of processes.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use common::{
+    CHANNEL, ConfigFile, NAMESPACE, REJECTED, RUN_LIMIT, SET, SHIPPED_SCHEMA, list, quoted,
+};
 use devstack::aerospike::{AerospikeCluster, AerospikeClusterOptions, AerospikeServer};
 use devstack::nsqd::{ChannelStats, NsqOptions, NsqServer};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
-const BIN: &str = env!("CARGO_BIN_EXE_x-msrv");
-const NAMESPACE: &str = "test";
-const SET: &str = "messages";
-const REJECTED: &str = "rejected";
-const CHANNEL: &str = "x-msrv";
 /// A channel of the dead-letter topic, made by the suite to read what arrives there.
 const DEAD_CHECK: &str = "check";
 /// Bound on one x-msrv run.
-const RUN_LIMIT: Duration = Duration::from_secs(60);
 /// Drain runs after a scenario before what is left counts as stuck.
 const MAX_DRAIN_RUNS: usize = 30;
 
@@ -113,29 +111,27 @@ impl Stack {
     async fn start_with(topic: &str, nsqds: usize, nodes: usize) -> Stack {
         let mut servers = Vec::new();
         for _ in 0..nsqds {
-            let nsq = NsqServer::start(NsqOptions {
+            let nsq = common::nsqd(NsqOptions {
                 // Short, so messages of a killed run come back within the scenario.
                 msg_timeout: Duration::from_secs(2),
                 ..NsqOptions::default()
             })
-            .await
-            .expect("stand-in nsqd");
+            .await;
             nsq.create_channel(topic, CHANNEL);
             nsq.create_channel(&format!("{topic}.dead-letter"), DEAD_CHECK);
             servers.push(nsq);
         }
-        let cluster = AerospikeCluster::start(AerospikeClusterOptions {
+        let cluster = common::aerospike_cluster(AerospikeClusterOptions {
             nodes,
             replication_factor: nodes.min(2),
             ..AerospikeClusterOptions::default()
         })
-        .await
-        .expect("stand-in aerospike");
+        .await;
         Stack {
             nsqds: servers,
             lookupd: nsqds > 1,
             cluster,
-            dir: tempfile::tempdir().unwrap(),
+            dir: common::test_dir(),
             topic: topic.to_owned(),
             always: Vec::new(),
             valid: Vec::new(),
@@ -184,86 +180,52 @@ impl Stack {
     }
 
     fn config(&self, name: &str, n: u64, overrides: &[&str]) -> PathBuf {
-        let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("etc/message.schema.json");
-        let mut keys: Vec<(String, String)> = [
-            ("timeout", "\"20s\"".to_owned()),
-            ("grace", "\"2s\"".to_owned()),
-            (
-                "state-directory",
-                format!("\"{}\"", self.dir.path().join("state").display()),
-            ),
-            ("nsq.nsqd", list(self.nsqds.iter().map(NsqServer::tcp_addr))),
-            (
+        let mut file = ConfigFile::new(&self.dir.path().join("state"))
+            .set("timeout", "\"20s\"")
+            .set("grace", "\"2s\"")
+            .set("nsq.nsqd", list(self.nsqds.iter().map(NsqServer::tcp_addr)))
+            .set(
                 "nsq.nsqd-http",
                 list(self.nsqds.iter().map(NsqServer::http_addr)),
-            ),
-            ("nsq.topic", format!("\"{}\"", self.topic)),
-            ("nsq.channel", format!("\"{CHANNEL}\"")),
-            ("nsq.max-messages", n.to_string()),
-            ("nsq.requeue-delay", "\"100ms\"".to_owned()),
-            ("nsq.max-requeue-delay", "\"300ms\"".to_owned()),
-            ("nsq.connect-timeout", "\"3s\"".to_owned()),
-            ("message.schema", format!("\"{}\"", schema.display())),
-            ("aerospike.hosts", list([self.cluster.seed_addr()])),
-            ("aerospike.namespace", format!("\"{NAMESPACE}\"")),
-            ("aerospike.set", format!("\"{SET}\"")),
-            ("aerospike.timeout", "\"2s\"".to_owned()),
-            ("aerospike.batch-size", "25".to_owned()),
-            ("rejected.set", format!("\"{REJECTED}\"")),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
+            )
+            .set("nsq.topic", quoted(&self.topic))
+            .set("nsq.channel", quoted(CHANNEL))
+            .set("nsq.max-messages", n.to_string())
+            .set("nsq.requeue-delay", "\"100ms\"")
+            .set("nsq.max-requeue-delay", "\"300ms\"")
+            .set("nsq.connect-timeout", "\"3s\"")
+            .set("message.schema", quoted(SHIPPED_SCHEMA))
+            .set("aerospike.hosts", list([self.cluster.seed_addr()]))
+            .set("aerospike.namespace", quoted(NAMESPACE))
+            .set("aerospike.set", quoted(SET))
+            .set("aerospike.timeout", "\"2s\"")
+            .set("aerospike.batch-size", "25")
+            .set("rejected.set", quoted(REJECTED));
         if self.lookupd {
-            keys.retain(|(k, _)| !k.starts_with("nsq.nsqd"));
             let lookupd = self
                 .nsqds
                 .iter()
                 .map(|n| format!("http://{}", n.lookupd_http_addr()));
-            keys.push(("nsq.lookupd".to_owned(), list(lookupd)));
+            file = file
+                .unset_prefix("nsq.nsqd")
+                .set("nsq.lookupd", list(lookupd));
         }
         let always = self.always.iter().map(String::as_str);
-        for line in always.chain(overrides.iter().copied()) {
-            let (k, v) = line.split_once('=').expect("override is key = value");
-            let (k, v) = (k.trim().to_owned(), v.trim().to_owned());
-            match keys.iter_mut().find(|(key, _)| *key == k) {
-                Some(entry) => entry.1 = v,
-                None => keys.push((k, v)),
-            }
-        }
-        keys.sort_by_key(|(k, _)| k.contains('.'));
-        let text: String = keys.iter().map(|(k, v)| format!("{k} = {v}\n")).collect();
-        let path = self.dir.path().join(format!("{name}.toml"));
-        std::fs::write(&path, text).unwrap();
-        path
+        file.overrides(always.chain(overrides.iter().copied()))
+            .write(&self.dir.path().join(format!("{name}.toml")))
     }
 
     fn spawn(&self, config: &Path) -> Child {
-        Command::new(BIN)
-            .arg("--config")
-            .arg(config)
-            .arg("--summary-json")
-            .env_remove("JOURNAL_STREAM")
+        common::command(config, &[])
             .env("RUST_LOG", "x_msrv=error")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
             .spawn()
             .expect("x-msrv starts")
     }
 
     /// Runs x-msrv to its end; returns its exit code and summary line (JSON).
     async fn run(&self, config: &Path) -> (Option<i32>, String, String) {
-        let out = tokio::time::timeout(RUN_LIMIT, self.spawn(config).wait_with_output())
-            .await
-            .expect("x-msrv ends in time")
-            .unwrap();
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+        let out = common::finish(self.spawn(config)).await;
+        (out.status.code(), out.stdout, out.stderr)
     }
 
     /// The scenario's channel on every nsqd.
@@ -317,6 +279,8 @@ impl Stack {
 
     /// Fills in what the servers hold against what was published.
     fn check(&self, row: &mut Row) {
+        // The runs of the scenario include some not awaited through the harness.
+        common::assert_machine_state_untouched();
         let mut places: BTreeMap<String, u64> = BTreeMap::new();
         let mut stored = 0;
         for r in self.cluster.records(NAMESPACE, SET) {
@@ -398,12 +362,6 @@ fn tally(places: &BTreeMap<String, u64>, published: &[String], row: &mut Row) {
             n => row.duplicated += n - 1,
         }
     }
-}
-
-/// A TOML array of quoted strings.
-fn list<T: std::fmt::Display>(items: impl IntoIterator<Item = T>) -> String {
-    let quoted: Vec<String> = items.into_iter().map(|i| format!("\"{i}\"")).collect();
-    format!("[{}]", quoted.join(", "))
 }
 
 fn signal(child: &Child, sig: &str) {

@@ -1,7 +1,7 @@
 //! Fuzz target: any bytes as what nsqd sent, through the NSQ frame decoder until it needs
 //! more bytes or fails.
 //!
-//! Mirrors `decode_all` in `tests/hostile.rs` (which replays `fuzz/corpus/frame/` under
+//! Mirrors `decode_all` in `tests/it/hostile.rs` (which replays `fuzz/corpus/frame/` under
 //! plain `cargo test`): no panic; "need more" consumes nothing; every frame taken
 //! consumes exactly its 4-byte size prefix plus the size it declares, so the loop ends
 //! (each frame consumes at least 8 bytes); a message frame's body is what follows its

@@ -1,7 +1,7 @@
 //! Fuzz target: any bytes as a message body through the record stage (parse, schema,
 //! key, bins) with the shipped schema and the default key rule, as a run builds it.
 //!
-//! The checks are `tests/hostile.rs::regression_corpus_never_panics`'s, which replays
+//! The checks are `tests/it/hostile.rs::regression_corpus_never_panics`'s, which replays
 //! `fuzz/corpus/record/` under plain `cargo test`: no panic; a record has an Int or
 //! String key and at least one bin, each named with 1..=15 bytes (Aerospike's limit);
 //! a rejection has a reason a human can read and that fits in the kept record.

@@ -14,8 +14,13 @@ pub fn init(verbose: u8) {
         1 => "debug",
         _ => "trace",
     };
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new(format!("x_msrv={default_level},warn")));
+    // x-msrv's own lines and its NSQ client's (the `nsq-exact` crate, target
+    // `nsq_exact`) at the chosen level; other crates' warnings only.
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new(format!(
+            "x_msrv={default_level},nsq_exact={default_level},warn"
+        ))
+    });
 
     let journald = if stderr_is_journal() {
         // Falls back to stderr when the journal socket is missing (a container without

@@ -2,14 +2,13 @@
 //! stand-in nsqd and Aerospike over real sockets, signals, exit codes, and what ends up
 //! stored, rejected and left in NSQ.
 
-mod common;
-
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use common::*;
-use devstack::nsqd::{NsqOptions, NsqServer};
+use devstack::nsqd::NsqOptions;
 use nsq::{Consumer, ConsumerOptions, NsqAddresses, Settle, settle};
+
+use crate::common::*;
 
 #[tokio::test]
 async fn takes_exactly_n_and_leaves_the_rest_queued() {
@@ -611,7 +610,7 @@ async fn check_and_records_commands() {
 #[tokio::test]
 async fn messages_of_two_nsqd_with_the_same_ids_overwrite_nothing() {
     let stack = Stack::start().await;
-    let second = NsqServer::start(NsqOptions::default()).await.unwrap();
+    let second = nsqd(NsqOptions::default()).await;
     let (mut ids_a, mut ids_b) = (Vec::new(), Vec::new());
     for nsq in [&stack.nsq, &second] {
         nsq.create_channel("twins", CHANNEL);

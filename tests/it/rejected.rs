@@ -5,62 +5,17 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{ExitStatus, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aerospike::{Bin, Client, ClientPolicy, Key, Value, WritePolicy};
 use devstack::aerospike::{AerospikeOptions, AerospikeServer};
-use devstack::nsqd::{NsqOptions, NsqServer};
+use devstack::nsqd::NsqOptions;
 use serde_json::json;
-use tokio::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_x-msrv");
-const NAMESPACE: &str = "test";
-const SET: &str = "messages";
-const REJECTED: &str = "rejected";
-const CHANNEL: &str = "x-msrv";
-/// Upper bound for one x-msrv command in these tests.
-const RUN_LIMIT: Duration = Duration::from_secs(60);
-
-struct Stack {
-    nsq: NsqServer,
-    aero: AerospikeServer,
-    dir: tempfile::TempDir,
-}
-
-struct Outcome {
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
-}
-
-impl Outcome {
-    fn code(&self) -> i32 {
-        self.status
-            .code()
-            .expect("x-msrv exited, not killed by a signal")
-    }
-
-    /// The stdout lines parsed as JSON objects.
-    fn json_lines(&self) -> Vec<serde_json::Value> {
-        self.stdout
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-            .collect()
-    }
-}
-
-impl std::fmt::Display for Outcome {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit {:?}\n--- stdout\n{}--- stderr\n{}",
-            self.status.code(),
-            self.stdout,
-            self.stderr
-        )
-    }
-}
+use crate::common::{
+    self, CHANNEL, NAMESPACE, REJECTED, RUN_LIMIT, SET, SHIPPED_SCHEMA, Stack, finish, quoted,
+    signal,
+};
 
 /// The shipped schema (`additionalProperties: false`), and the same accepting `note`:
 /// a producer started sending a new field, the schema is fixed afterwards.
@@ -75,71 +30,29 @@ fn fixed_schema() -> serde_json::Value {
 }
 
 impl Stack {
-    async fn start() -> Stack {
-        Self::start_with(AerospikeOptions::default()).await
-    }
-
-    async fn start_with(aero: AerospikeOptions) -> Stack {
-        Stack {
-            nsq: NsqServer::start(NsqOptions::default())
-                .await
-                .expect("stand-in nsqd"),
-            aero: AerospikeServer::start(aero)
-                .await
-                .expect("stand-in aerospike"),
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    /// A config for `topic` with N = `n`; `fixed` picks the schema that accepts `note`.
+    /// A config for `topic` with N = `n` named `<name>.toml`, with a shorter timeout and
+    /// grace than the harness's; `fixed` picks the schema that accepts `note`.
     /// `overrides` are `key = value` TOML lines (dotted keys).
-    fn config(&self, name: &str, topic: &str, n: u64, fixed: bool, overrides: &[&str]) -> PathBuf {
+    fn rejected_config(
+        &self,
+        name: &str,
+        topic: &str,
+        n: u64,
+        fixed: bool,
+        overrides: &[&str],
+    ) -> PathBuf {
         let schema = self.dir.path().join(format!("{name}.schema.json"));
         if fixed {
             std::fs::write(&schema, fixed_schema().to_string()).unwrap();
         } else {
-            std::fs::copy(
-                concat!(env!("CARGO_MANIFEST_DIR"), "/etc/message.schema.json"),
-                &schema,
-            )
-            .unwrap();
+            std::fs::copy(SHIPPED_SCHEMA, &schema).unwrap();
         }
-        let mut keys: Vec<(String, String)> = [
-            ("timeout", "\"3s\"".to_owned()),
-            ("grace", "\"2s\"".to_owned()),
-            (
-                "state-directory",
-                format!("\"{}\"", self.dir.path().join("state").display()),
-            ),
-            ("nsq.nsqd", format!("[\"{}\"]", self.nsq.tcp_addr())),
-            ("nsq.nsqd-http", format!("[\"{}\"]", self.nsq.http_addr())),
-            ("nsq.topic", format!("\"{topic}\"")),
-            ("nsq.channel", format!("\"{CHANNEL}\"")),
-            ("nsq.max-messages", n.to_string()),
-            ("nsq.connect-timeout", "\"3s\"".to_owned()),
-            ("message.schema", format!("\"{}\"", schema.display())),
-            ("aerospike.hosts", format!("[\"{}\"]", self.aero.addr())),
-            ("aerospike.namespace", format!("\"{NAMESPACE}\"")),
-            ("aerospike.set", format!("\"{SET}\"")),
-            ("aerospike.timeout", "\"2s\"".to_owned()),
-            ("rejected.set", format!("\"{REJECTED}\"")),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
-        for line in overrides {
-            let (k, v) = line.split_once('=').expect("override is key = value");
-            let (k, v) = (k.trim().to_owned(), v.trim().to_owned());
-            match keys.iter_mut().find(|(key, _)| *key == k) {
-                Some(entry) => entry.1 = v,
-                None => keys.push((k, v)),
-            }
-        }
-        keys.sort_by_key(|(k, _)| k.contains('.'));
-        let text: String = keys.iter().map(|(k, v)| format!("{k} = {v}\n")).collect();
-        let path = self.dir.path().join(format!("{name}.toml"));
-        std::fs::write(&path, text).unwrap();
-        path
+        self.config_file(topic, n)
+            .set("timeout", "\"3s\"")
+            .set("grace", "\"2s\"")
+            .set("message.schema", quoted(schema.display()))
+            .overrides(overrides)
+            .write(&self.dir.path().join(format!("{name}.toml")))
     }
 
     /// The rejected set as the stand-in holds it: key → bins.
@@ -169,12 +82,6 @@ impl Stack {
             .map_or(0, |t| t.message_count)
     }
 
-    fn depth(&self, topic: &str) -> u64 {
-        self.nsq
-            .channel_stats(topic, CHANNEL)
-            .map_or(0, |c| c.depth)
-    }
-
     /// Runs x-msrv once with `config` and checks that it took `received` messages.
     async fn consume(&self, config: &Path, received: u64) {
         let out = run(config, &["--summary-json"]).await;
@@ -189,43 +96,13 @@ fn noted_message(id: u64) -> String {
     format!(r#"{{"id": {id}, "msg": "message {id}", "note": "new field"}}"#)
 }
 
-fn command(config: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.arg("--config")
-        .arg(config)
-        .args(args)
-        .env_remove("JOURNAL_STREAM")
-        .env("RUST_LOG", "x_msrv=info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    cmd
+/// x-msrv with exactly `args` (no `--summary-json` unless given).
+fn command(config: &Path, args: &[&str]) -> tokio::process::Command {
+    common::x_msrv(config, args)
 }
 
-async fn finish(child: tokio::process::Child) -> Outcome {
-    let out = tokio::time::timeout(RUN_LIMIT, child.wait_with_output())
-        .await
-        .expect("x-msrv finished in time")
-        .unwrap();
-    Outcome {
-        status: out.status,
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-async fn run(config: &Path, args: &[&str]) -> Outcome {
-    finish(command(config, args).spawn().expect("x-msrv starts")).await
-}
-
-fn signal(pid: u32, name: &str) {
-    let ok = std::process::Command::new("kill")
-        .arg(format!("-{name}"))
-        .arg(pid.to_string())
-        .status()
-        .unwrap();
-    assert!(ok.success());
+async fn run(config: &Path, args: &[&str]) -> common::Outcome {
+    common::run_plain(config, args).await
 }
 
 fn now_ns() -> i64 {
@@ -281,7 +158,7 @@ async fn mixed_stack() -> (Stack, PathBuf, String, i64) {
     }
     stack.nsq.publish("alpha", r#"{"msg": "no id"}"#);
     stack.nsq.publish("alpha", noted_message(1));
-    let alpha = stack.config("alpha", "alpha", 5, false, &[]);
+    let alpha = stack.rejected_config("alpha", "alpha", 5, false, &[]);
     stack.consume(&alpha, 5).await;
     tokio::time::sleep(Duration::from_millis(20)).await;
     let between = now_ns();
@@ -289,7 +166,7 @@ async fn mixed_stack() -> (Stack, PathBuf, String, i64) {
     stack.nsq.publish("beta", "not json either");
     stack.nsq.publish("beta", noted_message(2));
     stack
-        .consume(&stack.config("beta", "beta", 2, false, &[]), 2)
+        .consume(&stack.rejected_config("beta", "beta", 2, false, &[]), 2)
         .await;
     let old = put_rejected(
         &stack.aero,
@@ -490,14 +367,14 @@ async fn redrive_interrupted_halfway_then_finished_stores_every_message_once() {
         stack.nsq.publish("events", noted_message(id));
     }
     let batch = format!("aerospike.batch-size = {BATCH}");
-    let strict = stack.config("strict", "events", K, false, &[&batch]);
+    let strict = stack.rejected_config("strict", "events", K, false, &[&batch]);
     stack.consume(&strict, K).await;
     assert_eq!(stack.rejected_count(), K as usize);
     assert_eq!(stack.aero.record_count(NAMESPACE, SET), 0);
     assert_eq!(stack.depth("events"), 0);
     assert_eq!(stack.topic_count("events"), K);
 
-    let fixed = stack.config("fixed", "events", K, true, &[&batch]);
+    let fixed = stack.rejected_config("fixed", "events", K, true, &[&batch]);
     // Slow enough to stop halfway: every call on the rejected set waits 25 ms.
     stack
         .aero
@@ -574,9 +451,12 @@ async fn redrive_killed_republishes_at_most_one_batch() {
     }
     let batch = format!("aerospike.batch-size = {BATCH}");
     stack
-        .consume(&stack.config("strict", "crash", K, false, &[&batch]), K)
+        .consume(
+            &stack.rejected_config("strict", "crash", K, false, &[&batch]),
+            K,
+        )
         .await;
-    let fixed = stack.config("fixed", "crash", 2 * K, true, &[&batch]);
+    let fixed = stack.rejected_config("fixed", "crash", 2 * K, true, &[&batch]);
     stack
         .aero
         .delay_set(REJECTED, Some(Duration::from_millis(20)));
@@ -661,16 +541,19 @@ async fn dry_run_changes_nothing() {
 /// redrive skips it, keeps it and says so; the others go to `--to-topic`, unchanged.
 #[tokio::test]
 async fn cut_bodies_are_skipped_and_kept_others_go_to_the_given_topic() {
-    let stack = Stack::start_with(AerospikeOptions {
-        max_record_size: 100_000,
-        ..AerospikeOptions::default()
-    })
+    let stack = Stack::start_with_both(
+        NsqOptions::default(),
+        AerospikeOptions {
+            max_record_size: 100_000,
+            ..AerospikeOptions::default()
+        },
+    )
     .await;
     let big = "x".repeat(150_000);
     stack.nsq.publish("orig", big.clone());
     stack.nsq.publish("orig", noted_message(1));
     stack.nsq.publish("orig", "short garbage");
-    let cfg = stack.config("orig", "orig", 3, false, &[]);
+    let cfg = stack.rejected_config("orig", "orig", 3, false, &[]);
     stack.consume(&cfg, 3).await;
     let cut = held_keys(&stack, |b| b.get("body_len").is_some());
     assert_eq!(cut.len(), 1, "{:?}", stack.rejected());
@@ -794,7 +677,7 @@ async fn records_by_key_integer_string_and_missing() {
             .publish("keys", format!(r#"{{"id": {id}, "msg": "m{id}"}}"#));
     }
     stack.nsq.publish("keys", "not json");
-    let cfg = stack.config("keys", "keys", 4, false, &[]);
+    let cfg = stack.rejected_config("keys", "keys", 4, false, &[]);
     stack.consume(&cfg, 4).await;
 
     // An integer key.

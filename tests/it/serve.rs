@@ -5,16 +5,15 @@
 //! away, an Aerospike restart, SIGTERM in the middle of a batch. The systemd side (the
 //! notify protocol) is checked here against a socket of the test's own.
 
-mod common;
-
 use std::os::unix::net::UnixDatagram;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::*;
-use devstack::nsqd::{NsqOptions, NsqServer};
+use devstack::nsqd::NsqOptions;
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout};
+
+use crate::common::*;
 
 /// How long a test waits for one batch's summary.
 const BATCH_WAIT: Duration = Duration::from_secs(30);
@@ -26,11 +25,11 @@ struct Serving {
 }
 
 impl Serving {
-    fn start(config: &std::path::PathBuf) -> Serving {
+    fn start(config: &std::path::Path) -> Serving {
         Self::start_with(config, &[])
     }
 
-    fn start_with(config: &std::path::PathBuf, env: &[(&str, &str)]) -> Serving {
+    fn start_with(config: &std::path::Path, env: &[(&str, &str)]) -> Serving {
         let mut cmd = command(config, &["serve"]);
         cmd.envs(env.iter().copied());
         let mut child = cmd.spawn().expect("x-msrv serve starts");
@@ -168,7 +167,7 @@ async fn serve_takes_exactly_n_per_period_holding_nothing_between_batches() {
 #[tokio::test]
 async fn serve_takes_exactly_n_per_batch_over_two_nsqd() {
     let stack = Stack::start().await;
-    let second = NsqServer::start(NsqOptions::default()).await.unwrap();
+    let second = nsqd(NsqOptions::default()).await;
     // 12 at one, 8 at the other (ids apart): each batch splits N by what each holds.
     for (nsq, ids) in [(&stack.nsq, 0..12u64), (&second, 100..108)] {
         for id in ids {

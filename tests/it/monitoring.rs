@@ -2,16 +2,15 @@
 //! textfile (read back with a Prometheus text-format parser) and the state that
 //! `x-msrv status`, the Nagios/Icinga plugin, judges.
 
-mod common;
-
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::{Stack, run};
 use prometheus_parse::{Scrape, Value};
+
+use crate::common::{self, Stack, run};
 
 /// Every family the textfile always holds (the backlog's only once it could be read).
 const FAMILIES: &[&str] = &[
@@ -287,7 +286,7 @@ async fn a_reader_never_sees_a_half_written_textfile() {
 async fn status(cfg: &Path, args: &[&str]) -> common::Outcome {
     let mut all = vec!["status"];
     all.extend_from_slice(args);
-    let out = run(&cfg.to_path_buf(), &all).await;
+    let out = run(cfg, &all).await;
     assert_eq!(out.stdout.lines().count(), 1, "one line: {}", out.stdout);
     out
 }

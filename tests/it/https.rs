@@ -5,15 +5,13 @@
 //! TLS-terminating proxy: here devstack's `TlsTerminator` in front of the stand-in's
 //! plain nsqlookupd, as nginx or stunnel would be. HTTPS trusts what `nsq.tls` trusts,
 //! so these runs have `nsq.tls` on, and the stand-in nsqd speaks TLS too. Plain
-//! `http://` nsqlookupd is covered by `tests/run.rs` and `crates/nsq/tests/nsq_client.rs`.
-
-mod common;
+//! `http://` nsqlookupd is covered by `tests/it/run.rs` and `crates/nsq/tests/nsq_client.rs`.
 
 use std::time::Duration;
 
-use common::{CHANNEL, NAMESPACE, REJECTED, SET, Stack, run};
-use devstack::nsqd::NsqServer;
-use devstack::tls::{ClientCerts, TestPki, TlsTerminator};
+use devstack::tls::{ClientCerts, TestPki};
+
+use crate::common::{self, CHANNEL, NAMESPACE, REJECTED, SET, Stack, run};
 
 /// EX_UNAVAILABLE: nsqlookupd (or nsqd) could not be reached.
 const EXIT_UNAVAILABLE: i32 = 69;
@@ -51,9 +49,8 @@ fn lookupd_config(
 async fn a_run_through_an_https_lookupd_takes_exactly_n() {
     let pki = TestPki::generate().unwrap();
     let stack = Stack::start_with(pki.nsqd_options()).await;
-    let proxy = TlsTerminator::start(&pki, stack.nsq.lookupd_http_addr(), ClientCerts::NotAsked)
-        .await
-        .unwrap();
+    let proxy =
+        common::tls_terminator(&pki, stack.nsq.lookupd_http_addr(), ClientCerts::NotAsked).await;
     stack.publish_valid("tls-lookup", 0..10);
     let cfg = lookupd_config(&stack, &pki, "tls-lookup", 6, &proxy.https_url(), &[]);
 
@@ -97,13 +94,12 @@ async fn an_https_lookupd_with_an_untrusted_certificate_is_unavailable() {
     // The proxy's certificate comes from another CA than the one x-msrv trusts.
     let stranger = TestPki::generate().unwrap();
     let stack = Stack::start_with(pki.nsqd_options()).await;
-    let proxy = TlsTerminator::start(
+    let proxy = common::tls_terminator(
         &stranger,
         stack.nsq.lookupd_http_addr(),
         ClientCerts::NotAsked,
     )
-    .await
-    .unwrap();
+    .await;
     stack.publish_valid("tls-stranger", 0..3);
     let url = proxy.https_url();
     let cfg = lookupd_config(&stack, &pki, "tls-stranger", 3, &url, &[]);
@@ -154,9 +150,8 @@ async fn an_https_lookupd_with_an_untrusted_certificate_is_unavailable() {
 async fn a_proxy_that_wants_a_client_certificate_gets_nsq_tls_cert_file() {
     let pki = TestPki::generate().unwrap();
     let stack = Stack::start_with(pki.nsqd_options()).await;
-    let proxy = TlsTerminator::start(&pki, stack.nsq.lookupd_http_addr(), ClientCerts::Required)
-        .await
-        .unwrap();
+    let proxy =
+        common::tls_terminator(&pki, stack.nsq.lookupd_http_addr(), ClientCerts::Required).await;
     stack.publish_valid("tls-mutual", 0..2);
 
     let cfg = lookupd_config(&stack, &pki, "tls-mutual", 2, &proxy.https_url(), &[]);
@@ -191,14 +186,10 @@ async fn a_proxy_that_wants_a_client_certificate_gets_nsq_tls_cert_file() {
 async fn https_nsqd_http_serves_depths_and_dead_letters() {
     let pki = TestPki::generate().unwrap();
     let stack = Stack::start_with(pki.nsqd_options()).await;
-    let second = NsqServer::start(pki.nsqd_options()).await.unwrap();
+    let second = common::nsqd(pki.nsqd_options()).await;
     let proxies = [
-        TlsTerminator::start(&pki, stack.nsq.http_addr(), ClientCerts::NotAsked)
-            .await
-            .unwrap(),
-        TlsTerminator::start(&pki, second.http_addr(), ClientCerts::NotAsked)
-            .await
-            .unwrap(),
+        common::tls_terminator(&pki, stack.nsq.http_addr(), ClientCerts::NotAsked).await,
+        common::tls_terminator(&pki, second.http_addr(), ClientCerts::NotAsked).await,
     ];
     let topic = "tls-http";
     let dead_topic = format!("{topic}.dead-letter");

@@ -5,16 +5,15 @@
 //! `authed` while it is connected; depth, requeues and in-flight after), the records,
 //! and the exit code with the error text.
 
-mod common;
-
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::*;
 use devstack::nsqd::{
     AuthGrant, AuthServer, Authorization, ClientStats, NsqOptions, TlsClientAuthPolicy, TlsRequired,
 };
 use devstack::tls::TestPki;
+
+use crate::common::*;
 
 /// `key = "path"` for a config override.
 fn path_key(key: &str, path: &std::path::Path) -> String {
@@ -210,7 +209,7 @@ async fn auth_stack(auth: &AuthServer) -> (Stack, PathBuf) {
 
 #[tokio::test]
 async fn auth_accepted() {
-    let auth = AuthServer::start().await.unwrap();
+    let auth = auth_server().await;
     auth.grant(
         "s3cret",
         AuthGrant::new(
@@ -235,7 +234,7 @@ async fn auth_accepted() {
 
 #[tokio::test]
 async fn auth_refused_and_a_channel_outside_the_grant() {
-    let auth = AuthServer::start().await.unwrap();
+    let auth = auth_server().await;
     auth.grant(
         "s3cret",
         AuthGrant::new(
@@ -280,7 +279,7 @@ async fn auth_refused_and_a_channel_outside_the_grant() {
 #[tokio::test]
 async fn check_reports_what_was_negotiated() {
     let pki = TestPki::generate().unwrap();
-    let auth = AuthServer::start().await.unwrap();
+    let auth = auth_server().await;
     auth.grant(
         "s3cret",
         AuthGrant::new(

@@ -22,29 +22,23 @@
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use devstack::aerospike::{AerospikeOptions, AerospikeServer, StoredRecord};
-use devstack::nsqd::{NsqOptions, NsqServer};
+use devstack::aerospike::StoredRecord;
+use devstack::nsqd::NsqOptions;
 use serde_json::{Value as Json, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::process::Command;
 
 use nsq::MessageId;
 use nsq::frame::{self, Frame};
 use x_msrv::pipeline::record::{RecordKey, RecordRules, SchemaValidator};
 use x_msrv::pipeline::store::MAX_KEPT_BODY;
 
-const BIN: &str = env!("CARGO_BIN_EXE_x-msrv");
-const SHIPPED_SCHEMA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/etc/message.schema.json");
+use crate::common::{self, CHANNEL, NAMESPACE, REJECTED, SET, SHIPPED_SCHEMA, Stack};
+
 const OPEN_SCHEMA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/test/hostile/open.schema.json");
 const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/corpus");
-const NAMESPACE: &str = "test";
-const SET: &str = "messages";
-const REJECTED: &str = "rejected";
-const CHANNEL: &str = "x-msrv";
 /// nsqd's `--max-msg-size` default; the stand-in must use the same for the size cases to
 /// mean what they say (checked, not assumed).
 const NSQD_DEFAULT_MAX_MSG_SIZE: usize = 1_048_576;
@@ -900,49 +894,32 @@ fn open_schema_cases() -> Cases {
     c
 }
 
-/// The stand-ins, a fresh topic and a place for the config.
-struct Stack {
-    nsq: NsqServer,
-    aero: AerospikeServer,
-    dir: tempfile::TempDir,
+/// The stand-ins (nsqd with its default `--max-msg-size`), a fresh topic and a place
+/// for the config.
+async fn start_stack() -> Stack {
+    let nsq = NsqOptions::default();
+    assert_eq!(
+        nsq.max_msg_size, NSQD_DEFAULT_MAX_MSG_SIZE,
+        "the stand-in nsqd's max message size is nsqd's default"
+    );
+    Stack::start_with(nsq).await
 }
 
-impl Stack {
-    async fn start() -> Stack {
-        let nsq = NsqOptions::default();
-        assert_eq!(
-            nsq.max_msg_size, NSQD_DEFAULT_MAX_MSG_SIZE,
-            "the stand-in nsqd's max message size is nsqd's default"
-        );
-        Stack {
-            nsq: NsqServer::start(nsq).await.expect("stand-in nsqd"),
-            aero: AerospikeServer::start(AerospikeOptions::default())
-                .await
-                .expect("stand-in aerospike"),
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn config(&self, topic: &str, schema: &str, n: usize) -> PathBuf {
-        let schema_copy = self.dir.path().join("message.schema.json");
-        std::fs::copy(schema, &schema_copy).unwrap();
-        // The default key rule: no message.key line.
-        let text = format!(
-            "timeout = \"30s\"\ngrace = \"5s\"\n\
-             [nsq]\nnsqd = [\"{nsqd}\"]\ntopic = \"{topic}\"\nchannel = \"{CHANNEL}\"\n\
-             max-messages = {n}\nconnect-timeout = \"5s\"\n\
-             [message]\nschema = \"{schema}\"\n\
-             [aerospike]\nhosts = [\"{aero}\"]\nnamespace = \"{NAMESPACE}\"\nset = \"{SET}\"\n\
-             timeout = \"5s\"\n\
-             [rejected]\nset = \"{REJECTED}\"\n",
-            nsqd = self.nsq.tcp_addr(),
-            schema = schema_copy.display(),
-            aero = self.aero.addr(),
-        );
-        let path = self.dir.path().join("x-msrv.toml");
-        std::fs::write(&path, text).unwrap();
-        path
-    }
+/// The config of a hostile run: `schema` (copied beside it), N = `n`, the default key
+/// rule (no `message.key`), nsqd over TCP only, and timeouts long enough for 1 MiB
+/// bodies.
+fn hostile_config(stack: &Stack, topic: &str, schema: &str, n: usize) -> PathBuf {
+    let file = stack
+        .config_file(topic, n as u64)
+        .set("timeout", "\"30s\"")
+        .set("grace", "\"5s\"")
+        .unset("nsq.nsqd-http")
+        .set("nsq.connect-timeout", "\"5s\"")
+        .set("aerospike.timeout", "\"5s\"");
+    // config_file copied the shipped schema to where the config points; this run's
+    // schema takes its place.
+    std::fs::copy(schema, stack.dir.path().join("message.schema.json")).unwrap();
+    file.write(&stack.dir.path().join("x-msrv.toml"))
 }
 
 /// `POST /pub?topic=` to nsqd's HTTP API: the status and the reply body.
@@ -1036,7 +1013,7 @@ async fn run_cases(topic: &str, schema: &str, cases: &[Case]) -> Vec<String> {
         }
     }
 
-    let stack = Stack::start().await;
+    let stack = start_stack().await;
     // The channel first, so every message is queued on it from the start.
     stack.nsq.create_channel(topic, CHANNEL);
     let mut published = 0usize;
@@ -1081,27 +1058,14 @@ async fn run_cases(topic: &str, schema: &str, cases: &[Case]) -> Vec<String> {
     let by_body: HashMap<&[u8], &devstack::nsqd::QueuedMessage> =
         queued.iter().map(|m| (&m.body[..], m)).collect();
 
-    let config = stack.config(topic, schema, published);
-    let child = Command::new(BIN)
-        .arg("--config")
-        .arg(&config)
-        .arg("--summary-json")
-        .env_remove("JOURNAL_STREAM")
-        .env("RUST_LOG", "x_msrv=info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
+    let config = hostile_config(&stack, topic, schema, published);
+    let child = common::command(&config, &[])
         .spawn()
         .expect("x-msrv starts");
-    let out = tokio::time::timeout(RUN_LIMIT, child.wait_with_output())
-        .await
-        .expect("x-msrv finished in time")
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let out = common::finish_within(child, RUN_LIMIT).await;
+    let (stdout, stderr) = (&out.stdout, &out.stderr);
     assert_eq!(out.status.code(), Some(0), "exit status; stderr:\n{stderr}");
-    let summary = summary(&stdout);
+    let summary = summary(stdout);
 
     let mut stored: BTreeMap<String, StoredRecord> = BTreeMap::new();
     for r in stack.aero.records(NAMESPACE, SET) {

@@ -2,10 +2,9 @@
 //! message, the write modes under redelivery, and the ordering guard — the real binary
 //! against the stand-ins, the stand-in Aerospike's records as the evidence.
 
-mod common;
-
-use common::*;
 use serde_json::{Value, json};
+
+use crate::common::*;
 
 /// A schema that takes any object: these tests are about what happens after it.
 fn open_schema(stack: &Stack) -> String {
@@ -50,10 +49,7 @@ fn only_record(stack: &Stack, set: &str) -> devstack::aerospike::StoredRecord {
 
 /// `x-msrv records --json` of the data set: (key, generation, bins) of each record.
 async fn listed(cfg: &std::path::Path) -> Vec<Value> {
-    let out = command(&cfg.to_path_buf(), &["records", "--json"])
-        .output()
-        .await
-        .unwrap();
+    let out = command(cfg, &["records", "--json"]).output().await.unwrap();
     assert_eq!(
         out.status.code(),
         Some(0),

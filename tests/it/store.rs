@@ -17,6 +17,8 @@ use x_msrv::pipeline::store::{
     Written,
 };
 
+use crate::common;
+
 const NS: &str = "test";
 const SET: &str = "messages";
 const REJECTED: &str = "rejected";
@@ -42,9 +44,7 @@ fn settings(server: &AerospikeServer, timeout: Duration) -> AerospikeSettings {
 }
 
 async fn start() -> (AerospikeServer, AerospikeSink) {
-    let server = AerospikeServer::start(AerospikeOptions::default())
-        .await
-        .expect("start the stand-in Aerospike");
+    let server = common::aerospike(AerospikeOptions::default()).await;
     // Generous: the calls here are answered in microseconds unless a test slows them.
     let sink = AerospikeSink::connect(&settings(&server, Duration::from_secs(5)))
         .await
@@ -291,9 +291,7 @@ async fn an_outage_makes_every_row_transient_then_recovers() {
 
 #[tokio::test]
 async fn a_slow_server_is_a_transient_error_not_a_hang() {
-    let server = AerospikeServer::start(AerospikeOptions::default())
-        .await
-        .unwrap();
+    let server = common::aerospike(AerospikeOptions::default()).await;
     let sink = AerospikeSink::connect(&settings(&server, Duration::from_millis(300)))
         .await
         .unwrap();
@@ -369,9 +367,7 @@ async fn connecting_to_nothing_fails_in_bounded_time() {
 
 #[tokio::test]
 async fn the_configured_ttl_is_sent() {
-    let server = AerospikeServer::start(AerospikeOptions::default())
-        .await
-        .unwrap();
+    let server = common::aerospike(AerospikeOptions::default()).await;
     for (ttl, want) in [(Ttl::Seconds(3600), true), (Ttl::Never, false)] {
         let mut s = settings(&server, Duration::from_secs(5));
         s.ttl = ttl;

@@ -75,6 +75,11 @@ fn demo_config_loads_from_anywhere() {
         settings.timeout <= Duration::from_secs(10),
         "the demo run should be short"
     );
+    // The demo keeps its state in the checkout, not in the machine's /var/lib/x-msrv.
+    assert_eq!(
+        settings.state_directory,
+        repo().join("test/../target/demo/state")
+    );
 }
 
 #[test]
