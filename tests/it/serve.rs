@@ -213,7 +213,17 @@ async fn serve_connects_again_after_nsqd_goes_away() {
     let mut serve = Serving::start(&config);
     let first = serve.batch().await;
     assert_eq!(count(&first, "stored"), 10, "{first}");
-    // Gone while serve waits between batches, its messages kept (a graceful exit).
+    // Gone while serve waits between batches, its messages kept (a graceful exit). The
+    // summary line is printed once the FINs are written, not once nsqd has read them
+    // (FIN has no reply): an nsqd stopped before then keeps those 10 in flight and sends
+    // them again (stored again under the same keys), so wait for nsqd to have them.
+    wait_until("the first batch's FINs in nsqd", RUN_LIMIT, || {
+        stack
+            .nsq
+            .channel_stats("nsqd-drop", CHANNEL)
+            .is_some_and(|c| c.in_flight_count == 0 && c.depth == 20)
+    })
+    .await;
     stack.nsq.stop().await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     stack.nsq.start_again().await.unwrap();
