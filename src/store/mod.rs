@@ -440,9 +440,9 @@ impl AerospikeSink {
                     continue;
                 }
             };
-            // `put_owned` is the one addition of the vendored aerospike-core: the crate's
-            // `put(&bin)` deep-copies every value (vendor/README.md).
-            let bin_ops: Vec<_> = row.bins.into_iter().map(operations::put_owned).collect();
+            // `put(&bin)` copies each bin's name and value: the crate has no write
+            // operation that takes them (what one would save: Cargo.toml).
+            let bin_ops: Vec<_> = row.bins.iter().map(operations::put).collect();
             let guard = match (&self.settings.version_bin, row.version) {
                 (Some(bin), Some(version)) => Some(version_guard(bin, version)),
                 _ => None,
