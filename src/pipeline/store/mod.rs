@@ -440,9 +440,9 @@ impl AerospikeSink {
                     continue;
                 }
             };
-            // `put_owned` is the one addition of the vendored aerospike-core: the crate's
-            // `put(&bin)` deep-copies every value (vendor/README.md).
-            let bin_ops: Vec<_> = row.bins.into_iter().map(operations::put_owned).collect();
+            // `put(&bin)` copies each bin's name and value: the crate has no write
+            // operation that takes them (what one would save: Cargo.toml).
+            let bin_ops: Vec<_> = row.bins.iter().map(operations::put).collect();
             let guard = match (&self.settings.version_bin, row.version) {
                 (Some(bin), Some(version)) => Some(version_guard(bin, version)),
                 _ => None,
@@ -466,8 +466,11 @@ impl AerospikeSink {
 
         if !ops.is_empty() {
             let bound = self.settings.timeout + TIMEOUT_MARGIN;
-            match tokio::time::timeout(bound, self.client.batch(&self.batch_policy, &mut ops)).await
-            {
+            // Boxed: the client's batch future is large, and held inline it would make
+            // every batch task as large, copied whole when the task is spawned and when
+            // it ends (memcpy under `Session::batch` and tokio's `set_stage` in a profile).
+            let call = Box::pin(self.client.batch(&self.batch_policy, &mut ops));
+            match tokio::time::timeout(bound, call).await {
                 Ok(Ok(())) => {
                     let create_only = policy.record_exists_action == RecordExistsAction::CreateOnly;
                     for (op, &(i, guarded)) in ops.iter().zip(&index) {
