@@ -9,7 +9,12 @@
 //! bodies are then read in batches of `aerospike.batch-size` by their digests: memory
 //! stays bounded by the matched records' keys, and no scan is held open while nsqd is
 //! being published to (a scan left unread is timed out by the server).
+//!
+//! A little over 500 lines with its tests: the reads of one record, of the rejected set
+//! and the listing share their bounded-call and conversion helpers here, and splitting
+//! them would only export those helpers to a second file.
 
+use std::fmt;
 use std::ops::ControlFlow;
 
 use aerospike::{
@@ -19,9 +24,8 @@ use aerospike::{
 use bytes::Bytes;
 use futures::StreamExt;
 
-use super::{
-    AerospikeSink, MIN_LIST_TIMEOUT, StoreError, StoredRecordView, TIMEOUT_MARGIN, millis, one_line,
-};
+use super::{AerospikeSink, MIN_LIST_TIMEOUT, StoreError, TIMEOUT_MARGIN, millis, one_line};
+use crate::pipeline::record::bins;
 
 /// The bins of a rejected record other than `body`: enough to filter and to list.
 const META_BINS: &[&str] = &[
@@ -322,7 +326,7 @@ impl AerospikeSink {
                     .take_record()
                     .map(|r| RejectedRecord::from_record(asked.key.clone(), &r))),
                 Some(ResultCode::KeyNotFoundError) => Ok(None),
-                _ => Err(super::row_outcome(op, false, false)
+                _ => Err(super::write::row_outcome(op, false, false)
                     .err()
                     .unwrap_or_else(|| {
                         StoreError::Transient("Aerospike gave no answer for this record".into())
@@ -347,7 +351,7 @@ impl AerospikeSink {
             .iter()
             .map(|op| match op.result_code() {
                 Some(ResultCode::KeyNotFoundError) => Ok(()),
-                _ => super::row_outcome(op, false, false).map(|_| ()),
+                _ => super::write::row_outcome(op, false, false).map(|_| ()),
             })
             .collect())
     }
@@ -370,6 +374,107 @@ impl AerospikeSink {
                 humantime::format_duration(bound)
             ))),
         }
+    }
+}
+
+/// A stored record, as `x-msrv records` shows it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct StoredRecordView {
+    /// The user key (stored with every record x-msrv writes); `null` when absent.
+    pub key: serde_json::Value,
+    /// How many times the record was written.
+    pub generation: u32,
+    /// The bins, converted back to JSON (see [`bins::to_json`]).
+    pub bins: serde_json::Map<String, serde_json::Value>,
+}
+
+impl StoredRecordView {
+    /// The view of `record`, keyed by `key` (the key a single read was made with),
+    /// else by the key a scan returned with the record.
+    fn of(record: &aerospike::Record, key: Option<&Key>) -> StoredRecordView {
+        StoredRecordView {
+            key: key
+                .or(record.key.as_ref())
+                .and_then(|k| k.user_key())
+                .map_or(serde_json::Value::Null, bins::to_json),
+            generation: record.generation,
+            bins: record
+                .bins
+                .iter()
+                .map(|(name, value)| (name.clone(), bins::to_json(value)))
+                .collect(),
+        }
+    }
+}
+
+impl fmt::Display for StoredRecordView {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "key={} generation={} {}",
+            self.key,
+            self.generation,
+            serde_json::Value::Object(self.bins.clone())
+        )
+    }
+}
+
+impl AerospikeSink {
+    /// Up to `limit` records of `set` (a scan), sorted by key: integer keys first in
+    /// numeric order, then string keys.
+    pub async fn list(&self, set: &str, limit: usize) -> Result<Vec<StoredRecordView>, StoreError> {
+        let bound = self.settings.timeout.max(MIN_LIST_TIMEOUT);
+        let scan = async {
+            let mut policy = QueryPolicy::new();
+            policy.max_records = u64::try_from(limit).unwrap_or(u64::MAX);
+            policy.base_policy.total_timeout = millis(bound);
+            let statement =
+                Statement::new(self.settings.namespace.clone(), set.to_owned(), Bins::All);
+            let recordset = self
+                .client
+                .query(&policy, PartitionFilter::all(), statement)
+                .await
+                .map_err(|e| {
+                    StoreError::Transient(format!("scan of {set} failed: {}", one_line(&e)))
+                })?;
+            let mut stream = recordset.into_stream();
+            let mut out = Vec::new();
+            while out.len() < limit {
+                let Some(item) = stream.next().await else {
+                    break;
+                };
+                let record = item.map_err(|e| {
+                    StoreError::Transient(format!("scan of {set} failed: {}", one_line(&e)))
+                })?;
+                out.push(StoredRecordView::of(&record, None));
+            }
+            // Stop the scan's workers if the limit cut it short.
+            stream.as_ref().close();
+            Ok(out)
+        };
+        let mut records = tokio::time::timeout(bound, scan).await.map_err(|_| {
+            StoreError::Transient(format!(
+                "scan of {set} got no answer within {}",
+                humantime::format_duration(bound)
+            ))
+        })??;
+        records.sort_by(|a, b| key_order(&a.key, &b.key));
+        Ok(records)
+    }
+}
+
+fn key_order(a: &serde_json::Value, b: &serde_json::Value) -> std::cmp::Ordering {
+    use serde_json::Value as J;
+    use std::cmp::Ordering;
+    match (a, b) {
+        (J::Number(x), J::Number(y)) => x
+            .as_i64()
+            .cmp(&y.as_i64())
+            .then_with(|| x.to_string().cmp(&y.to_string())),
+        (J::Number(_), _) => Ordering::Less,
+        (_, J::Number(_)) => Ordering::Greater,
+        (J::String(x), J::String(y)) => x.cmp(y),
+        _ => a.to_string().cmp(&b.to_string()),
     }
 }
 
@@ -401,5 +506,16 @@ mod tests {
         assert_eq!((r.nsq_ts, r.attempts, r.generation), (42, 0, 3));
         assert!(r.is_cut());
         assert_eq!(r.topic, "");
+    }
+
+    #[test]
+    fn keys_sort_numbers_first() {
+        use serde_json::json;
+        let mut keys = vec![json!("b"), json!(10), json!("a"), json!(2), json!(null)];
+        keys.sort_by(key_order);
+        assert_eq!(
+            keys,
+            vec![json!(2), json!(10), json!("a"), json!("b"), json!(null)]
+        );
     }
 }
