@@ -226,7 +226,8 @@ pub struct RedriveArgs {
     /// Publish every body to this topic instead of the topic it came from
     #[arg(long, value_name = "TOPIC", value_parser = parse_topic)]
     pub to_topic: Option<String>,
-    /// Say what would be published, and where; publish and delete nothing
+    /// Say what would be published, and where, and how many of those messages the
+    /// configuration's record stage would now store; publish and delete nothing
     #[arg(long)]
     pub dry_run: bool,
 }
