@@ -1,6 +1,7 @@
 //! The `x-msrv` binary: parses the command line, installs signal handling and logging,
 //! runs the library, and turns the outcome into a documented exit code.
 
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -43,6 +44,17 @@ fn main() -> ExitCode {
         // the secrets a monitoring user may not read.
         return commands::status::status(cli.config.as_deref(), args);
     }
+    if let Some(Command::Check(args)) = &cli.command
+        && !args.message.is_empty()
+    {
+        // Before the runtime and the signal handlers: checking messages opens no
+        // connection and needs neither, and Ctrl-C while it reads a terminal should
+        // simply end it, as it ends any filter.
+        return match load_settings(cli.config.as_deref()) {
+            Ok(settings) => commands::check::check_messages(&settings, args).into(),
+            Err(exit) => exit.into(),
+        };
+    }
     // One thread: x-msrv shares its host's cores with nsqd and Aerospike, and its work
     // is mostly waiting on them; what it computes (parse, schema, bins: under 1 us a
     // message) needs no second core, while handing tasks between worker threads costs
@@ -76,18 +88,15 @@ async fn async_main(cli: Cli) -> Exit {
     };
     let signal_task = tokio::spawn(forward_signals(signals, shutdown.clone()));
 
-    let settings = match config::load(cli.config.as_deref()) {
+    let settings = match load_settings(cli.config.as_deref()) {
         Ok(settings) => Arc::new(settings),
-        Err(e) => {
-            error!("configuration error: {e}");
-            return Exit::Config;
-        }
+        Err(exit) => return exit,
     };
 
     let exit = match cli.command {
         None | Some(Command::Run) => commands::run::run(settings, shutdown, cli.summary_json).await,
         Some(Command::Serve) => commands::serve::serve(settings, shutdown, cli.summary_json).await,
-        Some(Command::Check) => commands::check::check(&settings).await,
+        Some(Command::Check(_)) => commands::check::check(&settings).await,
         Some(Command::Records(args)) => commands::records::records(&settings, &args).await,
         Some(Command::Rejected(command)) => {
             commands::rejected::run(&settings, &command, shutdown).await
@@ -98,6 +107,15 @@ async fn async_main(cli: Cli) -> Exit {
     };
     signal_task.abort();
     exit
+}
+
+/// The settings, or the exit status of a configuration that cannot be used (the error
+/// logged: it names the key).
+fn load_settings(path: Option<&Path>) -> Result<config::Settings, Exit> {
+    config::load(path).map_err(|e| {
+        error!("configuration error: {e}");
+        Exit::Config
+    })
 }
 
 /// Cancels `shutdown` on the first SIGTERM/SIGINT; a second one is only logged, because

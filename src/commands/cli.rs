@@ -18,7 +18,8 @@ Exit status:
   69  NSQ or Aerospike could not be reached at start
   75  some messages could not be stored and went back to NSQ, or NSQ was lost mid-run
   78  configuration or schema error (the message names the key)
-  66  records --key, rejected show: no such record
+  65  check --message: at least one message would be rejected
+  66  records --key, rejected show: no such record; check --message: a file cannot be read
   130 rejected redrive/purge stopped by SIGINT/SIGTERM (see x-msrv rejected --help)
   status (a Nagios/Icinga plugin): 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN
 
@@ -70,8 +71,15 @@ pub enum Command {
     /// backoff. Under systemd (x-msrv-serve.service, Type=notify) it reports readiness,
     /// its status and watchdog pings. Exits 0 once stopped by SIGTERM/SIGINT.
     Serve,
-    /// Check the configuration and the schema, and that NSQ and Aerospike answer
-    Check,
+    /// Check the configuration and the schema, and that NSQ and Aerospike answer; with
+    /// --message, what messages would become (no server needed)
+    ///
+    /// With --message, nothing connects: each message goes through the record stage of
+    /// the configuration (schema, key, layout, set and TTL routing, version rule), and
+    /// the record it would be written as (key, set, TTL, bins) or the reason it would be
+    /// rejected is printed. Exit status 65 when any would be rejected, 66 when a file
+    /// cannot be read.
+    Check(CheckArgs),
     /// List records stored in Aerospike (the message set, or the rejected set), or read
     /// one by its key
     Records(RecordsArgs),
@@ -87,6 +95,20 @@ pub enum Command {
     /// systemd generator: write the timer's period drop-in from the configuration
     #[command(name = "systemd-generator", hide = true)]
     SystemdGenerator(GeneratorArgs),
+}
+
+/// Options of `x-msrv check`.
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    /// Check messages instead of the servers: FILE holds one message (its whole content,
+    /// pretty-printed or not, as a producer would publish the file); `-` reads one
+    /// message per line from standard input (blank lines skipped). Repeatable
+    #[arg(long, value_name = "FILE|-")]
+    pub message: Vec<PathBuf>,
+    /// With --message: one JSON object per message (fields: message, outcome ("record"
+    /// or "rejected"), key, namespace, set, ttl, version, bins; or reason)
+    #[arg(long, requires = "message")]
+    pub json: bool,
 }
 
 /// Options of `x-msrv status`.
@@ -204,7 +226,8 @@ pub struct RedriveArgs {
     /// Publish every body to this topic instead of the topic it came from
     #[arg(long, value_name = "TOPIC", value_parser = parse_topic)]
     pub to_topic: Option<String>,
-    /// Say what would be published, and where; publish and delete nothing
+    /// Say what would be published, and where, and how many of those messages the
+    /// configuration's record stage would now store; publish and delete nothing
     #[arg(long)]
     pub dry_run: bool,
 }
@@ -305,7 +328,26 @@ mod tests {
             cli.config.as_deref(),
             Some(std::path::Path::new("/tmp/a.toml"))
         );
-        assert!(matches!(cli.command, Some(Command::Check)));
+        assert!(matches!(cli.command, Some(Command::Check(_))));
+    }
+
+    #[test]
+    fn check_takes_messages() {
+        let cli = Cli::try_parse_from(["x-msrv", "check", "--message", "a.json", "--message", "-"])
+            .unwrap();
+        let Some(Command::Check(args)) = cli.command else {
+            panic!("not check");
+        };
+        assert_eq!(
+            args.message,
+            [PathBuf::from("a.json"), PathBuf::from("-")],
+            "in the order given"
+        );
+        assert!(!args.json);
+        assert!(
+            Cli::try_parse_from(["x-msrv", "check", "--json"]).is_err(),
+            "--json needs --message"
+        );
     }
 
     #[test]

@@ -23,9 +23,12 @@ pub enum Exit {
     TempFail,
     /// The configuration or the schema is invalid (`EX_CONFIG`).
     Config,
-    /// The record asked for does not exist (`records --key`, `rejected show`;
-    /// `EX_NOINPUT`).
+    /// The record asked for does not exist (`records --key`, `rejected show`), or a
+    /// message file of `check --message` cannot be read (`EX_NOINPUT`).
     NotFound,
+    /// `check --message`: the record stage would reject at least one of the messages
+    /// (`EX_DATAERR`: the input data is wrong, the setup is fine).
+    DataError,
     /// `rejected redrive`/`purge` stopped by SIGINT/SIGTERM before every record was
     /// handled: what was done is done, the rest is still there; run it again to go on
     /// (128 + SIGINT, what a shell reports for a command stopped by Ctrl-C).
@@ -43,6 +46,7 @@ impl Exit {
             Exit::TempFail => 75,
             Exit::Config => 78,
             Exit::NotFound => 66,
+            Exit::DataError => 65,
             Exit::Interrupted => 130,
         }
     }

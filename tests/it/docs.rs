@@ -1,6 +1,7 @@
-//! The documentation names every configuration key the code accepts: the README's
-//! table, the shipped commented config and the man page. A key added to the code but not
-//! documented fails here.
+//! The documentation names every configuration key the code accepts (the README's
+//! table, the shipped commented config and the man page) and every command-line option
+//! of the one clap definition (the man page and the README). A key or a flag added to
+//! the code but not documented fails here.
 
 use x_msrv::config::KEYS;
 
@@ -52,4 +53,44 @@ fn man_page_documents_every_key() {
     let plain = man.replace("\\-", "-").replace("\\&", "");
     let missing: Vec<_> = KEYS.iter().filter(|k| !plain.contains(*k)).collect();
     assert!(missing.is_empty(), "man/x-msrv.1 lacks {missing:?}");
+}
+
+/// Every long option of the one clap definition, with the subcommand it belongs to.
+fn long_options() -> Vec<(String, String)> {
+    fn walk(cmd: &clap::Command, path: &str, out: &mut Vec<(String, String)>) {
+        for arg in cmd.get_arguments() {
+            if let Some(long) = arg.get_long()
+                && !arg.is_hide_set()
+                && !["help", "version"].contains(&long)
+            {
+                out.push((path.to_owned(), long.to_owned()));
+            }
+        }
+        for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+            walk(sub, &format!("{path} {}", sub.get_name()), out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(
+        &<x_msrv::commands::cli::Cli as clap::CommandFactory>::command(),
+        "x-msrv",
+        &mut out,
+    );
+    out
+}
+
+#[test]
+fn man_page_and_readme_document_every_option() {
+    let man = read("man/x-msrv.1").replace("\\-", "-").replace("\\&", "");
+    let readme = read("README.md");
+    let mut missing = Vec::new();
+    for (command, long) in long_options() {
+        let flag = format!("--{long}");
+        for (file, text) in [("man/x-msrv.1", &man), ("README.md", &readme)] {
+            if !text.contains(&flag) {
+                missing.push(format!("{file}: {command} {flag}"));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "undocumented options: {missing:?}");
 }

@@ -14,6 +14,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod check;
 mod config;
 mod docs;
 mod hostile;

@@ -537,6 +537,52 @@ async fn dry_run_changes_nothing() {
     );
 }
 
+/// The dry run judges each body with the configuration's record stage: with the shipped
+/// schema none of alpha's six would be stored; with the schema fixed to accept `note`,
+/// the one noted message would, the five that are not JSON or lack an id would not.
+#[tokio::test]
+async fn dry_run_says_how_many_the_schema_would_now_accept() {
+    let (stack, strict, _, _) = mixed_stack().await;
+    let fixed = stack.rejected_config("fixed", "alpha", 5, true, &[]);
+    let before = stack.rejected();
+    for (cfg, stored) in [(&strict, 0), (&fixed, 1)] {
+        let out = run(
+            cfg,
+            &["rejected", "redrive", "--dry-run", "--topic", "alpha"],
+        )
+        .await;
+        assert_eq!(out.code(), 0, "{out}");
+        let judged: Vec<&str> = out
+            .stdout
+            .lines()
+            .filter(|l| l.starts_with("would publish "))
+            .collect();
+        assert_eq!(judged.len(), 6, "{out}");
+        let now_stored = judged
+            .iter()
+            .filter(|l| l.ends_with("; it would now be stored"))
+            .count();
+        assert_eq!(now_stored, stored, "{out}");
+        assert_eq!(
+            judged
+                .iter()
+                .filter(|l| l.contains("; it would be rejected again: "))
+                .count(),
+            6 - stored,
+            "{out}"
+        );
+        assert!(
+            out.stdout.contains(&format!(
+                "dry run: would publish 6 message(s), of which this configuration would now \
+                 store {stored} and reject {} again;",
+                6 - stored
+            )),
+            "{out}"
+        );
+    }
+    assert_eq!(stack.rejected(), before, "a dry run changes nothing");
+}
+
 /// A body too big for a record is kept cut to 64 KiB: it is not the message, so a
 /// redrive skips it, keeps it and says so; the others go to `--to-topic`, unchanged.
 #[tokio::test]

@@ -18,6 +18,13 @@
 //!
 //! A record whose body was cut (bin `body_len`) is never published: it is always kept
 //! and reported.
+//!
+//! # The dry run
+//! `--dry-run` reads the bodies and publishes and deletes nothing. It also runs each
+//! body through this configuration's record stage (what `x-msrv check --message`
+//! does), so an operator who fixed the schema sees how many would now be stored before
+//! sending them: the answer is this configuration's, which is the consumer's of these
+//! messages when the redrive goes back to the topic this configuration reads.
 
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
@@ -35,6 +42,7 @@ use super::{Tally, set_name};
 use crate::commands::cli::RedriveArgs;
 use crate::commands::exit::Exit;
 use crate::config::Settings;
+use crate::pipeline::record::{RecordRules, synthetic_id};
 use crate::pipeline::store::{AerospikeSink, RejectedBody, RejectedRecord};
 use nsq;
 
@@ -86,11 +94,18 @@ pub(super) async fn redrive(
         shutdown,
         report: Report::new(total, if args.dry_run { "reading" } else { "redriving" }),
         tally,
-        dry_run: args.dry_run,
+        dry_run: args.dry_run.then(|| DryRun::new(&settings.message)),
     };
     redrive.move_all(&groups, &targets).await;
     redrive.report.done();
-    summarize(args, &redrive.tally, chosen_len, total, &set, started)
+    summarize(
+        &redrive.tally,
+        redrive.dry_run.as_ref(),
+        chosen_len,
+        total,
+        &set,
+        started,
+    )
 }
 
 /// The chosen records by the topic they go to (`--to-topic`, else their own). A record
@@ -174,7 +189,44 @@ struct Redrive<'a> {
     report: Report,
     tally: Tally,
     /// `--dry-run`: read and report, publish and delete nothing.
-    dry_run: bool,
+    dry_run: Option<DryRun<'a>>,
+}
+
+/// What a dry run adds: each body judged by the record stage of this configuration.
+struct DryRun<'a> {
+    rules: &'a RecordRules,
+    /// nsqd's timestamp for the bodies (only `message.key = "nsq-id"` reads it; nsqd
+    /// gives a published body a new id and timestamp anyway).
+    now_ns: i64,
+    /// Bodies judged so far: the number of the next synthesized NSQ id.
+    judged: u64,
+    /// Bodies the record stage turned into a record.
+    would_store: usize,
+}
+
+impl<'a> DryRun<'a> {
+    fn new(rules: &'a RecordRules) -> Self {
+        let now_ns = i64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos()).unwrap_or(0);
+        DryRun {
+            rules,
+            now_ns,
+            judged: 0,
+            would_store: 0,
+        }
+    }
+
+    /// What the record stage says of `body` now, for the body's line.
+    fn judge(&mut self, body: &[u8]) -> String {
+        let id = synthetic_id(self.judged);
+        self.judged += 1;
+        match self.rules.to_record(body, &id, self.now_ns) {
+            Ok(_) => {
+                self.would_store += 1;
+                "it would now be stored".to_owned()
+            }
+            Err(rejection) => format!("it would be rejected again: {rejection}"),
+        }
+    }
 }
 
 impl Redrive<'_> {
@@ -203,10 +255,11 @@ impl Redrive<'_> {
         self.stop_if_signalled()?;
         let read_started = Instant::now();
         let bodies = self.read_bodies(batch).await?;
-        if self.dry_run {
+        if let Some(dry_run) = &mut self.dry_run {
             for (r, body) in &bodies {
+                let verdict = dry_run.judge(body);
                 self.report.say(format!(
-                    "would publish {} ({} bytes) to topic {topic} on nsqd {addr}",
+                    "would publish {} ({} bytes) to topic {topic} on nsqd {addr}; {verdict}",
                     r.id,
                     body.len()
                 ));
@@ -425,8 +478,8 @@ fn cut_notice(r: &RejectedRecord) -> String {
 
 /// The last lines, and the exit status: how many moved, how many remain and why.
 fn summarize(
-    args: &RedriveArgs,
     tally: &Tally,
+    dry_run: Option<&DryRun>,
     chosen_len: usize,
     total: usize,
     set: &str,
@@ -434,11 +487,14 @@ fn summarize(
 ) -> Exit {
     let remaining = chosen_len - tally.done - tally.gone;
     let secs = started.elapsed().as_secs_f64();
-    if args.dry_run {
+    if let Some(dry_run) = dry_run {
         out!(
-            "dry run: would publish {} message(s); {} skipped (cut bodies); nothing was \
-             published or deleted",
+            "dry run: would publish {} message(s), of which this configuration would now \
+             store {} and reject {} again; {} skipped (cut bodies); nothing was published \
+             or deleted",
             tally.done,
+            dry_run.would_store,
+            tally.done - dry_run.would_store,
             tally.cut
         );
         return if tally.failed > 0 {

@@ -192,6 +192,16 @@ impl RecordRules {
     }
 }
 
+/// The NSQ id of the `n`-th message checked without nsqd (`x-msrv check --message`,
+/// `rejected redrive --dry-run`), for the one rule that reads it: `message.key =
+/// "nsq-id"`. Like nsqd's ids it is 16 hex digits, distinct for each `n`; nsqd gives a
+/// published message its own, so a key made from this one is only an example.
+pub fn synthetic_id(n: u64) -> MessageId {
+    let mut id = [0; 16];
+    id.copy_from_slice(format!("{n:016x}").as_bytes());
+    MessageId(id)
+}
+
 /// The largest character boundary of `s` at or below `i` (`str::floor_char_boundary`
 /// is newer than this crate's rust-version), for cutting long text in a reason.
 fn floor_boundary(s: &str, mut i: usize) -> usize {
@@ -370,6 +380,13 @@ mod tests {
             RecordKey::NsqId.extract(&json!({}), &ID, TS).unwrap(),
             Value::String("0123456789abcdef-1796000000123456789".into())
         );
+    }
+
+    #[test]
+    fn synthetic_ids_look_like_nsqd_ids() {
+        assert_eq!(synthetic_id(0).as_str(), "0000000000000000");
+        assert_eq!(synthetic_id(42).as_str(), "000000000000002a");
+        assert_eq!(synthetic_id(u64::MAX).as_str(), "ffffffffffffffff");
     }
 
     #[test]
