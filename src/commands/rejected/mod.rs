@@ -16,9 +16,11 @@
 //! - `list`: `list` and `show`, the commands that only read.
 //! - `redrive`: publishing bodies back to nsqd and deleting what nsqd took; why it is safe
 //!   to interrupt and to run again is in its doc.
+//! - `dry_run`: `redrive --dry-run`'s verdict on each body from the record stage.
 //! - `nsqd`: finding the nsqd to publish a topic to.
 //! - `purge`: deleting records for good.
 
+mod dry_run;
 mod filter;
 mod list;
 mod nsqd;
