@@ -207,7 +207,10 @@ async fn reload<L>(
     let new = match load() {
         Ok(new) => new,
         Err(e) => {
-            error!(error = %e, "configuration refused; the running one stays");
+            // The error in the message, not a field: under journald a field is not in
+            // the line `journalctl -u` shows, and the key at fault is what matters here
+            // (as main's "configuration error" at start).
+            error!("configuration refused; the running one stays: {e}");
             events.reload_refused(&e);
             return;
         }
