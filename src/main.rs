@@ -7,8 +7,9 @@ use std::sync::Arc;
 
 use clap::Parser;
 use futures::StreamExt;
-use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook_tokio::Signals;
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
@@ -16,6 +17,7 @@ use x_msrv::commands::cli::{Cli, Command};
 use x_msrv::commands::exit::Exit;
 use x_msrv::commands::{self, logging};
 use x_msrv::config;
+use x_msrv::run::serve::Reloads;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -79,14 +81,34 @@ async fn async_main(cli: Cli) -> Exit {
     // Signals first, so SIGTERM is honoured at every moment, even while the config is
     // read or a connection is being made (the original ignored it while connecting).
     let shutdown = CancellationToken::new();
-    let signals = match Signals::new([SIGTERM, SIGINT]) {
+    // SIGHUP: serve reloads; a timer run ignores it (its default action would kill the
+    // run mid-batch). The other commands keep the default: they are run from a
+    // terminal, and a hangup of that terminal should end them.
+    let on_hup = match cli.command {
+        Some(Command::Serve) => Some(Hangup::Reload),
+        None | Some(Command::Run) => Some(Hangup::Ignore),
+        _ => None,
+    };
+    let handled: &[i32] = if on_hup.is_some() {
+        &[SIGTERM, SIGINT, SIGHUP]
+    } else {
+        &[SIGTERM, SIGINT]
+    };
+    let signals = match Signals::new(handled) {
         Ok(signals) => signals,
         Err(e) => {
             error!(error = %e, "cannot install signal handlers");
             return Exit::Internal;
         }
     };
-    let signal_task = tokio::spawn(forward_signals(signals, shutdown.clone()));
+    // A SIGHUP before serve listens (while the config is first read) is kept, not lost:
+    // the receiver sees it as a change and serve reloads before its first batch.
+    let (reload_tx, reload_rx) = watch::channel(());
+    let signal_task = tokio::spawn(forward_signals(
+        signals,
+        shutdown.clone(),
+        on_hup.map(|hup| (hup, reload_tx)),
+    ));
 
     let settings = match load_settings(cli.config.as_deref()) {
         Ok(settings) => Arc::new(settings),
@@ -95,7 +117,16 @@ async fn async_main(cli: Cli) -> Exit {
 
     let exit = match cli.command {
         None | Some(Command::Run) => commands::run::run(settings, shutdown, cli.summary_json).await,
-        Some(Command::Serve) => commands::serve::serve(settings, shutdown, cli.summary_json).await,
+        Some(Command::Serve) => {
+            // The same path as at the start (`--config`, or the first default that
+            // exists now) and the same environment.
+            let path = cli.config.clone();
+            let reloads = Reloads {
+                requests: reload_rx,
+                load: move || config::load(path.as_deref()),
+            };
+            commands::serve::serve(settings, shutdown, reloads, cli.summary_json).await
+        }
         Some(Command::Check(_)) => commands::check::check(&settings).await,
         Some(Command::Records(args)) => commands::records::records(&settings, &args).await,
         Some(Command::Rejected(command)) => {
@@ -118,10 +149,37 @@ fn load_settings(path: Option<&Path>) -> Result<config::Settings, Exit> {
     })
 }
 
+/// What SIGHUP does, for the commands that handle it.
+#[derive(Clone, Copy)]
+enum Hangup {
+    /// `serve`: read the configuration again between batches.
+    Reload,
+    /// A timer run: nothing; the next run reads the configuration anew.
+    Ignore,
+}
+
 /// Cancels `shutdown` on the first SIGTERM/SIGINT; a second one is only logged, because
-/// the first already started a clean stop that hands every message back.
-async fn forward_signals(mut signals: Signals, shutdown: CancellationToken) {
+/// the first already started a clean stop that hands every message back. SIGHUP, when
+/// `hup` handles it, asks for a reload or is logged and ignored.
+async fn forward_signals(
+    mut signals: Signals,
+    shutdown: CancellationToken,
+    hup: Option<(Hangup, watch::Sender<()>)>,
+) {
     while let Some(signal) = signals.next().await {
+        if signal == SIGHUP {
+            match &hup {
+                Some((Hangup::Reload, reload)) => {
+                    // Never fails: send_replace does not need a receiver.
+                    reload.send_replace(());
+                }
+                Some((Hangup::Ignore, _)) | None => info!(
+                    signal = "SIGHUP",
+                    "ignored: a run reads its configuration when it starts, so the next run takes a changed one"
+                ),
+            }
+            continue;
+        }
         let name = if signal == SIGTERM {
             "SIGTERM"
         } else {

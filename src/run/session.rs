@@ -116,6 +116,59 @@ impl Session {
         }))
     }
 
+    /// After a reload that [`keeps`](Session::keeps) this session: the next batches
+    /// record, store and settle by `settings` (schema, key, layout, set, TTL, write mode,
+    /// retry policy, dead-letter topic), over the same connections. N, the periods and
+    /// the timeouts need nothing here: each batch reads them from the settings it is
+    /// given. Between batches only: no batch task holds the pipeline.
+    pub(crate) fn reconfigure(self, settings: &Settings) -> Session {
+        let Session {
+            consumer,
+            pipeline,
+            failures,
+        } = self;
+        let pipeline = Arc::into_inner(pipeline).expect(
+            "between batches every batch task has ended, so the pipeline has no other owner",
+        );
+        let pipeline = Arc::new(Pipeline {
+            rules: Arc::clone(&settings.message),
+            sink: pipeline.sink.reconfigure(&settings.aerospike),
+            retry: settings.retry,
+            failures: Arc::clone(&failures),
+            dead_letter_topic: settings.dead_letter_topic.clone(),
+            // Built from `nsq.tls` and the topic and channel, which `keeps` compared.
+            http: pipeline.http,
+            topic: pipeline.topic,
+            channel: pipeline.channel,
+        });
+        Session {
+            consumer,
+            pipeline,
+            failures,
+        }
+    }
+
+    /// Whether a session opened with `old` can go on under `new`: what
+    /// [`open`](Session::open) connected to and loaded is the same. NSQ: every consumer
+    /// option but N (addresses, topic, channel, TLS and its files' contents, compression,
+    /// AUTH, IDENTIFY's timeouts, the in-flight bounds the consumer's window was made
+    /// with); Aerospike: the hosts, the namespace and the credentials; and the state
+    /// directory the failed-write counts were read from.
+    pub(crate) fn keeps(old: &Settings, new: &Settings) -> bool {
+        let (a, b) = (&old.nsq.consumer, &new.nsq.consumer);
+        let same_nsq = *a
+            == nsq::ConsumerOptions {
+                max_messages: a.max_messages,
+                ..b.clone()
+            };
+        let (a, b) = (&old.aerospike, &new.aerospike);
+        let same_aerospike = a.hosts == b.hosts
+            && a.namespace == b.namespace
+            && a.user == b.user
+            && a.password == b.password;
+        same_nsq && same_aerospike && old.state_directory == new.state_directory
+    }
+
     /// The consumer, to see whether its connections still stand.
     pub(crate) fn consumer(&self) -> &Consumer {
         &self.consumer

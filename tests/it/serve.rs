@@ -2,8 +2,9 @@
 //! stand-ins, a batch every `nsq.period`, with nsqd's `/stats` and the stored records as
 //! the evidence (exact N per batch, nothing in flight and `RDY 0` between batches, the
 //! same connection kept), and the faults a long-lived process meets: an nsqd that goes
-//! away, an Aerospike restart, SIGTERM in the middle of a batch. The systemd side (the
-//! notify protocol) is checked here against a socket of the test's own.
+//! away, an Aerospike restart, SIGTERM in the middle of a batch; and reloads (SIGHUP: a
+//! new N, a new schema, a bad config refused). The systemd side (the notify protocol) is
+//! checked here against a socket of the test's own.
 
 use std::os::unix::net::UnixDatagram;
 use std::sync::{Arc, Mutex};
@@ -92,6 +93,76 @@ fn client(stack: &Stack, topic: &str) -> (i64, i64, i64) {
     assert_eq!(clients.len(), 1, "one connection: {clients:?}");
     let c = &clients[0];
     (c.connect_ts, c.ready_count, c.in_flight_count)
+}
+
+/// systemd's side of `$NOTIFY_SOCKET`: a datagram socket of the test's own, read on a
+/// thread of its own as systemd does, at once (a datagram socket's queue is short, 10
+/// by default, and sd_notify's send blocks while it is full). Each message is kept as
+/// its lines (`READY=1`, `STATUS=...`).
+struct NotifySocket {
+    path: std::path::PathBuf,
+    received: Arc<Mutex<Vec<String>>>,
+    reader: std::thread::JoinHandle<()>,
+}
+
+impl NotifySocket {
+    fn bind(stack: &Stack) -> NotifySocket {
+        let path = stack.dir.path().join("notify.sock");
+        let socket = UnixDatagram::bind(&path).unwrap();
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let reader = {
+            let received = Arc::clone(&received);
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = socket.recv(&mut buf) {
+                    let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+                    if text == "END" {
+                        break;
+                    }
+                    let mut got = received.lock().unwrap();
+                    got.extend(text.lines().map(str::to_owned));
+                }
+            })
+        };
+        NotifySocket {
+            path,
+            received,
+            reader,
+        }
+    }
+
+    fn path(&self) -> &str {
+        self.path.to_str().unwrap()
+    }
+
+    /// What came since the last drain.
+    fn drain(&self) -> Vec<String> {
+        std::mem::take(&mut *self.received.lock().unwrap())
+    }
+
+    /// Waits (at most `limit`) until what came since the last drain has a line that
+    /// starts with `prefix`; then drains it.
+    async fn drain_until(&self, prefix: &str, limit: Duration) -> Vec<String> {
+        wait_until(prefix, limit, || {
+            self.received
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|m| m.starts_with(prefix))
+        })
+        .await;
+        self.drain()
+    }
+
+    /// Stops the reader; what came since the last drain.
+    fn close(self) -> Vec<String> {
+        UnixDatagram::unbound()
+            .unwrap()
+            .send_to(b"END", &self.path)
+            .unwrap();
+        self.reader.join().unwrap();
+        std::mem::take(&mut *self.received.lock().unwrap())
+    }
 }
 
 #[tokio::test]
@@ -369,31 +440,12 @@ async fn sigterm_in_the_middle_of_a_batch_loses_nothing() {
 async fn serve_speaks_the_systemd_notify_protocol() {
     let stack = Stack::start().await;
     stack.publish_valid("notify", 0..5);
-    let socket_path = stack.dir.path().join("notify.sock");
-    // Read as systemd does, at once: a datagram socket's queue is short (10 by default)
-    // and sd_notify's send blocks while it is full.
-    let socket = UnixDatagram::bind(&socket_path).unwrap();
-    let received = Arc::new(Mutex::new(Vec::new()));
-    let reader = {
-        let received = Arc::clone(&received);
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = socket.recv(&mut buf) {
-                let text = String::from_utf8_lossy(&buf[..n]).into_owned();
-                if text == "END" {
-                    break;
-                }
-                let mut got = received.lock().unwrap();
-                got.extend(text.lines().map(str::to_owned));
-            }
-        })
-    };
-    let drain = || std::mem::take(&mut *received.lock().unwrap());
+    let notify = NotifySocket::bind(&stack);
     let config = stack.config("notify", 10, &["nsq.period = \"1s\""]);
     let mut serve = Serving::start_with(
         &config,
         &[
-            ("NOTIFY_SOCKET", socket_path.to_str().unwrap()),
+            ("NOTIFY_SOCKET", notify.path()),
             // 400 ms: a ping every 200 ms.
             ("WATCHDOG_USEC", "400000"),
         ],
@@ -401,7 +453,7 @@ async fn serve_speaks_the_systemd_notify_protocol() {
     let b = serve.batch().await;
     assert_eq!(count(&b, "stored"), 5, "{b}");
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let before_stop = drain();
+    let before_stop = notify.drain();
     // SIGTERM in the middle of a (slow) batch: STOPPING=1 must come as the signal does,
     // before the batch in progress has ended and reported.
     stack.aero.set_delay(Some(Duration::from_millis(1000)));
@@ -422,12 +474,7 @@ async fn serve_speaks_the_systemd_notify_protocol() {
         rest.iter().any(|b| count(b, "received") > 0),
         "SIGTERM came while the batch held messages: {rest:?}"
     );
-    UnixDatagram::unbound()
-        .unwrap()
-        .send_to(b"END", &socket_path)
-        .unwrap();
-    reader.join().unwrap();
-    let after_stop = drain();
+    let after_stop = notify.close();
 
     let ready = before_stop
         .iter()
@@ -464,4 +511,202 @@ async fn serve_speaks_the_systemd_notify_protocol() {
         position("STOPPING=1", "") < position("STATUS=", "stop_reason=signal"),
         "STOPPING=1 as the signal comes, before the stopped batch reports: {after_stop:?}"
     );
+}
+
+/// The schema the tests ship, with `note` allowed besides `id`, `msg` and `ext`.
+fn schema_with_note() -> String {
+    let mut schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(SHIPPED_SCHEMA).unwrap()).unwrap();
+    schema["properties"]["note"] = serde_json::json!({ "type": "string" });
+    schema.to_string()
+}
+
+/// A message the shipped schema rejects (`note` is not one of its fields).
+fn message_with_note(id: u64) -> String {
+    format!(r#"{{ "id": {id}, "msg": "Some message-{id}", "note": "new field" }}"#)
+}
+
+/// Waits for nsqd to hold `depth` messages of the channel and none in flight: the last
+/// batch's FINs are read (FIN has no reply; the summary is printed once they are written).
+async fn settled_at(stack: &Stack, topic: &str, depth: u64) {
+    wait_until(
+        &format!("depth {depth}, nothing in flight"),
+        RUN_LIMIT,
+        || {
+            stack
+                .nsq
+                .channel_stats(topic, CHANNEL)
+                .is_some_and(|c| c.depth == depth && c.in_flight_count == 0)
+        },
+    )
+    .await;
+}
+
+/// The period of the reload tests: long enough that a SIGHUP sent as one batch's
+/// summary is read reaches serve well before the next batch starts.
+const RELOAD_PERIOD: &str = "nsq.period = \"2s\"";
+
+#[tokio::test]
+async fn sighup_applies_a_new_n_from_the_next_batch_over_the_same_connection() {
+    let stack = Stack::start().await;
+    stack.publish_valid("reload-n", 0..40);
+    let config = stack.config("reload-n", 5, &[RELOAD_PERIOD]);
+    let mut serve = Serving::start(&config);
+    let first = serve.batch().await;
+    assert_eq!(
+        (count(&first, "received"), count(&first, "stored")),
+        (5, 5),
+        "{first}"
+    );
+    settled_at(&stack, "reload-n", 35).await;
+    let (connected, _, _) = client(&stack, "reload-n");
+
+    // The same file, N = 10 now.
+    assert_eq!(stack.config("reload-n", 10, &[RELOAD_PERIOD]), config);
+    signal(serve.pid(), "HUP");
+    for left in [25, 15] {
+        let b = serve.batch().await;
+        assert_eq!(b["stop_reason"], "done", "{b}");
+        assert_eq!(
+            (count(&b, "received"), count(&b, "stored")),
+            (10, 10),
+            "{b}"
+        );
+        assert_eq!(count(&b, "over_limit"), 0, "{b}");
+        settled_at(&stack, "reload-n", left).await;
+        let (ts, rdy, _) = client(&stack, "reload-n");
+        assert_eq!((ts, rdy), (connected, 0), "N needs no new connection");
+    }
+    let (code, _, stderr) = serve.stop().await;
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        stderr.matches("configuration reloaded").count(),
+        1,
+        "{stderr}"
+    );
+    assert_eq!(stack.aero.record_count(NAMESPACE, SET), 25);
+}
+
+#[tokio::test]
+async fn sighup_reads_the_schema_again() {
+    let stack = Stack::start().await;
+    for id in 0..2 {
+        stack.nsq.publish("reload-schema", message_with_note(id));
+    }
+    let config = stack.config("reload-schema", 1, &[RELOAD_PERIOD]);
+    let mut serve = Serving::start(&config);
+    let first = serve.batch().await;
+    assert_eq!(
+        (count(&first, "invalid"), count(&first, "stored")),
+        (1, 0),
+        "{first}"
+    );
+    assert_eq!(stack.aero.record_count(NAMESPACE, REJECTED), 1);
+
+    // The config file is the same; the schema it names allows `note` now.
+    std::fs::write(
+        stack.dir.path().join("message.schema.json"),
+        schema_with_note(),
+    )
+    .unwrap();
+    signal(serve.pid(), "HUP");
+    let second = serve.batch().await;
+    assert_eq!(
+        (count(&second, "invalid"), count(&second, "stored")),
+        (0, 1),
+        "{second}"
+    );
+    let (code, _, stderr) = serve.stop().await;
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stack.aero.record_count(NAMESPACE, SET), 1);
+    assert_eq!(stack.aero.record_count(NAMESPACE, REJECTED), 1);
+}
+
+#[tokio::test]
+async fn a_config_that_fails_its_checks_is_refused_and_the_running_one_stays() {
+    let stack = Stack::start().await;
+    stack.publish_valid("reload-bad", 0..30);
+    let config = stack.config("reload-bad", 5, &[RELOAD_PERIOD]);
+    let mut serve = Serving::start(&config);
+    let first = serve.batch().await;
+    assert_eq!(count(&first, "stored"), 5, "{first}");
+
+    // N = 0 does not pass the checks; the rest of the file would (N = 10 elsewhere).
+    stack.config("reload-bad", 0, &[RELOAD_PERIOD]);
+    signal(serve.pid(), "HUP");
+    let second = serve.batch().await;
+    assert_eq!(second["stop_reason"], "done", "{second}");
+    assert_eq!(count(&second, "stored"), 5, "the old N: {second}");
+    settled_at(&stack, "reload-bad", 20).await;
+
+    // A good file again: it is taken.
+    stack.config("reload-bad", 10, &[RELOAD_PERIOD]);
+    signal(serve.pid(), "HUP");
+    let third = serve.batch().await;
+    assert_eq!(count(&third, "stored"), 10, "{third}");
+    let (code, _, stderr) = serve.stop().await;
+    assert_eq!(code, 0, "{stderr}");
+    let refused = stderr
+        .lines()
+        .find(|l| l.contains("configuration refused"))
+        .unwrap_or_else(|| panic!("no refusal: {stderr}"));
+    assert!(refused.contains("ERROR"), "{refused}");
+    assert!(
+        refused.contains("nsq.max-messages: must be greater than zero"),
+        "{refused}"
+    );
+    assert_eq!(stack.aero.record_count(NAMESPACE, SET), 20);
+}
+
+#[tokio::test]
+async fn a_reload_is_reloading_then_ready_on_the_notify_socket() {
+    let stack = Stack::start().await;
+    stack.publish_valid("notify-reload", 0..30);
+    let notify = NotifySocket::bind(&stack);
+    let config = stack.config("notify-reload", 5, &[RELOAD_PERIOD]);
+    let mut serve = Serving::start_with(&config, &[("NOTIFY_SOCKET", notify.path())]);
+    serve.batch().await;
+    notify.drain_until("STATUS=last batch ok", BATCH_WAIT).await;
+
+    stack.config("notify-reload", 10, &[RELOAD_PERIOD]);
+    signal(serve.pid(), "HUP");
+    let got = notify.drain_until("READY=1", BATCH_WAIT).await;
+    let at = |line: &str| got.iter().position(|m| m.starts_with(line));
+    let reloading = at("RELOADING=1").unwrap_or_else(|| panic!("{got:?}"));
+    assert!(at("MONOTONIC_USEC=").is_some(), "{got:?}");
+    assert!(
+        reloading < at("READY=1").unwrap(),
+        "RELOADING=1, then READY=1: {got:?}"
+    );
+    assert!(
+        got.iter()
+            .any(|m| m.starts_with("STATUS=configuration reloaded")),
+        "{got:?}"
+    );
+    let b = serve.batch().await;
+    assert_eq!(count(&b, "stored"), 10, "{b}");
+
+    // Refused: READY=1 all the same (the service runs), and STATUS= says why, also
+    // after the next batch.
+    notify.drain_until("STATUS=last batch ok", BATCH_WAIT).await;
+    stack.config("notify-reload", 0, &[RELOAD_PERIOD]);
+    signal(serve.pid(), "HUP");
+    let got = notify.drain_until("READY=1", BATCH_WAIT).await;
+    assert!(got.iter().any(|m| m == "RELOADING=1"), "{got:?}");
+    assert!(
+        got.iter().any(|m| m.starts_with("STATUS=reload refused")
+            && m.contains("nsq.max-messages: must be greater than zero")),
+        "{got:?}"
+    );
+    let b = serve.batch().await;
+    assert_eq!(count(&b, "stored"), 10, "the previous configuration: {b}");
+    let got = notify.drain_until("STATUS=last batch ok", BATCH_WAIT).await;
+    assert!(
+        got.iter()
+            .any(|m| m.starts_with("STATUS=last batch ok") && m.contains("reload refused")),
+        "{got:?}"
+    );
+    let (code, _, stderr) = serve.stop().await;
+    assert_eq!(code, 0, "{stderr}");
+    notify.close();
 }

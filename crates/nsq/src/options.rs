@@ -62,8 +62,9 @@ impl fmt::Debug for Secret {
     }
 }
 
-/// Everything [`Consumer::connect`](crate::Consumer::connect) needs.
-#[derive(Debug, Clone)]
+/// Everything [`Consumer::connect`](crate::Consumer::connect) needs. Comparable, so a
+/// caller that reads its configuration again can tell whether anything changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsumerOptions {
     /// Where nsqd is.
     pub addresses: NsqAddresses,

@@ -206,6 +206,21 @@ pub struct TlsClient {
     min_version: TlsVersion,
 }
 
+/// Two clients are equal when they were built from the same certificates, key, names
+/// and version: what a long-lived consumer compares on a configuration reload to know
+/// whether its connections must be made again (the same paths may hold renewed files).
+/// The rustls configuration is built from exactly these, so it is not compared.
+impl PartialEq for TlsClient {
+    fn eq(&self, other: &TlsClient) -> bool {
+        self.server_name == other.server_name
+            && self.roots == other.roots
+            && self.identity == other.identity
+            && self.min_version == other.min_version
+    }
+}
+
+impl Eq for TlsClient {}
+
 impl TlsClient {
     /// Builds the client configuration. `identity`: a certificate chain and its key,
     /// presented when nsqd asks for one. Errors are for the operator: they say what is

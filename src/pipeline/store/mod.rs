@@ -223,6 +223,18 @@ impl AerospikeSink {
             }
         };
 
+        Ok(AerospikeSink::with_client(Arc::new(client), settings))
+    }
+
+    /// The same connections, writing by `settings` from now on: the set, the TTL, the
+    /// write mode, the version bin, the per-call timeout and the batch size. The hosts,
+    /// the credentials and the client's own connect timeout stay those it connected
+    /// with (a change of those needs [`connect`](Self::connect)).
+    pub fn reconfigure(self, settings: &AerospikeSettings) -> AerospikeSink {
+        AerospikeSink::with_client(self.client, settings)
+    }
+
+    fn with_client(client: Arc<Client>, settings: &AerospikeSettings) -> AerospikeSink {
         let mut batch_policy = BatchPolicy::write_default();
         batch_policy.base_policy.total_timeout = millis(settings.timeout);
         batch_policy.base_policy.socket_timeout = millis(settings.timeout);
@@ -245,13 +257,13 @@ impl AerospikeSink {
             ..rejected_policy.clone()
         };
 
-        Ok(AerospikeSink {
-            client: Arc::new(client),
+        AerospikeSink {
+            client,
             settings: settings.clone(),
             batch_policy,
             write_policy,
             rejected_policy,
-        })
+        }
     }
 
     /// The settings this sink was made with.
