@@ -14,6 +14,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod cli;
 mod config;
 mod docs;
 mod hostile;
