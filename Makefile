@@ -46,10 +46,12 @@ unit: ## Rust unit + integration tests (stand-ins over real sockets)
 standin-check: build ## The stand-ins checked with Python clients (pynsq, aerospike) and curl
 	test/standin-check
 
-deb: ## Build dist/x-msrv_<version>_<arch>.deb natively
+deb: ## Build dist/x-msrv_<version>_<arch>.deb natively (installs debhelper, dpkg-dev, jq when missing)
+	scripts/install-deps deb
 	deb-build/build
 
-rpm: ## Build dist/x-msrv-<version>-1.<arch>.rpm natively
+rpm: ## Build dist/x-msrv-<version>-1.<arch>.rpm natively (installs rpm, binutils, jq when missing)
+	scripts/install-deps rpm
 	rpm-build/build
 
 packages: deb rpm

@@ -39,6 +39,11 @@ fn main() -> ExitCode {
         return commands::generator::systemd_generator(cli.config.as_deref(), args).into();
     }
 
+    // Nothing to log and no configuration to read: the script goes to stdout.
+    if let Some(Command::Completions(args)) = &cli.command {
+        return commands::completions::completions(args.shell).into();
+    }
+
     logging::init(cli.verbose);
     if let Some(Command::Status(args)) = &cli.command {
         // Before the full configuration is loaded: a plugin says UNKNOWN (3) about a
@@ -132,7 +137,7 @@ async fn async_main(cli: Cli) -> Exit {
         Some(Command::Rejected(command)) => {
             commands::rejected::run(&settings, &command, shutdown).await
         }
-        Some(Command::SystemdGenerator(_) | Command::Status(_)) => {
+        Some(Command::SystemdGenerator(_) | Command::Status(_) | Command::Completions(_)) => {
             unreachable!("handled before the runtime starts")
         }
     };

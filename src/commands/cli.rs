@@ -95,6 +95,20 @@ pub enum Command {
     /// systemd generator: write the timer's period drop-in from the configuration
     #[command(name = "systemd-generator", hide = true)]
     SystemdGenerator(GeneratorArgs),
+    /// Print the completion script for bash, zsh or fish on stdout
+    ///
+    /// The packages install these at build time; hidden, as an operator of an installed
+    /// package never needs it (x-msrv(1) documents it for other installs).
+    #[command(hide = true)]
+    Completions(CompletionsArgs),
+}
+
+/// Options of `x-msrv completions`.
+#[derive(Debug, Clone, Args)]
+pub struct CompletionsArgs {
+    /// The shell to write the script for
+    #[arg(value_enum)]
+    pub shell: crate::commands::completions::CompletionShell,
 }
 
 /// Options of `x-msrv check`.
@@ -392,6 +406,13 @@ mod tests {
         assert_eq!(args.warning, Some(Duration::from_secs(90)));
         assert_eq!(args.critical, Some(Duration::from_secs(300)));
         assert!(Cli::try_parse_from(["x-msrv", "status", "--warning", "soon"]).is_err());
+    }
+
+    #[test]
+    fn completions_take_a_known_shell() {
+        let cli = Cli::try_parse_from(["x-msrv", "completions", "zsh"]).unwrap();
+        assert!(matches!(cli.command, Some(Command::Completions(_))));
+        assert!(Cli::try_parse_from(["x-msrv", "completions", "tcsh"]).is_err());
     }
 
     #[test]

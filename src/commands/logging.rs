@@ -1,8 +1,15 @@
 //! Log output: the systemd journal when systemd started us, stderr otherwise.
 //!
+//! On stderr, colour only when a terminal reads it and `NO_COLOR` is unset
+//! (<https://no-color.org>): escape codes in cron mails, `2>file`, `docker logs` and CI
+//! logs are noise that breaks `grep` (issue 20).
+//!
 //! Under systemd, stderr already reaches the journal, but only as plain text; writing to
 //! journald directly keeps the fields (`msg_id`, `stored`, …) as journal fields that
 //! `journalctl -u x-msrv -o verbose` shows and `journalctl FIELD=value` filters on.
+
+use std::ffi::OsString;
+use std::io::IsTerminal;
 
 use tracing_subscriber::{EnvFilter, Layer, layer::SubscriberExt, util::SubscriberInitExt};
 
@@ -42,11 +49,22 @@ pub fn init(verbose: u8) {
             .with(
                 tracing_subscriber::fmt::layer()
                     .with_writer(std::io::stderr)
+                    .with_ansi(use_colour(
+                        std::io::stderr().is_terminal(),
+                        std::env::var_os("NO_COLOR"),
+                    ))
                     .with_target(false)
                     .with_filter(filter),
             )
             .init(),
     }
+}
+
+/// Whether stderr's log lines carry colour: only for a terminal, and not when `NO_COLOR`
+/// is set to anything but the empty string (no-color.org: "present and not an empty
+/// string"). tracing-subscriber's own `NO_COLOR` check ignores whether a terminal reads.
+fn use_colour(stderr_is_terminal: bool, no_color: Option<OsString>) -> bool {
+    stderr_is_terminal && no_color.is_none_or(|v| v.is_empty())
 }
 
 /// True when systemd connected our stderr to the journal: it sets `JOURNAL_STREAM` to
@@ -66,4 +84,18 @@ fn stderr_is_journal() -> bool {
         return false;
     };
     dev.parse() == Ok(meta.dev()) && ino.parse() == Ok(meta.ino())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        assert!(use_colour(true, None));
+        assert!(use_colour(true, Some("".into())));
+        assert!(!use_colour(true, Some("1".into())));
+        assert!(!use_colour(false, None));
+        assert!(!use_colour(false, Some("".into())));
+    }
 }

@@ -12,9 +12,11 @@
 //!   metrics).
 //! - [`check`], [`records`], [`status`]: the operator's checks and reads.
 //! - [`generator`]: `x-msrv systemd-generator`, the timer's period drop-in.
+//! - [`completions`]: `x-msrv completions SHELL`, the packages' completion scripts.
 
 pub mod check;
 pub mod cli;
+pub mod completions;
 pub mod exit;
 pub mod generator;
 pub mod logging;

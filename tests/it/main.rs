@@ -15,6 +15,7 @@
 mod common;
 
 mod check;
+mod cli;
 mod config;
 mod docs;
 mod hostile;
