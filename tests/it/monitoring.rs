@@ -254,7 +254,11 @@ async fn a_reader_never_sees_a_half_written_textfile() {
         let (path, stop, reads) = (path.clone(), Arc::clone(&stop), Arc::clone(&reads));
         std::thread::spawn(move || {
             let mut runs_seen = 0.0;
-            while !stop.load(Ordering::Relaxed) {
+            loop {
+                // Read once more after the stop is seen: the stop comes after the last
+                // run has renamed its file into place, so that read sees the last run
+                // (a read that began just before the rename would not).
+                let stopping = stop.load(Ordering::Acquire);
                 let Ok(text) = std::fs::read_to_string(&path) else {
                     continue; // not written yet
                 };
@@ -264,6 +268,9 @@ async fn a_reader_never_sees_a_half_written_textfile() {
                 assert!(runs >= runs_seen, "old after new: {runs} < {runs_seen}");
                 runs_seen = runs;
                 reads.fetch_add(1, Ordering::Relaxed);
+                if stopping {
+                    break;
+                }
             }
             runs_seen
         })
@@ -274,7 +281,7 @@ async fn a_reader_never_sees_a_half_written_textfile() {
         let out = run(&cfg, &[]).await;
         assert_eq!(out.code(), 0, "{}", out.stderr);
     }
-    stop.store(true, Ordering::Relaxed);
+    stop.store(true, Ordering::Release);
     let last_seen = reader.join().expect("the reader saw only complete files");
     assert_eq!(last_seen, RUNS as f64);
     assert!(
