@@ -33,15 +33,15 @@ fn main() -> ExitCode {
     // The generator runs before logging and the journal exist (systemd.generator(7)):
     // it must be quick, quiet on success, and never fail the boot.
     if let Some(Command::SystemdGenerator(args)) = &cli.command {
-        return commands::generator::systemd_generator(cli.config.as_deref(), args).into();
+        return commands::generator::systemd_generator(&cli.location(), args).into();
     }
 
-    logging::init(cli.verbose);
+    logging::init(cli.verbose, cli.instance.as_ref());
     if let Some(Command::Status(args)) = &cli.command {
         // Before the full configuration is loaded: a plugin says UNKNOWN (3) about a
         // configuration it cannot read, never exit 78, and needs neither the schema nor
         // the secrets a monitoring user may not read.
-        return commands::status::status(cli.config.as_deref(), args);
+        return commands::status::status(&cli.location(), args);
     }
     // One thread: x-msrv shares its host's cores with nsqd and Aerospike, and its work
     // is mostly waiting on them; what it computes (parse, schema, bins: under 1 us a
@@ -76,7 +76,7 @@ async fn async_main(cli: Cli) -> Exit {
     };
     let signal_task = tokio::spawn(forward_signals(signals, shutdown.clone()));
 
-    let settings = match config::load(cli.config.as_deref()) {
+    let settings = match config::load(&cli.location()) {
         Ok(settings) => Arc::new(settings),
         Err(e) => {
             error!("configuration error: {e}");

@@ -18,6 +18,7 @@ mod config;
 mod docs;
 mod hostile;
 mod https;
+mod instances;
 mod monitoring;
 mod rejected;
 mod run;
