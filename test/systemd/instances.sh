@@ -94,7 +94,7 @@ instances_phase() {
     # Own state, own journal identifier, own metrics, status per instance.
     for name in orders events; do
         inside test -s "/var/lib/x-msrv/$name/metrics.json" || die "no /var/lib/x-msrv/$name/metrics.json"
-        inside journalctl -t "x-msrv@$name" -o cat | grep -q 'run finished:' \
+        grep -q 'run finished:' <<<"$(inside journalctl -t "x-msrv@$name" -o cat)" \
             || die "no journal lines with the identifier x-msrv@$name"
         grep -q "consumer=\"$name\"" <<<"$(inside cat "/var/lib/prometheus/node-exporter/x-msrv-$name.prom")" \
             || die "x-msrv-$name.prom does not carry consumer=\"$name\""
