@@ -1,6 +1,7 @@
 //! The documentation names every configuration key the code accepts: the README's
-//! table, the shipped commented config and the man page. A key added to the code but not
-//! documented fails here.
+//! table, the shipped commented config and the man page; and the man page names every
+//! long option of the one clap definition (`--instance`, ...). A key or flag added to the
+//! code but not documented fails here.
 
 use x_msrv::config::KEYS;
 
@@ -52,4 +53,29 @@ fn man_page_documents_every_key() {
     let plain = man.replace("\\-", "-").replace("\\&", "");
     let missing: Vec<_> = KEYS.iter().filter(|k| !plain.contains(*k)).collect();
     assert!(missing.is_empty(), "man/x-msrv.1 lacks {missing:?}");
+}
+
+#[test]
+fn man_page_documents_every_long_option() {
+    use clap::CommandFactory;
+    let man = read("man/x-msrv.1").replace("\\-", "-");
+    fn walk(cmd: &clap::Command, out: &mut Vec<String>) {
+        for arg in cmd.get_arguments() {
+            if let Some(long) = arg.get_long()
+                && !arg.is_hide_set()
+            {
+                out.push(format!("--{long}"));
+            }
+        }
+        for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+            walk(sub, out);
+        }
+    }
+    let mut longs = Vec::new();
+    walk(&x_msrv::commands::cli::Cli::command(), &mut longs);
+    longs.sort();
+    longs.dedup();
+    let missing: Vec<_> = longs.iter().filter(|l| !man.contains(l.as_str())).collect();
+    assert!(missing.is_empty(), "man/x-msrv.1 lacks {missing:?}");
+    assert!(longs.iter().any(|l| l == "--instance"));
 }
