@@ -1,7 +1,6 @@
 //! The `x-msrv` binary: parses the command line, installs signal handling and logging,
 //! runs the library, and turns the outcome into a documented exit code.
 
-use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -36,7 +35,7 @@ fn main() -> ExitCode {
     // The generator runs before logging and the journal exist (systemd.generator(7)):
     // it must be quick, quiet on success, and never fail the boot.
     if let Some(Command::SystemdGenerator(args)) = &cli.command {
-        return commands::generator::systemd_generator(cli.config.as_deref(), args).into();
+        return commands::generator::systemd_generator(&cli.location(), args).into();
     }
 
     // Nothing to log and no configuration to read: the script goes to stdout.
@@ -44,12 +43,12 @@ fn main() -> ExitCode {
         return commands::completions::completions(args.shell).into();
     }
 
-    logging::init(cli.verbose);
+    logging::init(cli.verbose, cli.instance.as_ref());
     if let Some(Command::Status(args)) = &cli.command {
         // Before the full configuration is loaded: a plugin says UNKNOWN (3) about a
         // configuration it cannot read, never exit 78, and needs neither the schema nor
         // the secrets a monitoring user may not read.
-        return commands::status::status(cli.config.as_deref(), args);
+        return commands::status::status(&cli.location(), args);
     }
     if let Some(Command::Check(args)) = &cli.command
         && !args.message.is_empty()
@@ -57,7 +56,7 @@ fn main() -> ExitCode {
         // Before the runtime and the signal handlers: checking messages opens no
         // connection and needs neither, and Ctrl-C while it reads a terminal should
         // simply end it, as it ends any filter.
-        return match load_settings(cli.config.as_deref()) {
+        return match load_settings(&cli.location()) {
             Ok(settings) => commands::check::check_messages(&settings, args).into(),
             Err(exit) => exit.into(),
         };
@@ -115,7 +114,7 @@ async fn async_main(cli: Cli) -> Exit {
         on_hup.map(|hup| (hup, reload_tx)),
     ));
 
-    let settings = match load_settings(cli.config.as_deref()) {
+    let settings = match load_settings(&cli.location()) {
         Ok(settings) => Arc::new(settings),
         Err(exit) => return exit,
     };
@@ -123,12 +122,12 @@ async fn async_main(cli: Cli) -> Exit {
     let exit = match cli.command {
         None | Some(Command::Run) => commands::run::run(settings, shutdown, cli.summary_json).await,
         Some(Command::Serve) => {
-            // The same path as at the start (`--config`, or the first default that
-            // exists now) and the same environment.
-            let path = cli.config.clone();
+            // The same place as at the start (`--config`, the instance's file, or the
+            // first default that exists now) and the same environment.
+            let location = cli.location();
             let reloads = Reloads {
                 requests: reload_rx,
-                load: move || config::load(path.as_deref()),
+                load: move || config::load(&location),
             };
             commands::serve::serve(settings, shutdown, reloads, cli.summary_json).await
         }
@@ -147,8 +146,8 @@ async fn async_main(cli: Cli) -> Exit {
 
 /// The settings, or the exit status of a configuration that cannot be used (the error
 /// logged: it names the key).
-fn load_settings(path: Option<&Path>) -> Result<config::Settings, Exit> {
-    config::load(path).map_err(|e| {
+fn load_settings(location: &config::Location) -> Result<config::Settings, Exit> {
+    config::load(location).map_err(|e| {
         error!("configuration error: {e}");
         Exit::Config
     })

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::config::{Instance, InstanceError, Location};
+
 use std::time::Duration;
 
 use time::OffsetDateTime;
@@ -44,6 +46,14 @@ pub struct Cli {
         global = true
     )]
     pub config: Option<PathBuf>,
+
+    /// Run as instance NAME, one of several consumers on this host (the template units
+    /// x-msrv@NAME.timer and x-msrv-serve@NAME.service pass it): the configuration is
+    /// /etc/x-msrv/NAME.{toml,yaml,yml,json} unless --config is given, the state
+    /// directory /var/lib/x-msrv/NAME unless state-directory or $STATE_DIRECTORY is set,
+    /// and the metrics carry the label consumer="NAME" [NAME: 1-64 of A-Z a-z 0-9 - _]
+    #[arg(long = "instance", value_name = "NAME", global = true, value_parser = parse_instance)]
+    pub instance: Option<Instance>,
 
     /// More log output (-v debug, -vv trace); RUST_LOG overrides
     #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count, global = true)]
@@ -279,6 +289,21 @@ pub enum Since {
     At(OffsetDateTime),
 }
 
+impl Cli {
+    /// Where the configuration is, from `--config` and `--instance`.
+    pub fn location(&self) -> Location {
+        Location {
+            path: self.config.clone(),
+            instance: self.instance.clone(),
+        }
+    }
+}
+
+/// The value of `--instance` (clap names the option in the error).
+pub fn parse_instance(text: &str) -> Result<Instance, InstanceError> {
+    Instance::parse(text)
+}
+
 impl Since {
     /// The moment, in ns since the Unix epoch (nsqd's timestamps), seen from `now`.
     pub(crate) fn cutoff_ns(self, now: OffsetDateTime) -> i64 {
@@ -413,6 +438,30 @@ mod tests {
         let cli = Cli::try_parse_from(["x-msrv", "completions", "zsh"]).unwrap();
         assert!(matches!(cli.command, Some(Command::Completions(_))));
         assert!(Cli::try_parse_from(["x-msrv", "completions", "tcsh"]).is_err());
+    }
+
+    #[test]
+    fn instance_names_the_config_and_can_go_with_config() {
+        let cli = Cli::try_parse_from(["x-msrv", "status", "--instance", "orders"]).unwrap();
+        let location = cli.location();
+        assert_eq!(location.instance.unwrap().as_str(), "orders");
+        assert_eq!(location.path, None);
+        let cli = Cli::try_parse_from([
+            "x-msrv",
+            "--instance",
+            "a",
+            "--config",
+            "/tmp/a.toml",
+            "run",
+        ])
+        .unwrap();
+        assert!(cli.location().path.is_some() && cli.location().instance.is_some());
+        for bad in ["a.b", "", "x-msrv", "../etc"] {
+            assert!(
+                Cli::try_parse_from(["x-msrv", "--instance", bad]).is_err(),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

@@ -1,18 +1,30 @@
 //! The systemd generator behind `x-msrv systemd-generator`: makes `nsq.period` in the
-//! configuration the single source of the timer's period.
+//! configuration the single source of the timers' periods.
 //!
 //! systemd runs generators early at boot and on every `systemctl daemon-reload`
 //! (systemd.generator(7)); this one writes `x-msrv.timer.d/50-period.conf` into the
-//! generator's output directory, overriding the period the shipped timer carries.
+//! generator's output directory, overriding the period the shipped timer carries, and
+//! `x-msrv@NAME.timer.d/50-period.conf` for each instance. A generator is told nothing
+//! about instances (which are enabled is not known this early), so it takes every
+//! instance configuration in `/etc/x-msrv` ([`config::instances`]); a drop-in for an
+//! instance whose timer is never started does nothing.
 
 use crate::commands::cli::GeneratorArgs;
 use crate::commands::exit::Exit;
-use crate::config;
+use crate::config::{self, ConfigError, Instance, Location};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Name of the drop-in written for the timer.
 pub const DROPIN: &str = "x-msrv.timer.d/50-period.conf";
+
+/// The drop-in's file name in a timer's `.d` directory.
+const DROPIN_NAME: &str = "50-period.conf";
+
+/// The drop-in for an instance's timer, relative to the generator's directory.
+pub fn instance_dropin(instance: &Instance) -> PathBuf {
+    PathBuf::from(format!("x-msrv@{instance}.timer.d")).join(DROPIN_NAME)
+}
 
 /// The shipped timer's first-run triggers (`systemd/x-msrv.timer`); the drop-in must
 /// state them again because resetting the trigger list clears them too.
@@ -40,31 +52,85 @@ pub fn timer_dropin(period: Duration) -> String {
     )
 }
 
-/// Writes the drop-in under `dir` (the generator's normal-priority directory).
+/// Writes the single consumer's timer drop-in under `dir` (the generator's
+/// normal-priority directory).
 pub fn write_dropin(dir: &Path, period: Duration) -> std::io::Result<PathBuf> {
-    let path = dir.join(DROPIN);
+    write_dropin_at(&dir.join(DROPIN), period)
+}
+
+fn write_dropin_at(path: &Path, period: Duration) -> std::io::Result<PathBuf> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    std::fs::write(&path, timer_dropin(period))?;
-    Ok(path)
+    std::fs::write(path, timer_dropin(period))?;
+    Ok(path.to_path_buf())
 }
 
-/// `x-msrv systemd-generator DIR…`: writes the timer drop-in that sets its period from
-/// `nsq.period`. A generator must not fail the boot, so every error is reported on
-/// stderr (systemd logs it) and the timer keeps its built-in period.
-pub fn systemd_generator(config_path: Option<&Path>, args: &GeneratorArgs) -> Exit {
-    let period = match config::load_period(config_path) {
-        Ok(period) => period,
-        Err(e) => {
-            eprintln!("x-msrv-generator: keeping the timer's default period: {e}");
-            return Exit::Ok;
-        }
+/// `x-msrv systemd-generator DIR…`: writes the timer drop-ins that set the periods from
+/// `nsq.period`: the single consumer's (from `location`, the default files unless
+/// `--config` says otherwise), then each instance's in `/etc/x-msrv`. A generator must
+/// not fail the boot, so every error is reported on stderr (systemd logs it) and that
+/// timer keeps its built-in period.
+pub fn systemd_generator(location: &Location, args: &GeneratorArgs) -> Exit {
+    let single = Location {
+        path: location.path.clone(),
+        instance: None,
     };
-    if let Err(e) = write_dropin(&args.normal_dir, period) {
-        eprintln!("x-msrv-generator: cannot write the timer drop-in: {e}");
+    match config::load_period(&single) {
+        Ok(period) => {
+            if let Err(e) = write_dropin(&args.normal_dir, period) {
+                eprintln!("x-msrv-generator: cannot write the timer drop-in: {e}");
+            }
+        }
+        // No x-msrv.* on a host that runs instances only: nothing to say.
+        Err(ConfigError::NotFound { .. }) if location.path.is_none() => {}
+        Err(e) => eprintln!("x-msrv-generator: keeping the timer's default period: {e}"),
+    }
+    for written in write_instance_dropins(&args.normal_dir, Path::new(config::CONFIG_DIR)) {
+        if let Err(e) = written {
+            eprintln!("x-msrv-generator: {e}");
+        }
     }
     Exit::Ok
+}
+
+/// An instance's drop-in that could not be written, or whose period could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum InstanceDropinError {
+    #[error("keeping x-msrv@{instance}.timer's default period: {source}")]
+    Config {
+        instance: Instance,
+        source: ConfigError,
+    },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Writes `x-msrv@NAME.timer.d/50-period.conf` under `out` for every instance
+/// configured in `config_dir`, each from its own `nsq.period`; one result per instance.
+pub fn write_instance_dropins(
+    out: &Path,
+    config_dir: &Path,
+) -> Vec<Result<PathBuf, InstanceDropinError>> {
+    config::instances(config_dir)
+        .into_iter()
+        .map(|(instance, file)| {
+            let period = config::load_period(&Location {
+                path: Some(file),
+                instance: Some(instance.clone()),
+            })
+            .map_err(|source| InstanceDropinError::Config {
+                instance: instance.clone(),
+                source,
+            })?;
+            let path = out.join(instance_dropin(&instance));
+            write_dropin_at(&path, period)
+                .map_err(|source| InstanceDropinError::Write { path, source })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -82,9 +148,56 @@ mod tests {
 
     #[test]
     fn restates_the_shipped_timers_first_run_triggers() {
-        let timer = include_str!("../../systemd/x-msrv.timer");
-        assert!(timer.contains(&format!("\nOnActiveSec={ON_ACTIVE_SEC}\n")));
-        assert!(timer.contains(&format!("\nOnBootSec={ON_BOOT_SEC}\n")));
+        for timer in [
+            include_str!("../../systemd/x-msrv.timer"),
+            include_str!("../../systemd/x-msrv@.timer"),
+        ] {
+            assert!(timer.contains(&format!("\nOnActiveSec={ON_ACTIVE_SEC}\n")));
+            assert!(timer.contains(&format!("\nOnBootSec={ON_BOOT_SEC}\n")));
+        }
+    }
+
+    #[test]
+    fn each_instance_gets_its_own_period() {
+        let etc = tempfile::tempdir().unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| std::fs::write(etc.path().join(name), text).unwrap();
+        write("x-msrv.toml", "[nsq]\nperiod = \"7s\"\n");
+        write("message.schema.json", "{\"type\": \"object\"}");
+        write(
+            "orders.toml",
+            "[nsq]\ntopic = \"orders\"\nperiod = \"3s\"\n",
+        );
+        write("events.yaml", "nsq:\n  topic: events\n  period: 1500ms\n");
+        write("broken.json", "{\"nsq\": {\"period\": \"soon\"}}");
+        let results = write_instance_dropins(out.path(), etc.path());
+        let read =
+            |unit: &str| std::fs::read_to_string(out.path().join(unit).join("50-period.conf")).ok();
+        assert!(
+            read("x-msrv@orders.timer.d")
+                .unwrap()
+                .ends_with("OnUnitActiveSec=3s\n")
+        );
+        assert!(
+            read("x-msrv@events.timer.d")
+                .unwrap()
+                .ends_with("OnUnitActiveSec=1500ms\n")
+        );
+        // Neither the single consumer's file nor the schema is an instance; a bad period
+        // is reported and that timer keeps its default.
+        assert_eq!(read("x-msrv@x-msrv.timer.d"), None);
+        assert_eq!(read("x-msrv@message.schema.timer.d"), None);
+        assert_eq!(read("x-msrv@broken.timer.d"), None);
+        let errors: Vec<String> = results
+            .iter()
+            .filter_map(|r| r.as_ref().err().map(ToString::to_string))
+            .collect();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0].starts_with("keeping x-msrv@broken.timer's default period: nsq.period: "),
+            "{errors:?}"
+        );
+        assert_eq!(results.len(), 3);
     }
 
     #[test]

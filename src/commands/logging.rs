@@ -13,9 +13,22 @@ use std::io::IsTerminal;
 
 use tracing_subscriber::{EnvFilter, Layer, layer::SubscriberExt, util::SubscriberInitExt};
 
+use crate::config::Instance;
+
+/// The journal's SYSLOG_IDENTIFIER: `x-msrv`, or `x-msrv@NAME` for an instance (the name
+/// of its units without the type).
+fn syslog_identifier(instance: Option<&Instance>) -> String {
+    match instance {
+        Some(instance) => format!("x-msrv@{instance}"),
+        None => "x-msrv".to_owned(),
+    }
+}
+
 /// Installs the global subscriber. `verbose` is the count of `-v` flags; `RUST_LOG`, when
-/// set, wins over it.
-pub fn init(verbose: u8) {
+/// set, wins over it. An instance logs to the journal as `x-msrv@NAME` (SYSLOG_IDENTIFIER),
+/// so the lines of two instances are told apart in `journalctl` output and by
+/// `journalctl -t`, as well as by unit (`journalctl -u x-msrv@NAME`).
+pub fn init(verbose: u8, instance: Option<&Instance>) {
     let default_level = match verbose {
         0 => "info",
         1 => "debug",
@@ -41,7 +54,7 @@ pub fn init(verbose: u8) {
         Some(layer) => registry
             .with(
                 layer
-                    .with_syslog_identifier("x-msrv".into())
+                    .with_syslog_identifier(syslog_identifier(instance))
                     .with_filter(filter),
             )
             .init(),
@@ -97,5 +110,12 @@ mod tests {
         assert!(!use_colour(true, Some("1".into())));
         assert!(!use_colour(false, None));
         assert!(!use_colour(false, Some("".into())));
+    }
+
+    #[test]
+    fn an_instance_logs_under_its_unit_name() {
+        assert_eq!(syslog_identifier(None), "x-msrv");
+        let orders = Instance::parse("orders").unwrap();
+        assert_eq!(syslog_identifier(Some(&orders)), "x-msrv@orders");
     }
 }

@@ -66,7 +66,8 @@ pub async fn write_metrics(
         warn!(dir = %dir.display(), error = %e, "cannot write the metrics state (see state-directory)");
     }
     if let Some(path) = &settings.metrics_textfile
-        && let Err(e) = metrics::write_atomically(path, state.render().as_bytes())
+        && let Err(e) =
+            metrics::write_atomically(path, state.render(settings.instance.as_ref()).as_bytes())
     {
         warn!(file = %path.display(), error = %e, "cannot write the metrics textfile (see metrics.textfile)");
     }

@@ -2,8 +2,10 @@
 //!
 //! # Sources, lowest priority first
 //! 1. Built-in defaults (the serde defaults below; see [`KEYS`] and `etc/x-msrv.toml`).
-//! 2. The file: `--config PATH`, or else the first of [`DEFAULT_PATHS`] that exists. The
-//!    format follows the extension (`.toml`, `.yaml`/`.yml`, `.json`).
+//! 2. The file: `--config PATH`; else, with `--instance NAME`, the first of
+//!    `/etc/x-msrv/NAME.{toml,yaml,yml,json}` that exists (see `instance`); else the first
+//!    of [`DEFAULT_PATHS`] that exists. The format follows the extension (`.toml`,
+//!    `.yaml`/`.yml`, `.json`).
 //! 3. The environment: `X_MSRV_<SECTION>__<KEY>` (or `X_MSRV_<KEY>` for a top-level key),
 //!    upper case, with `_` for the `-` of a kebab-case key: `X_MSRV_NSQ__MAX_MESSAGES=500`
 //!    sets `nsq.max-messages`, `X_MSRV_TIMEOUT=10s` sets `timeout`. List keys take a
@@ -27,6 +29,8 @@
 //! # Layout
 //! - `raw`: the file's structures and their defaults.
 //! - `env`: the `X_MSRV_` environment overrides.
+//! - `instance`: [`Instance`] names, where an instance's file is, and the instances a
+//!   directory holds (for the systemd generator).
 //! - `error`: [`ConfigError`], and the `config` crate's errors reshaped to name the key.
 //! - `check/`: raw values → [`Settings`], every check of a value, one file per section
 //!   (`nsq`, `nsq_transport`, `message`, `aerospike`, `rejected`, `metrics`), with the
@@ -52,6 +56,7 @@
 mod check;
 mod env;
 mod error;
+mod instance;
 mod raw;
 #[cfg(test)]
 mod test_support;
@@ -70,6 +75,7 @@ use error::{deserialize_error, syntax_error};
 pub use crate::pipeline::store::{AerospikeSettings, Ttl, WriteMode};
 pub use check::DEFAULT_STATE_DIRECTORY;
 pub use error::ConfigError;
+pub use instance::{CONFIG_DIR, Instance, InstanceError, instances};
 
 /// Where the configuration is looked for when `--config` is not given, in this order.
 pub const DEFAULT_PATHS: &[&str] = &[
@@ -196,6 +202,42 @@ pub struct Settings {
     pub metrics_textfile: Option<PathBuf>,
     /// The file the settings came from (`None`: defaults and environment only).
     pub source: Option<PathBuf>,
+    /// `--instance`: which of several consumers on the host this is (`None`: the single
+    /// consumer). It labels the metrics.
+    pub instance: Option<Instance>,
+}
+
+/// Where the configuration is: what `--config` and `--instance` say.
+#[derive(Debug, Clone, Default)]
+pub struct Location {
+    /// `--config PATH`: this file, whatever the instance.
+    pub path: Option<PathBuf>,
+    /// `--instance NAME`: `/etc/x-msrv/NAME.*` when there is no `--config`; the state
+    /// directory's default and the metrics label either way.
+    pub instance: Option<Instance>,
+}
+
+impl Location {
+    /// The single consumer's default files ([`DEFAULT_PATHS`]).
+    pub fn defaults() -> Location {
+        Location::default()
+    }
+
+    /// One given file (`--config PATH`).
+    pub fn file(path: impl Into<PathBuf>) -> Location {
+        Location {
+            path: Some(path.into()),
+            instance: None,
+        }
+    }
+
+    /// An instance's file in `/etc/x-msrv` (`--instance NAME`).
+    pub fn instance(instance: Instance) -> Location {
+        Location {
+            path: None,
+            instance: Some(instance),
+        }
+    }
 }
 
 /// `[nsq]`, checked (the retry keys are in [`Settings::retry`]).
@@ -212,35 +254,38 @@ pub struct NsqSettings {
     pub idle_timeout: Option<Duration>,
 }
 
-/// Loads the settings: `path`, or the first of [`DEFAULT_PATHS`]; then the `X_MSRV_`
+/// Loads the settings: the file `location` names (see [`locate`]); then the `X_MSRV_`
 /// environment; then checks everything and compiles the schema.
-pub fn load(path: Option<&Path>) -> Result<Settings, ConfigError> {
+pub fn load(location: &Location) -> Result<Settings, ConfigError> {
     let env = env_vars();
-    match locate(path)? {
+    let instance = location.instance.as_ref();
+    let mut settings = match locate(location)? {
         Some(path) => {
             let (text, format) = read(&path)?;
             let base_dir = base_dir_of(&path);
-            build(
-                Some((&text, format, &path.display().to_string())),
-                &base_dir,
-                env,
-            )
-            .map(|mut s| {
-                s.source = Some(path);
-                s
-            })
+            let file = (text.as_str(), format, path.display().to_string());
+            let mut s = build(Some((file.0, file.1, &file.2)), &base_dir, env, instance)?;
+            s.source = Some(path);
+            s
         }
         None => {
             let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-            build(None, &cwd, env)
+            build(None, &cwd, env, instance)?
         }
-    }
+    };
+    settings.instance = location.instance.clone();
+    Ok(settings)
 }
 
 /// Parses a configuration text (no file, no environment): for unit tests and tools.
 /// Relative paths resolve against `base_dir`.
 pub fn from_str(text: &str, format: Format, base_dir: &Path) -> Result<Settings, ConfigError> {
-    build(Some((text, format, "configuration")), base_dir, Vec::new())
+    build(
+        Some((text, format, "configuration")),
+        base_dir,
+        Vec::new(),
+        None,
+    )
 }
 
 /// Like [`from_str`], with the given environment variables applied on top (only the
@@ -258,17 +303,17 @@ where
     V: Into<String>,
 {
     let env = env.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
-    build(Some((text, format, "configuration")), base_dir, env)
+    build(Some((text, format, "configuration")), base_dir, env, None)
 }
 
 /// Reads only `nsq.period` (with its environment override): the systemd generator runs
 /// at boot and must not depend on the schema file or anything else being in place.
-pub fn load_period(path: Option<&Path>) -> Result<Duration, ConfigError> {
+pub fn load_period(location: &Location) -> Result<Duration, ConfigError> {
     const KEY: &str = "nsq.period";
     let env = env_vars();
     let mut builder = config::Config::builder();
     let mut origin = String::from("defaults");
-    if let Some(path) = locate(path)? {
+    if let Some(path) = locate(location)? {
         let (text, format) = read(&path)?;
         origin = path.display().to_string();
         builder = builder.add_source(config::File::from_str(&text, format.file_format()));
@@ -296,21 +341,35 @@ pub fn load_period(path: Option<&Path>) -> Result<Duration, ConfigError> {
     check::non_zero(KEY, period)
 }
 
-/// The file to read: the one given (it must exist), or the first default that exists;
-/// `None` when there is none but the environment configures x-msrv.
-fn locate(path: Option<&Path>) -> Result<Option<PathBuf>, ConfigError> {
-    if let Some(path) = path {
-        return Ok(Some(path.to_path_buf()));
+/// The file to read: the one given (it must exist); else the instance's file in
+/// [`CONFIG_DIR`], or the first default that exists; `None` when there is none but the
+/// environment configures x-msrv.
+pub fn locate(location: &Location) -> Result<Option<PathBuf>, ConfigError> {
+    locate_in(location, Path::new(CONFIG_DIR))
+}
+
+/// [`locate`], with the instances' directory given (for the tests).
+fn locate_in(location: &Location, dir: &Path) -> Result<Option<PathBuf>, ConfigError> {
+    if let Some(path) = &location.path {
+        return Ok(Some(path.clone()));
     }
-    if let Some(found) = DEFAULT_PATHS.iter().map(PathBuf::from).find(|p| p.exists()) {
-        return Ok(Some(found));
+    let found = match &location.instance {
+        Some(instance) => instance.locate(dir),
+        None => DEFAULT_PATHS
+            .iter()
+            .map(PathBuf::from)
+            .find(|p| p.exists())
+            .ok_or_else(|| ConfigError::NotFound {
+                tried: DEFAULT_PATHS.iter().map(|p| (*p).to_owned()).collect(),
+            }),
+    };
+    match found {
+        Ok(path) => Ok(Some(path)),
+        Err(_) if std::env::vars_os().any(|(k, _)| k.to_string_lossy().starts_with(ENV_PREFIX)) => {
+            Ok(None)
+        }
+        Err(e) => Err(e),
     }
-    if std::env::vars_os().any(|(k, _)| k.to_string_lossy().starts_with(ENV_PREFIX)) {
-        return Ok(None);
-    }
-    Err(ConfigError::NotFound {
-        tried: DEFAULT_PATHS.iter().map(|p| (*p).to_owned()).collect(),
-    })
 }
 
 fn read(path: &Path) -> Result<(String, Format), ConfigError> {
@@ -335,8 +394,9 @@ fn build(
     file: Option<(&str, Format, &str)>,
     base_dir: &Path,
     env: Vec<(String, String)>,
+    instance: Option<&Instance>,
 ) -> Result<Settings, ConfigError> {
-    check::check(raw_config(file, &env)?, base_dir)
+    check::check(raw_config(file, &env)?, base_dir, instance)
 }
 
 /// The file's text (with its format and a name for errors) and the `X_MSRV_` environment,
@@ -375,15 +435,18 @@ pub struct MonitorSettings {
     pub state_directory: PathBuf,
     /// The nsqd (or nsqlookupd) addresses, topic and channel, for the backlog.
     pub nsq: ConsumerOptions,
+    /// `--instance`.
+    pub instance: Option<Instance>,
 }
 
 /// Reads the configuration for `x-msrv status`: the file and the environment, every key
 /// checked by serde (an unknown key is still an error), but nothing else opened. The
 /// schema, TLS files and the AUTH secret file are not read: a monitoring user may not
 /// be allowed to read them, and status needs none of them.
-pub fn load_monitoring(path: Option<&Path>) -> Result<MonitorSettings, ConfigError> {
+pub fn load_monitoring(location: &Location) -> Result<MonitorSettings, ConfigError> {
     let env = env_vars();
-    let (raw, base_dir) = match locate(path)? {
+    let instance = location.instance.as_ref();
+    let (raw, base_dir) = match locate(location)? {
         Some(path) => {
             let (text, format) = read(&path)?;
             let name = path.display().to_string();
@@ -413,8 +476,9 @@ pub fn load_monitoring(path: Option<&Path>) -> Result<MonitorSettings, ConfigErr
     Ok(MonitorSettings {
         period: check::non_zero("nsq.period", raw.nsq.period)?,
         max_messages: raw.nsq.max_messages,
-        state_directory: check::check_state_directory(raw.state_directory, &base_dir)?,
+        state_directory: check::check_state_directory(raw.state_directory, &base_dir, instance)?,
         nsq,
+        instance: location.instance.clone(),
     })
 }
 
@@ -422,8 +486,10 @@ pub fn load_monitoring(path: Option<&Path>) -> Result<MonitorSettings, ConfigErr
 mod tests {
     use std::time::Duration;
 
+    use std::path::PathBuf;
+
     use super::test_support::schema_dir;
-    use super::{Format, from_str, load_period};
+    use super::{Format, Instance, Location, from_str, load_period, locate_in};
 
     #[test]
     fn yaml_and_json_are_read() {
@@ -442,11 +508,47 @@ mod tests {
         // No schema file: the generator must not care.
         let path = dir.path().join("x.toml");
         std::fs::write(&path, "[nsq]\nperiod = \"90s\"\nbogus = 1\n").unwrap();
-        assert_eq!(load_period(Some(&path)).unwrap(), Duration::from_secs(90));
+        assert_eq!(
+            load_period(&Location::file(&path)).unwrap(),
+            Duration::from_secs(90)
+        );
         std::fs::write(&path, "[nsq]\ntopic = \"t\"\n").unwrap();
-        assert_eq!(load_period(Some(&path)).unwrap(), Duration::from_secs(60));
+        assert_eq!(
+            load_period(&Location::file(&path)).unwrap(),
+            Duration::from_secs(60)
+        );
         std::fs::write(&path, "[nsq]\nperiod = \"often\"\n").unwrap();
-        let err = load_period(Some(&path)).unwrap_err().to_string();
+        let err = load_period(&Location::file(&path)).unwrap_err().to_string();
         assert!(err.starts_with("nsq.period: "), "{err}");
+    }
+
+    #[test]
+    fn config_is_located_by_path_then_instance() {
+        let dir = tempfile::tempdir().unwrap();
+        let orders = Instance::parse("orders").unwrap();
+        std::fs::write(dir.path().join("orders.yaml"), "").unwrap();
+        let by_instance = Location::instance(orders.clone());
+        assert_eq!(
+            locate_in(&by_instance, dir.path()).unwrap(),
+            Some(dir.path().join("orders.yaml"))
+        );
+        // --config wins over the instance's file (the instance still names the state
+        // directory and the metrics label).
+        let both = Location {
+            path: Some(PathBuf::from("/srv/o.toml")),
+            instance: Some(orders),
+        };
+        assert_eq!(
+            locate_in(&both, dir.path()).unwrap(),
+            Some(PathBuf::from("/srv/o.toml"))
+        );
+        let events = Location::instance(Instance::parse("events").unwrap());
+        if std::env::vars_os().all(|(k, _)| !k.to_string_lossy().starts_with("X_MSRV_")) {
+            let err = locate_in(&events, dir.path()).unwrap_err().to_string();
+            assert!(
+                err.contains("events.toml") && err.contains("events.json"),
+                "{err}"
+            );
+        }
     }
 }

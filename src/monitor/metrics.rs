@@ -19,8 +19,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::Instance;
 use crate::pipeline::outcome::{Counts, Outcome};
 use crate::run::{RunSummary, StopReason};
+
+/// The label an instance's samples carry (`consumer="orders"`). Not `instance`: Prometheus
+/// sets that one on every scraped series (the node_exporter's address) and would rename
+/// ours to `exported_instance`.
+pub const INSTANCE_LABEL: &str = "consumer";
 
 /// The state file's name in the state directory.
 pub const STATE_FILE: &str = "metrics.json";
@@ -174,10 +180,15 @@ impl MetricsState {
         write_atomically(&dir.join(STATE_FILE), text.as_bytes())
     }
 
-    /// The Prometheus text exposition of this state.
-    pub fn render(&self) -> String {
+    /// The Prometheus text exposition of this state. An instance's samples all carry
+    /// [`INSTANCE_LABEL`]`="NAME"`, so two instances' files in node_exporter's textfile
+    /// directory never export the same series (node_exporter refuses duplicates).
+    pub fn render(&self, instance: Option<&Instance>) -> String {
         let last = self.last_run.as_ref();
-        let mut w = Writer(String::new());
+        let mut w = Writer {
+            text: String::new(),
+            instance: instance.map(|i| format!("{INSTANCE_LABEL}=\"{i}\"")),
+        };
         w.family(
             "x_msrv_last_run_timestamp_seconds",
             "gauge",
@@ -280,23 +291,32 @@ impl MetricsState {
             "result=\"failure\"",
             self.runs_total.failure as f64,
         );
-        w.0
+        w.text
     }
 }
 
 /// Appends families and samples to the exposition text.
-struct Writer(String);
+struct Writer {
+    text: String,
+    /// `consumer="NAME"` for an instance, put first on every sample.
+    instance: Option<String>,
+}
 
 impl Writer {
     fn family(&mut self, name: &str, kind: &str, help: &str) {
-        let _ = writeln!(self.0, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        let _ = writeln!(self.text, "# HELP {name} {help}\n# TYPE {name} {kind}");
     }
 
     fn sample(&mut self, name: &str, labels: &str, value: f64) {
+        let labels = match (&self.instance, labels) {
+            (Some(instance), "") => instance.clone(),
+            (Some(instance), labels) => format!("{instance},{labels}"),
+            (None, labels) => labels.to_owned(),
+        };
         if labels.is_empty() {
-            let _ = writeln!(self.0, "{name} {value}");
+            let _ = writeln!(self.text, "{name} {value}");
         } else {
-            let _ = writeln!(self.0, "{name}{{{labels}}} {value}");
+            let _ = writeln!(self.text, "{name}{{{labels}}} {value}");
         }
     }
 }
@@ -450,7 +470,7 @@ mod tests {
             Duration::ZERO,
             Some(2),
         );
-        let text = state.render();
+        let text = state.render(None);
         assert!(
             text.contains("# TYPE x_msrv_runs_total counter\n"),
             "{text}"
@@ -476,5 +496,39 @@ mod tests {
             text.matches("# HELP ").count(),
             text.matches("# TYPE ").count()
         );
+    }
+
+    #[test]
+    fn an_instances_samples_carry_its_label() {
+        let mut state = MetricsState::default();
+        state.record(
+            UNIX_EPOCH + Duration::from_secs(5),
+            0,
+            Some(&summary(3, 0, StopReason::Done)),
+            Duration::ZERO,
+            Some(2),
+        );
+        let orders = Instance::parse("orders").unwrap();
+        let text = state.render(Some(&orders));
+        assert!(
+            text.contains("x_msrv_last_success_timestamp_seconds{consumer=\"orders\"} 5\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("x_msrv_messages_total{consumer=\"orders\",outcome=\"stored\"} 3\n"),
+            "{text}"
+        );
+        let samples = text.lines().filter(|l| !l.starts_with('#'));
+        for line in samples {
+            assert!(line.contains("{consumer=\"orders\""), "{line}");
+        }
+        // The same families as the single consumer's, so HELP and TYPE agree across files.
+        let families = |t: &str| {
+            t.lines()
+                .filter(|l| l.starts_with('#'))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        assert_eq!(families(&text), families(&state.render(None)));
     }
 }

@@ -12,10 +12,9 @@
 //! [`load_monitoring`]: crate::config::load_monitoring
 
 use std::fmt::Write as _;
-use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use crate::config::{self, MonitorSettings};
+use crate::config::{self, Instance, Location, MonitorSettings};
 use crate::monitor::metrics::{self, MetricsState};
 use crate::pipeline::outcome::Outcome;
 
@@ -73,29 +72,45 @@ pub struct Report {
 }
 
 impl Report {
-    fn unknown(text: impl std::fmt::Display) -> Report {
+    /// UNKNOWN, with why.
+    pub fn unknown(instance: Option<&Instance>, text: impl std::fmt::Display) -> Report {
         Report {
             state: State::Unknown,
-            line: format!("X-MSRV UNKNOWN - {text}"),
+            line: format!("{} UNKNOWN - {text}", service(instance)),
         }
     }
 }
 
+/// The line's first word(s): `X-MSRV`, or `X-MSRV NAME` for an instance, so that the
+/// checks of two instances on one host say which one they are about.
+fn service(instance: Option<&Instance>) -> String {
+    match instance {
+        Some(instance) => format!("X-MSRV {instance}"),
+        None => "X-MSRV".to_owned(),
+    }
+}
+
 /// Runs the plugin: reads the configuration, the state and the backlog.
-pub async fn check(config_path: Option<&Path>, args: &Thresholds) -> Report {
-    let settings = match config::load_monitoring(config_path) {
+pub async fn check(location: &Location, args: &Thresholds) -> Report {
+    let instance = location.instance.as_ref();
+    let settings = match config::load_monitoring(location) {
         Ok(s) => s,
-        Err(e) => return Report::unknown(format!("cannot read the configuration: {e}")),
+        Err(e) => {
+            return Report::unknown(instance, format!("cannot read the configuration: {e}"));
+        }
     };
     let state = match MetricsState::load(&settings.state_directory) {
         Ok(Some(state)) => state,
         Ok(None) => {
-            return Report::unknown(format!(
-                "no run recorded yet ({} does not exist)",
-                settings.state_directory.join(metrics::STATE_FILE).display()
-            ));
+            return Report::unknown(
+                instance,
+                format!(
+                    "no run recorded yet ({} does not exist)",
+                    settings.state_directory.join(metrics::STATE_FILE).display()
+                ),
+            );
         }
-        Err(e) => return Report::unknown(e),
+        Err(e) => return Report::unknown(instance, e),
     };
     let timeout = settings.nsq.connect_timeout.min(BACKLOG_TIMEOUT);
     let backlog = nsq::backlog(&settings.nsq, timeout).await;
@@ -113,7 +128,7 @@ pub fn evaluate(
     let warning = args.warning.unwrap_or(settings.period * WARNING_PERIODS);
     let critical = args.critical.unwrap_or(settings.period * CRITICAL_PERIODS);
     let Some(last) = &state.last_run else {
-        return Report::unknown("no run recorded yet");
+        return Report::unknown(settings.instance.as_ref(), "no run recorded yet");
     };
     let now_s = metrics::unix_seconds(now);
     let mut text = String::new();
@@ -190,7 +205,12 @@ pub fn evaluate(
     }
     Report {
         state: verdict,
-        line: format!("X-MSRV {} - {text} | {}", verdict.word(), perf.trim_end()),
+        line: format!(
+            "{} {} - {text} | {}",
+            service(settings.instance.as_ref()),
+            verdict.word(),
+            perf.trim_end()
+        ),
     }
 }
 
@@ -221,6 +241,7 @@ mod tests {
             max_messages: 1000,
             state_directory: "/nonexistent".into(),
             nsq: ConsumerOptions::new(NsqAddresses::Nsqd(vec![]), "t", "c", 1000),
+            instance: None,
         }
     }
 
@@ -294,5 +315,20 @@ mod tests {
             "{}",
             report.line
         );
+    }
+
+    #[test]
+    fn an_instances_line_names_it() {
+        let t = SystemTime::now();
+        let mut settings = settings();
+        settings.instance = Some(Instance::parse("orders").unwrap());
+        let report = evaluate(&settings, &args(), &state_at(t, &[0]), Some(0), t);
+        assert!(
+            report.line.starts_with("X-MSRV orders OK - last success"),
+            "{}",
+            report.line
+        );
+        let unknown = Report::unknown(settings.instance.as_ref(), "why");
+        assert_eq!(unknown.line, "X-MSRV orders UNKNOWN - why");
     }
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use nsq::MessageId;
-use x_msrv::config::{self, ConfigError, Format, Settings};
+use x_msrv::config::{self, ConfigError, Format, Location, Settings};
 use x_msrv::pipeline::record::Rejection;
 
 fn repo() -> PathBuf {
@@ -62,7 +62,7 @@ fn shipped_toml_mentions_every_key() {
 #[test]
 fn demo_config_loads_from_anywhere() {
     // Relative schema path: resolved against test/, not the working directory.
-    let settings = config::load(Some(&repo().join("test/demo.toml"))).unwrap();
+    let settings = config::load(&Location::file(repo().join("test/demo.toml"))).unwrap();
     assert_eq!(
         settings.message.schema_path(),
         repo().join("test/../etc/message.schema.json")
@@ -84,7 +84,7 @@ fn demo_config_loads_from_anywhere() {
 
 #[test]
 fn send_test_messages_defaults_to_the_demo_topic() {
-    let settings = config::load(Some(&repo().join("test/demo.toml"))).unwrap();
+    let settings = config::load(&Location::file(repo().join("test/demo.toml"))).unwrap();
     let out = std::process::Command::new(repo().join("test/send-test-messages"))
         .arg("--help")
         .output()
@@ -107,7 +107,7 @@ fn lines(path: &Path) -> Vec<String> {
 
 #[test]
 fn every_valid_test_message_is_accepted() {
-    let settings = config::load(Some(&repo().join("test/demo.toml"))).unwrap();
+    let settings = config::load(&Location::file(repo().join("test/demo.toml"))).unwrap();
     let valid = lines(&repo().join("test/valid.json"));
     assert_eq!(valid.len(), 10);
     let mut ids = Vec::new();
@@ -124,7 +124,7 @@ fn every_valid_test_message_is_accepted() {
 
 #[test]
 fn every_invalid_test_message_is_rejected_with_a_reason() {
-    let settings = config::load(Some(&repo().join("test/demo.toml"))).unwrap();
+    let settings = config::load(&Location::file(repo().join("test/demo.toml"))).unwrap();
     let invalid = lines(&repo().join("test/invalid.json"));
     let (mut broken, mut off_schema) = (0, 0);
     for line in &invalid {
@@ -153,27 +153,27 @@ fn every_invalid_test_message_is_rejected_with_a_reason() {
 
 #[test]
 fn a_missing_file_is_an_error_naming_it() {
-    let err = config::load(Some(Path::new("/nonexistent/x-msrv.toml"))).unwrap_err();
+    let err = config::load(&Location::file(Path::new("/nonexistent/x-msrv.toml"))).unwrap_err();
     assert!(matches!(err, ConfigError::Read { .. }), "{err}");
     assert!(
         err.to_string().contains("/nonexistent/x-msrv.toml"),
         "{err}"
     );
-    let err = config::load(Some(Path::new("x-msrv.ini"))).unwrap_err();
+    let err = config::load(&Location::file(Path::new("x-msrv.ini"))).unwrap_err();
     assert!(matches!(err, ConfigError::Format { .. }), "{err}");
 }
 
 #[test]
 fn load_period_reads_the_shipped_file_without_its_schema() {
     // /etc/x-msrv/message.schema.json does not exist here; the generator must not care.
-    let period = config::load_period(Some(&repo().join("etc/x-msrv.toml"))).unwrap();
+    let period = config::load_period(&Location::file(repo().join("etc/x-msrv.toml"))).unwrap();
     assert_eq!(period, Duration::from_secs(60));
 }
 
 #[test]
 fn load_monitoring_reads_the_shipped_file_without_its_schema() {
     // `x-msrv status` runs as a monitoring user: no schema, TLS or secret file is read.
-    let m = config::load_monitoring(Some(&repo().join("etc/x-msrv.toml"))).unwrap();
+    let m = config::load_monitoring(&Location::file(repo().join("etc/x-msrv.toml"))).unwrap();
     assert_eq!(m.period, Duration::from_secs(60));
     assert_eq!(m.max_messages, 1000);
     assert_eq!(
@@ -183,9 +183,13 @@ fn load_monitoring_reads_the_shipped_file_without_its_schema() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("x.toml");
     std::fs::write(&bad, "[nsq]\nnsqd = [\"127.0.0.1:4150\"]\n").unwrap();
-    let err = config::load_monitoring(Some(&bad)).unwrap_err().to_string();
+    let err = config::load_monitoring(&Location::file(&bad))
+        .unwrap_err()
+        .to_string();
     assert!(err.starts_with("nsq.topic: "), "{err}");
     std::fs::write(&bad, "[nsq]\ntopic = \"t\"\nbogus = 1\n").unwrap();
-    let err = config::load_monitoring(Some(&bad)).unwrap_err().to_string();
+    let err = config::load_monitoring(&Location::file(&bad))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("bogus"), "{err}");
 }

@@ -20,6 +20,7 @@ mod config;
 mod docs;
 mod hostile;
 mod https;
+mod instances;
 mod monitoring;
 mod rejected;
 mod run;

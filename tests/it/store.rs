@@ -390,7 +390,8 @@ async fn the_configured_ttl_is_sent() {
 async fn the_test_messages_round_trip_through_the_server() {
     let (server, sink) = start().await;
     let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let settings = x_msrv::config::load(Some(&root.join("test/demo.toml"))).unwrap();
+    let settings =
+        x_msrv::config::load(&x_msrv::config::Location::file(root.join("test/demo.toml"))).unwrap();
     let text = std::fs::read_to_string(root.join("test/valid.json")).unwrap();
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     let records = lines

@@ -30,9 +30,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::Settings;
 use super::error::ConfigError;
 use super::raw::RawConfig;
+use super::{Instance, Settings};
 
 /// `state-directory` when neither it nor `$STATE_DIRECTORY` is set.
 pub const DEFAULT_STATE_DIRECTORY: &str = "/var/lib/x-msrv";
@@ -45,7 +45,11 @@ pub(super) fn non_zero(key: &str, d: Duration) -> Result<Duration, ConfigError> 
     }
 }
 
-pub(super) fn check(raw: RawConfig, base_dir: &Path) -> Result<Settings, ConfigError> {
+pub(super) fn check(
+    raw: RawConfig,
+    base_dir: &Path,
+    instance: Option<&Instance>,
+) -> Result<Settings, ConfigError> {
     let timeout = non_zero("timeout", raw.timeout)?;
     // A zero grace is allowed: everything in hand goes straight back to NSQ.
     let grace = raw.grace;
@@ -58,7 +62,7 @@ pub(super) fn check(raw: RawConfig, base_dir: &Path) -> Result<Settings, ConfigE
     let (message, version_bin) =
         message::check_message(raw.message, base_dir, routing, aerospike.write)?;
     aerospike.version_bin = version_bin;
-    let state_directory = check_state_directory(raw.state_directory, base_dir)?;
+    let state_directory = check_state_directory(raw.state_directory, base_dir, instance)?;
     let metrics_textfile = metrics::check_metrics_textfile(raw.metrics.textfile, base_dir)?;
     Ok(Settings {
         timeout,
@@ -71,6 +75,7 @@ pub(super) fn check(raw: RawConfig, base_dir: &Path) -> Result<Settings, ConfigE
         state_directory,
         metrics_textfile,
         source: None,
+        instance: instance.cloned(),
     })
 }
 
@@ -78,27 +83,41 @@ pub(super) fn check(raw: RawConfig, base_dir: &Path) -> Result<Settings, ConfigE
 pub(super) fn check_state_directory(
     dir: Option<PathBuf>,
     base_dir: &Path,
+    instance: Option<&Instance>,
 ) -> Result<PathBuf, ConfigError> {
     match dir {
         Some(dir) if dir.as_os_str().is_empty() => {
             Err(ConfigError::invalid("state-directory", "must not be empty"))
         }
         Some(dir) => Ok(base_dir.join(dir)),
-        None => Ok(default_state_directory()),
+        None => Ok(default_state_directory(
+            std::env::var_os("STATE_DIRECTORY").as_deref(),
+            instance,
+        )),
     }
 }
 
 /// `state-directory` when unset: systemd's `$STATE_DIRECTORY` (the unit's
-/// `StateDirectory=`; the first of several), else the packaged `/var/lib/x-msrv`.
-fn default_state_directory() -> PathBuf {
-    std::env::var_os("STATE_DIRECTORY")
-        .and_then(|dirs| std::env::split_paths(&dirs).find(|d| !d.as_os_str().is_empty()))
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_DIRECTORY))
+/// `StateDirectory=`; the first of several), else the packaged `/var/lib/x-msrv`, or an
+/// instance's `/var/lib/x-msrv/NAME` (where `StateDirectory=x-msrv/%i` puts it, so
+/// `x-msrv status --instance NAME`, run outside the unit, finds the same directory).
+fn default_state_directory(
+    from_systemd: Option<&std::ffi::OsStr>,
+    instance: Option<&Instance>,
+) -> PathBuf {
+    from_systemd
+        .and_then(|dirs| std::env::split_paths(dirs).find(|d| !d.as_os_str().is_empty()))
+        .unwrap_or_else(|| match instance {
+            Some(instance) => instance.default_state_directory(),
+            None => PathBuf::from(DEFAULT_STATE_DIRECTORY),
+        })
 }
 
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
+
+    use super::{Instance, default_state_directory};
 
     use crate::config::Ttl;
     use crate::config::test_support::{MINIMAL, error, parse, with};
@@ -264,5 +283,25 @@ mod tests {
         assert_eq!(s.state_directory, std::path::PathBuf::from("/srv/x"));
         let err = error(&format!("state-directory = \"\"\n{MINIMAL}"));
         assert!(err.starts_with("state-directory: "), "{err}");
+    }
+
+    #[test]
+    fn the_default_state_directory_is_systemds_then_the_instances() {
+        use std::ffi::OsStr;
+        use std::path::PathBuf;
+        let orders = Instance::parse("orders").unwrap();
+        assert_eq!(
+            default_state_directory(None, None),
+            PathBuf::from("/var/lib/x-msrv")
+        );
+        assert_eq!(
+            default_state_directory(None, Some(&orders)),
+            PathBuf::from("/var/lib/x-msrv/orders")
+        );
+        // StateDirectory=x-msrv/%i passes the same directory; it wins when set.
+        assert_eq!(
+            default_state_directory(Some(OsStr::new("/srv/state")), Some(&orders)),
+            PathBuf::from("/srv/state")
+        );
     }
 }
