@@ -5,18 +5,10 @@
 
 use std::io::Write;
 
-use clap::{CommandFactory, ValueEnum};
+use clap::CommandFactory;
 
-use crate::commands::cli::Cli;
+use crate::commands::cli::{Cli, CompletionShell};
 use crate::commands::exit::Exit;
-
-/// The shells whose completion scripts the packages install.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum CompletionShell {
-    Bash,
-    Zsh,
-    Fish,
-}
 
 impl From<CompletionShell> for clap_complete::Shell {
     fn from(shell: CompletionShell) -> Self {
@@ -90,6 +82,7 @@ pub fn completions(shell: CompletionShell) -> Exit {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::ValueEnum;
 
     fn text(shell: CompletionShell) -> String {
         String::from_utf8(script(shell)).expect("a script is text")

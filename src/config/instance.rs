@@ -100,7 +100,7 @@ pub enum InstanceError {
 }
 
 /// The instances configured in `dir`: each file `NAME.EXT` with a valid instance name and
-/// one of [`EXTENSIONS`], by name; a name with several files is taken once, from the file
+/// one of `EXTENSIONS`, by name; a name with several files is taken once, from the file
 /// `--instance NAME` reads. Unreadable directory: none (the generator must not fail).
 pub fn instances(dir: &Path) -> Vec<(Instance, PathBuf)> {
     let Ok(entries) = std::fs::read_dir(dir) else {

@@ -39,6 +39,11 @@
 //! - `test_support` (tests only): the schema directory and minimal configuration the
 //!   unit tests share.
 //!
+//! This file is over 500 lines with its tests: it holds [`Settings`] and the section
+//! structs every stage reads, and the loaders (`load`, `load_period`,
+//! `load_monitoring`) that share the file + environment merge; the checks are in
+//! `check/`.
+//!
 //! # Relative paths
 //! A relative `message.schema` (or `aerospike.password-file`) is resolved against the
 //! directory of the configuration file (the working directory when there is no file), so

@@ -10,6 +10,9 @@
 //! user only reads it. Both files are replaced atomically (a temporary file in the same
 //! directory, fsync, rename), so a reader sees the old file or the new one, never half.
 //! Nothing here changes a run's exit code: a failure to write is a warning.
+//!
+//! Over 500 lines with its tests: the state file and the Prometheus text it renders are
+//! one format, kept in one place so a series cannot be added to one and not the other.
 
 use std::fmt::Write as _;
 use std::io::Write as _;

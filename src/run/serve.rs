@@ -29,7 +29,7 @@
 //! does (nginx's habit):
 //! - it fails its checks: refused, the error (naming the key) told to `events`, and the
 //!   running configuration stays;
-//! - it changes what the session connected to or loaded ([`Session::keeps`]: NSQ
+//! - it changes what the session connected to or loaded (`Session::keeps`: NSQ
 //!   addresses, topic, channel, TLS, compression, AUTH, IDENTIFY's timeouts; Aerospike
 //!   hosts, namespace, credentials; the state directory): the session is closed now
 //!   (nothing is in flight between batches) and opened anew at the next batch;
