@@ -70,10 +70,12 @@ instances_phase() {
     printf '%s\n' "${orders_lines[0]}" "${events_lines[0]}" | sed 's/^/    /'
     [ "$((40 - orders_depth))" -eq "$((3 * orders_runs))" ] || die "orders: $orders_runs runs of 3 but the depth went 40 -> $orders_depth"
     [ "$((40 - events_depth))" -eq "$((5 * events_runs))" ] || die "events: $events_runs runs of 5 but the depth went 40 -> $events_depth"
-    # Each at its own pace: the mean time between its runs' ends is its own period (plus
-    # up to AccuracySec=1s and a run's length, under a second here).
+    # Each at its own pace: the mean time between its runs' starts is its own period (plus
+    # up to AccuracySec=1s). The starts are systemd's own lines ("Starting x-msrv@NAME"),
+    # not the runs' ends: a first run slowed by a cold start or a busy machine ends late
+    # and would shorten the first gap between ends (2755 ms for 3s seen under load).
     spacing_ms() {
-        inside journalctl -u "x-msrv@$1.service" -o short-unix | grep 'run finished:' \
+        inside journalctl -u "x-msrv@$1.service" -o short-unix | grep "Starting x-msrv@$1.service" \
             | awk '{ t = $1 * 1000; if (n++) { sum += t - prev } prev = t } END { if (n > 1) printf "%d", sum / (n - 1); else print 0 }'
     }
     local orders_ms events_ms
