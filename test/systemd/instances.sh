@@ -53,10 +53,18 @@ instances_phase() {
         [ "$(inside systemctl is-active x-msrv@orders.service || true)" != activating ] && break
         sleep 0.1
     done
-    local orders_runs events_runs line received
-    mapfile -t orders_lines < <(runs_of orders)
-    mapfile -t events_lines < <(runs_of events)
-    orders_runs=${#orders_lines[@]} events_runs=${#events_lines[@]}
+    local orders_runs events_runs line received orders_depth events_depth
+    # events goes on meanwhile, and journald writes a run's line a moment after nsqd
+    # counts its FINs: read runs and depths again until they are of the same moment.
+    for _ in $(seq 50); do
+        mapfile -t orders_lines < <(runs_of orders)
+        mapfile -t events_lines < <(runs_of events)
+        orders_runs=${#orders_lines[@]} events_runs=${#events_lines[@]}
+        orders_depth=$(depth_of x-msrv-orders) events_depth=$(depth_of x-msrv-events)
+        [ "$((40 - orders_depth))" -eq "$((3 * orders_runs))" ] \
+            && [ "$((40 - events_depth))" -eq "$((5 * events_runs))" ] && break
+        sleep 0.2
+    done
     for spec in orders:3 events:5; do
         IFS=: read -r name n <<<"$spec"
         while read -r line; do
@@ -64,8 +72,6 @@ instances_phase() {
             [ "$received" = "$n" ] || die "a run of x-msrv@$name took ${received:-?}, not its N=$n: $line"
         done < <(runs_of "$name")
     done
-    local orders_depth events_depth
-    orders_depth=$(depth_of x-msrv-orders) events_depth=$(depth_of x-msrv-events)
     log "in ${window}s: x-msrv@orders ran $orders_runs times (depth 40 -> $orders_depth), x-msrv@events $events_runs times (depth 40 -> $events_depth)"
     printf '%s\n' "${orders_lines[0]}" "${events_lines[0]}" | sed 's/^/    /'
     [ "$((40 - orders_depth))" -eq "$((3 * orders_runs))" ] || die "orders: $orders_runs runs of 3 but the depth went 40 -> $orders_depth"
@@ -98,7 +104,8 @@ instances_phase() {
     [ "$events_ms" -ge 2400 ] && [ "$events_ms" -le 4600 ] || die "x-msrv@events runs every $events_ms ms, not every 3s"
 
     # Stopping one leaves the other running.
-    sleep 7
+    # At least two more runs of events at 3s (+ AccuracySec=1s each): 10 s.
+    sleep 10
     local orders_after events_after
     orders_after=$(runs_of orders | wc -l) events_after=$(runs_of events | wc -l)
     [ "$orders_after" -eq "$orders_runs" ] || die "x-msrv@orders ran after its timer was stopped"
