@@ -87,15 +87,7 @@ pub(super) async fn select(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::store::RejectedRecord;
-
-    fn record(reason: &str, nsq_ts: i64, topic: &str) -> RejectedRecord {
-        let mut r = crate::pipeline::store::RejectedRecord::for_tests("k-1");
-        r.reason = reason.to_owned();
-        r.nsq_ts = nsq_ts;
-        r.topic = topic.to_owned();
-        r
-    }
+    use crate::commands::rejected::test_record as record;
 
     #[test]
     fn filters_combine() {

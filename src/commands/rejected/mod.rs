@@ -107,3 +107,14 @@ impl Tally {
         }
     }
 }
+
+/// A rejected record with this reason, nsqd timestamp and topic, for the unit tests of
+/// the rooms here.
+#[cfg(test)]
+fn test_record(reason: &str, nsq_ts: i64, topic: &str) -> crate::pipeline::store::RejectedRecord {
+    let mut r = crate::pipeline::store::RejectedRecord::for_tests("k-1");
+    r.reason = reason.to_owned();
+    r.nsq_ts = nsq_ts;
+    r.topic = topic.to_owned();
+    r
+}

@@ -179,14 +179,7 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn record(reason: &str, nsq_ts: i64, topic: &str) -> RejectedRecord {
-        let mut r = crate::pipeline::store::RejectedRecord::for_tests("k-1");
-        r.reason = reason.to_owned();
-        r.nsq_ts = nsq_ts;
-        r.topic = topic.to_owned();
-        r
-    }
+    use crate::commands::rejected::test_record as record;
 
     #[test]
     fn previews_are_one_escaped_line() {
